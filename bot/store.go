@@ -1,0 +1,62 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors of the bot and its stores.
+var (
+	ErrConflict    = errors.New("bot: session changed concurrently")
+	ErrIllegalMove = errors.New("bot: illegal state move")
+	ErrLockTimeout = errors.New("bot: user lock not acquired in time")
+)
+
+// SessionStore keeps one Session per user. Implementations: bot/sqlitestore
+// (embedded) and bot/redisstore (shared); both pass bot/storetest.
+type SessionStore interface {
+	// Session returns the user's session, or a new one (State StateBot,
+	// Version 0) when none is stored.
+	Session(ctx context.Context, openID string) (Session, error)
+	// SaveSession stores s if the stored version equals s.Version (0 = not
+	// stored yet), then increments s.Version. It returns ErrConflict when
+	// another writer got there first.
+	SaveSession(ctx context.Context, s *Session) error
+	// DeleteSession forgets the user's session; deleting a missing one is
+	// not an error.
+	DeleteSession(ctx context.Context, openID string) error
+}
+
+// Turn is what the Deduper remembers of a processed message.
+type Turn struct {
+	// Done is false while the first delivery is still being processed.
+	Done bool `json:"done"`
+	// Reply is the passive reply given, empty for none.
+	Reply string `json:"reply,omitempty"`
+	// Async is set when the reply missed the turn budget and went out
+	// through the customer-service API instead: a retry must then get no
+	// passive reply.
+	Async bool `json:"async,omitempty"`
+}
+
+// Deduper remembers messages by their dedupe key so that a platform retry
+// is processed once and gets the same reply.
+type Deduper interface {
+	// BeginTurn claims key for ttl. It returns first=true when the caller is
+	// the first to see the key and must process the message; otherwise it
+	// returns what is remembered (Done=false while the first delivery is
+	// still in progress).
+	BeginTurn(ctx context.Context, key string, ttl time.Duration) (t Turn, first bool, err error)
+	// FinishTurn records the outcome of the message for ttl.
+	FinishTurn(ctx context.Context, key string, t Turn, ttl time.Duration) error
+}
+
+// Locker serialises one user's turns, across instances in shared mode.
+type Locker interface {
+	// Lock waits until it holds the lock on key, or ctx ends (the error
+	// then wraps ErrLockTimeout). The lock expires after ttl even if never
+	// released, so a crashed instance cannot block a user forever. unlock
+	// releases it only if still held by this caller.
+	Lock(ctx context.Context, key string, ttl time.Duration) (unlock func(), err error)
+}
