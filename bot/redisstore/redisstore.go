@@ -1,0 +1,224 @@
+// Package redisstore keeps the bot's state in Redis for the shared mode, in
+// which several instances serve one official account: sessions, the
+// deduper and the user locks.
+//
+// Keys, under the Store's prefix:
+//
+//	session:<open_id>  hash: v = version, d = the bot.Session as JSON
+//	turn:<dedupe key>  string: the bot.Turn as JSON, expiring after its ttl
+//	lock:<key>         string: the holder's random token, expiring after its ttl
+package redisstore
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/kefuhq/kefu/bot"
+)
+
+var (
+	_ bot.SessionStore = (*Store)(nil)
+	_ bot.Deduper      = (*Store)(nil)
+	_ bot.Locker       = (*Store)(nil)
+)
+
+// DefaultPrefix starts every key when New is given no prefix.
+const DefaultPrefix = "kefu:"
+
+// Store is the shared bot.SessionStore, bot.Deduper and bot.Locker.
+type Store struct {
+	rdb    redis.UniversalClient
+	prefix string
+}
+
+// New returns a Store on rdb whose keys start with prefix (DefaultPrefix
+// when empty). Instances that serve one official account share a prefix.
+func New(rdb redis.UniversalClient, prefix string) *Store {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	return &Store{rdb: rdb, prefix: prefix}
+}
+
+func (s *Store) sessionKey(openID string) string { return s.prefix + "session:" + openID }
+func (s *Store) turnKey(key string) string       { return s.prefix + "turn:" + key }
+func (s *Store) lockKey(key string) string       { return s.prefix + "lock:" + key }
+
+// saveSession stores ARGV[2] at version ARGV[1]+1 if the stored version is
+// ARGV[1] (0 = none stored); it returns 1 when stored, 0 on a conflict.
+var saveSession = redis.NewScript(`
+local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if v ~= tonumber(ARGV[1]) then
+	return 0
+end
+redis.call('HSET', KEYS[1], 'v', v + 1, 'd', ARGV[2])
+return 1
+`)
+
+// Session returns the user's session, or a new one (StateBot, Version 0)
+// when none is stored.
+func (s *Store) Session(ctx context.Context, openID string) (bot.Session, error) {
+	vals, err := s.rdb.HMGet(ctx, s.sessionKey(openID), "v", "d").Result()
+	if err != nil {
+		return bot.Session{}, fmt.Errorf("bot: load session %s: %w", openID, err)
+	}
+	v, _ := vals[0].(string)
+	d, _ := vals[1].(string)
+	if v == "" || d == "" {
+		return bot.Session{OpenID: openID, State: bot.StateBot}, nil
+	}
+	var sess bot.Session
+	if err := json.Unmarshal([]byte(d), &sess); err != nil {
+		return bot.Session{}, fmt.Errorf("bot: load session %s: %w", openID, err)
+	}
+	if sess.Version, err = strconv.ParseInt(v, 10, 64); err != nil {
+		return bot.Session{}, fmt.Errorf("bot: load session %s: version %q: %w", openID, v, err)
+	}
+	sess.OpenID = openID
+	return sess, nil
+}
+
+// SaveSession stores sess if the stored version equals sess.Version (0 =
+// not stored yet), then increments sess.Version. It returns bot.ErrConflict
+// when another writer got there first.
+func (s *Store) SaveSession(ctx context.Context, sess *bot.Session) error {
+	if sess.OpenID == "" {
+		return fmt.Errorf("bot: save session: empty open_id")
+	}
+	next := *sess
+	next.Version++
+	data, err := json.Marshal(next)
+	if err != nil {
+		return fmt.Errorf("bot: save session %s: %w", sess.OpenID, err)
+	}
+	ok, err := saveSession.Run(ctx, s.rdb, []string{s.sessionKey(sess.OpenID)}, sess.Version, data).Int()
+	if err != nil {
+		return fmt.Errorf("bot: save session %s: %w", sess.OpenID, err)
+	}
+	if ok == 0 {
+		return fmt.Errorf("bot: save session %s at version %d: %w", sess.OpenID, sess.Version, bot.ErrConflict)
+	}
+	sess.Version++
+	return nil
+}
+
+// DeleteSession forgets the user's session.
+func (s *Store) DeleteSession(ctx context.Context, openID string) error {
+	if err := s.rdb.Del(ctx, s.sessionKey(openID)).Err(); err != nil {
+		return fmt.Errorf("bot: delete session %s: %w", openID, err)
+	}
+	return nil
+}
+
+// inProgress is the Turn stored by BeginTurn.
+var inProgress = []byte(`{"done":false}`)
+
+// BeginTurn claims key for ttl with SET NX GET: first=true when nobody
+// held it, otherwise the remembered turn.
+func (s *Store) BeginTurn(ctx context.Context, key string, ttl time.Duration) (bot.Turn, bool, error) {
+	if ttl <= 0 {
+		return bot.Turn{}, false, fmt.Errorf("bot: begin turn %s: ttl %v is not positive", key, ttl)
+	}
+	old, err := s.rdb.SetArgs(ctx, s.turnKey(key), inProgress, redis.SetArgs{Mode: "NX", TTL: ttl, Get: true}).Result()
+	if errors.Is(err, redis.Nil) {
+		return bot.Turn{}, true, nil
+	}
+	if err != nil {
+		return bot.Turn{}, false, fmt.Errorf("bot: begin turn %s: %w", key, err)
+	}
+	var t bot.Turn
+	if err := json.Unmarshal([]byte(old), &t); err != nil {
+		return bot.Turn{}, false, fmt.Errorf("bot: begin turn %s: %w", key, err)
+	}
+	return t, false, nil
+}
+
+// FinishTurn records the outcome of the message for ttl.
+func (s *Store) FinishTurn(ctx context.Context, key string, t bot.Turn, ttl time.Duration) error {
+	if ttl <= 0 {
+		return fmt.Errorf("bot: finish turn %s: ttl %v is not positive", key, ttl)
+	}
+	data, err := json.Marshal(t)
+	if err != nil {
+		return fmt.Errorf("bot: finish turn %s: %w", key, err)
+	}
+	if err := s.rdb.Set(ctx, s.turnKey(key), data, ttl).Err(); err != nil {
+		return fmt.Errorf("bot: finish turn %s: %w", key, err)
+	}
+	return nil
+}
+
+// releaseLock deletes KEYS[1] if it still holds the token ARGV[1].
+var releaseLock = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+	return redis.call('DEL', KEYS[1])
+end
+return 0
+`)
+
+// Lock tries again after a pause that starts at lockRetryMin and doubles up
+// to lockRetryMax.
+const (
+	lockRetryMin = 2 * time.Millisecond
+	lockRetryMax = 50 * time.Millisecond
+	// unlockTimeout bounds the unlock call, which has no context of its
+	// own; a lock left behind expires after its ttl.
+	unlockTimeout = 5 * time.Second
+)
+
+// Lock waits until it holds the lock on key (SET NX PX with a random token)
+// or ctx ends; the error then wraps bot.ErrLockTimeout and the context's
+// error. unlock deletes the key only if it still holds this caller's token,
+// and drops any error: the lock then expires after ttl.
+func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (func(), error) {
+	if ttl <= 0 {
+		return nil, fmt.Errorf("bot: lock %s: ttl %v is not positive", key, ttl)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("bot: lock %s: %w: %w", key, bot.ErrLockTimeout, context.Cause(ctx))
+	}
+	token := crand.Text()
+	k := s.lockKey(key)
+	pause := lockRetryMin
+	for {
+		ok, err := s.rdb.SetNX(ctx, k, token, ttl).Result()
+		if ctx.Err() != nil {
+			if ok {
+				s.release(ctx, k, token)
+			}
+			return nil, fmt.Errorf("bot: lock %s: %w: %w", key, bot.ErrLockTimeout, context.Cause(ctx))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("bot: lock %s: %w", key, err)
+		}
+		if ok {
+			var once sync.Once
+			return func() { once.Do(func() { s.release(ctx, k, token) }) }, nil
+		}
+		// Sleep between pause/2 and pause, so that waiters spread out.
+		wait := pause/2 + rand.N(pause/2+1)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("bot: lock %s: %w: %w", key, bot.ErrLockTimeout, context.Cause(ctx))
+		}
+		pause = min(2*pause, lockRetryMax)
+	}
+}
+
+func (s *Store) release(ctx context.Context, k, token string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlockTimeout)
+	defer cancel()
+	_ = releaseLock.Run(ctx, s.rdb, []string{k}, token).Err()
+}
