@@ -1,0 +1,455 @@
+package kb
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"sync"
+)
+
+// DefaultThreshold is the Score at or above which a match counts as an
+// answer; below it the turn has failed. It was chosen on the default
+// knowledge base so that everyday paraphrases of its questions score above
+// it and unrelated questions score below it (see quality_test.go). Larger
+// knowledge bases with more similar questions per article score higher and
+// may want a higher threshold.
+const DefaultThreshold = 0.25
+
+// Match is one search result.
+type Match struct {
+	// Article is the matched article. It points into the Index and must not
+	// be modified.
+	Article *Article
+	// Question is the text of the article that matched best: its standard
+	// question, one of its similar questions, or its title.
+	Question string
+	// Score is the confidence of the match, in [0, 1].
+	Score float64
+}
+
+// Index finds the published articles whose questions are closest to a
+// user's question. It needs no word segmentation: texts are folded (full
+// width to half width, lower case, common traditional characters to
+// simplified) and split into CJK character uni-, bi- and trigrams and into
+// Latin words, word bigrams and in-word trigrams; function words are dropped.
+// Terms are weighted by inverse document frequency over articles, and the
+// query is compared by cosine similarity with every question of every
+// article (standard, similar and title). An article's score blends its best
+// question's cosine with the cosine of the article's centroid, which rewards
+// queries close to several of its questions.
+//
+// An Index is immutable and safe for concurrent use; build a new one when
+// the articles change.
+type Index struct {
+	articles  []Article        // published articles, in input order
+	byID      map[string]int32 // article ID → position in articles
+	aStart    []int32          // questions of article a are aStart[a]:aStart[a+1]
+	qArticle  []int32          // question → article
+	questions []string         // every indexed question
+	qLang     []uint8          // question → 1 if written in English (see DetectEnglish), else 0
+	termIDs   map[uint64]int32 // term hash → term id
+	termW     []float32        // term id → IDF × kind weight
+	unknownW  [numKinds]float32
+	postStart []int32      // postings of term t are postQ/postW[postStart[t]:postStart[t+1]]
+	postQ     []int32      // question ids, ascending within a term
+	postW     []float32    // weight of the term in the question, divided by the question's norm
+	cnorm     [2][]float32 // [english][article] → 1 / norm of its centroid in that language, or 0
+	centroid  float32      // share of the centroid cosine in an article's score
+	pool      sync.Pool    // *scratch
+}
+
+// params are the tunable weights of the matcher.
+type params struct {
+	kindWeight [numKinds]float64 // scales the IDF of each kind of term
+	unknown    [numKinds]float64 // weight of a query term absent from the index, relative to a term found once
+	centroid   float64           // share of the centroid cosine in an article's score
+}
+
+// defaultParams were tuned on the default knowledge base and on the dev
+// splits of the labelled sets in ../shared/data (never their test splits).
+var defaultParams = params{
+	kindWeight: [numKinds]float64{kindHan1: 1, kindHan2: 1, kindHan3: 0.3, kindWord: 1, kindWord2: 0.7, kindChar3: 0.5},
+	unknown:    [numKinds]float64{kindHan1: 1.5, kindHan2: 0.7, kindHan3: 0.5, kindWord: 1, kindWord2: 0.7, kindChar3: 0.7},
+	centroid:   0.5,
+}
+
+// NewIndex builds an index of the published articles. Articles are copied,
+// so later changes to the slice do not affect the index. When two published
+// articles share an ID, the first one wins. An article's title is indexed as
+// one more question; blank questions are skipped.
+func NewIndex(articles []Article) *Index {
+	return newIndex(articles, defaultParams)
+}
+
+// qterm is one distinct term of an indexed question.
+type qterm struct {
+	id int32
+	tf int32
+}
+
+func newIndex(articles []Article, p params) *Index {
+	ix := &Index{byID: make(map[string]int32), termIDs: make(map[uint64]int32)}
+	for _, a := range articles {
+		if a.Status != StatusPublished {
+			continue
+		}
+		if _, dup := ix.byID[a.ID]; dup {
+			continue
+		}
+		a.Similar = slices.Clone(a.Similar)
+		a.Tags = slices.Clone(a.Tags)
+		ix.byID[a.ID] = int32(len(ix.articles))
+		ix.articles = append(ix.articles, a)
+	}
+
+	// Analyze every question; count each term's document frequency over
+	// articles.
+	var (
+		an      analyzer
+		qts     [][]qterm
+		df      []int32
+		kinds   []termKind
+		lastArt []int32 // term id → last article counted in df
+	)
+	ix.aStart = make([]int32, len(ix.articles)+1)
+	for ai := range ix.articles {
+		ix.aStart[ai] = int32(len(ix.questions))
+		a := &ix.articles[ai]
+		qs := append(a.Questions(), a.Title)
+		for i, q := range qs {
+			if slices.Contains(qs[:i], q) {
+				continue
+			}
+			ts := an.analyze(q)
+			if len(ts) == 0 {
+				continue
+			}
+			slices.SortFunc(ts, func(x, y term) int { return cmp.Compare(x.h, y.h) })
+			var list []qterm
+			for i := 0; i < len(ts); {
+				j := i + 1
+				for j < len(ts) && ts[j].h == ts[i].h {
+					j++
+				}
+				id, ok := ix.termIDs[ts[i].h]
+				if !ok {
+					id = int32(len(df))
+					ix.termIDs[ts[i].h] = id
+					df = append(df, 0)
+					kinds = append(kinds, ts[i].k)
+					lastArt = append(lastArt, -1)
+				}
+				if lastArt[id] != int32(ai) {
+					df[id]++
+					lastArt[id] = int32(ai)
+				}
+				list = append(list, qterm{id: id, tf: int32(j - i)})
+				i = j
+			}
+			ix.questions = append(ix.questions, q)
+			ix.qLang = append(ix.qLang, langOf(q))
+			ix.qArticle = append(ix.qArticle, int32(ai))
+			qts = append(qts, list)
+		}
+	}
+	ix.aStart[len(ix.articles)] = int32(len(ix.questions))
+
+	na := len(ix.articles)
+	ix.termW = make([]float32, len(df))
+	for t := range df {
+		ix.termW[t] = float32(idf(na, int(df[t])) * p.kindWeight[kinds[t]])
+	}
+	for k := range ix.unknownW {
+		ix.unknownW[k] = float32(idf(na, 0) * p.kindWeight[k] * p.unknown[k])
+	}
+
+	// Unit question vectors, stored as postings in CSR form.
+	counts := make([]int32, len(df)+1)
+	for _, list := range qts {
+		for _, qt := range list {
+			counts[qt.id+1]++
+		}
+	}
+	for t := range df {
+		counts[t+1] += counts[t]
+	}
+	ix.postStart = counts
+	ix.postQ = make([]int32, counts[len(df)])
+	ix.postW = make([]float32, counts[len(df)])
+	fill := slices.Clone(counts[:len(df)])
+	unit := make([][]float64, len(qts)) // question → unit weights, parallel to qts
+	for qi, list := range qts {
+		ws := make([]float64, len(list))
+		var norm float64
+		for i, qt := range list {
+			ws[i] = tfWeight(qt.tf) * float64(ix.termW[qt.id])
+			norm += ws[i] * ws[i]
+		}
+		norm = math.Sqrt(norm)
+		for i, qt := range list {
+			ws[i] /= norm
+			ix.postQ[fill[qt.id]] = int32(qi)
+			ix.postW[fill[qt.id]] = float32(ws[i])
+			fill[qt.id]++
+		}
+		unit[qi] = ws
+	}
+
+	// The centroid of an article is the sum of its unit question vectors;
+	// its cosine with the query is the sum of the question cosines divided
+	// by the centroid's norm, so only that norm is stored. Chinese and
+	// English questions form separate centroids, so that an English query
+	// is not compared with a centroid made mostly of Chinese questions.
+	ix.centroid = float32(p.centroid)
+	ix.cnorm = [2][]float32{make([]float32, na), make([]float32, na)}
+	sums := [2]map[int32]float64{make(map[int32]float64), make(map[int32]float64)}
+	for a := range na {
+		clear(sums[0])
+		clear(sums[1])
+		for qi := ix.aStart[a]; qi < ix.aStart[a+1]; qi++ {
+			sum := sums[ix.qLang[qi]]
+			for i, qt := range qts[qi] {
+				sum[qt.id] += unit[qi][i]
+			}
+		}
+		for lang, sum := range sums {
+			var n2 float64
+			for _, v := range sum {
+				n2 += v * v
+			}
+			if n2 > 0 {
+				ix.cnorm[lang][a] = float32(1 / math.Sqrt(n2))
+			}
+		}
+	}
+
+	nq := len(ix.questions)
+	ix.pool.New = func() any {
+		return &scratch{acc: make([]float32, nq), accA: make([]float32, na), seen: make([]bool, na)}
+	}
+	return ix
+}
+
+func tfWeight(tf int32) float64 {
+	return 1 + math.Log(float64(tf))
+}
+
+// langOf returns 1 for English text and 0 for any other.
+func langOf(text string) uint8 {
+	if DetectEnglish(text) {
+		return 1
+	}
+	return 0
+}
+
+// scratch is the working memory of one search, reused through Index.pool.
+type scratch struct {
+	an      analyzer
+	acc     []float32 // question → dot product with the query (zero between searches)
+	accA    []float32 // article → sum of its questions' dot products (dense searches only)
+	seen    []bool    // article → touched by this search (false between searches)
+	touched []int32   // articles touched by this search
+	qterms  []queryTerm
+	top     []candidate
+}
+
+type queryTerm struct {
+	id int32
+	w  float32
+}
+
+type candidate struct {
+	a, q  int32
+	score float32
+}
+
+// Len returns the number of indexed (published) articles.
+func (ix *Index) Len() int {
+	return len(ix.articles)
+}
+
+// Article returns the published article with the given ID. The article must
+// not be modified.
+func (ix *Index) Article(id string) (*Article, bool) {
+	i, ok := ix.byID[id]
+	if !ok {
+		return nil, false
+	}
+	return &ix.articles[i], true
+}
+
+// Search returns up to k articles that best answer query, best first (ties
+// in input order), each with the question that matched best and a Score in
+// [0, 1]. Articles sharing no term with the query are not returned. It
+// returns nil for k <= 0 and for a query without indexable text (empty, or
+// only punctuation and function words).
+func (ix *Index) Search(query string, k int) []Match {
+	if k <= 0 || len(ix.questions) == 0 {
+		return nil
+	}
+	s := ix.pool.Get().(*scratch)
+	defer ix.pool.Put(s)
+
+	ts := s.an.analyze(query)
+	if len(ts) == 0 {
+		return nil
+	}
+	slices.SortFunc(ts, func(x, y term) int { return cmp.Compare(x.h, y.h) })
+	var qnorm float64
+	postings := 0
+	s.qterms = s.qterms[:0]
+	for i := 0; i < len(ts); {
+		j := i + 1
+		for j < len(ts) && ts[j].h == ts[i].h {
+			j++
+		}
+		tf := tfWeight(int32(j - i))
+		if t, ok := ix.termIDs[ts[i].h]; ok {
+			w := float32(tf) * ix.termW[t]
+			s.qterms = append(s.qterms, queryTerm{id: t, w: w})
+			postings += int(ix.postStart[t+1] - ix.postStart[t])
+		} else {
+			w := float32(tf) * ix.unknownW[ts[i].k]
+			qnorm += float64(w) * float64(w)
+		}
+		i = j
+	}
+	if len(s.qterms) == 0 {
+		return nil
+	}
+	for _, qt := range s.qterms {
+		qnorm += float64(qt.w) * float64(qt.w)
+	}
+	inv := float32(1 / math.Sqrt(qnorm))
+	lang := langOf(query)
+
+	// Accumulate dot products. When the postings are few, note each article
+	// on its first touch; when they are many, most articles get touched and
+	// a plain pass over all articles afterwards is cheaper.
+	acc, accA, seen := s.acc, s.accA, s.seen
+	dense := postings*4 > len(ix.questions)
+	for _, qt := range s.qterms {
+		start, end := ix.postStart[qt.id], ix.postStart[qt.id+1]
+		qs, ws := ix.postQ[start:end], ix.postW[start:end]
+		if dense {
+			for p, q := range qs {
+				x := qt.w * ws[p]
+				acc[q] += x
+				accA[ix.qArticle[q]] += x
+			}
+			continue
+		}
+		for p, q := range qs {
+			if acc[q] == 0 {
+				if a := ix.qArticle[q]; !seen[a] {
+					seen[a] = true
+					s.touched = append(s.touched, a)
+				}
+			}
+			acc[q] += qt.w * ws[p]
+		}
+	}
+
+	// Score each touched article from its questions' dot products, clearing
+	// the scratch for the next search.
+	s.top = s.top[:0]
+	if dense {
+		// One pass over all articles. The sum of an article's dot products
+		// bounds its score, so most articles are skipped once the top k
+		// are known.
+		for a := range int32(len(ix.articles)) {
+			bound := accA[a] * inv
+			if bound == 0 || k <= maxInsertK && len(s.top) == k && bound < s.top[k-1].score {
+				continue
+			}
+			var best, sum float32
+			bestQ := int32(-1)
+			for q := ix.aStart[a]; q < ix.aStart[a+1]; q++ {
+				v := acc[q]
+				if v > best {
+					best, bestQ = v, q
+				}
+				if ix.qLang[q] == lang {
+					sum += v
+				}
+			}
+			ix.offer(s, a, bestQ, best, sum, lang, inv, k)
+		}
+		clear(acc)
+		clear(accA)
+	} else {
+		for _, a := range s.touched {
+			seen[a] = false
+			var best, sum float32
+			bestQ := int32(-1)
+			for q := ix.aStart[a]; q < ix.aStart[a+1]; q++ {
+				v := acc[q]
+				acc[q] = 0
+				if v > best {
+					best, bestQ = v, q
+				}
+				if ix.qLang[q] == lang {
+					sum += v
+				}
+			}
+			if bestQ >= 0 {
+				ix.offer(s, a, bestQ, best, sum, lang, inv, k)
+			}
+		}
+		s.touched = s.touched[:0]
+	}
+
+	if k > maxInsertK {
+		slices.SortFunc(s.top, cmpCandidate)
+		s.top = s.top[:min(k, len(s.top))]
+	}
+	matches := make([]Match, len(s.top))
+	for i, c := range s.top {
+		matches[i] = Match{
+			Article:  &ix.articles[c.a],
+			Question: ix.questions[c.q],
+			Score:    float64(min(max(c.score, 0), 1)),
+		}
+	}
+	return matches
+}
+
+// offer scores article a from the dot products of its best question and
+// the sum over its questions in the query's language, blending the best
+// question's cosine with the cosine of the article's centroid, and keeps the
+// article if it is among the top k so far.
+func (ix *Index) offer(s *scratch, a, bestQ int32, best, sum float32, lang uint8, inv float32, k int) {
+	score := ((1-ix.centroid)*best + ix.centroid*sum*ix.cnorm[lang][a]) * inv
+	c := candidate{a: a, q: bestQ, score: score}
+	if k > maxInsertK {
+		s.top = append(s.top, c) // sorted once at the end
+		return
+	}
+	if len(s.top) == k {
+		if cmpCandidate(c, s.top[k-1]) >= 0 {
+			return
+		}
+		s.top = s.top[:k-1]
+	}
+	i := len(s.top)
+	s.top = append(s.top, c)
+	for ; i > 0 && cmpCandidate(c, s.top[i-1]) < 0; i-- {
+		s.top[i] = s.top[i-1]
+	}
+	s.top[i] = c
+}
+
+// maxInsertK is the largest k kept by insertion into a sorted top list;
+// larger ones collect every candidate and sort once.
+const maxInsertK = 32
+
+// cmpCandidate orders candidates best first: higher score, then earlier article.
+func cmpCandidate(x, y candidate) int {
+	if x.score != y.score {
+		if x.score > y.score {
+			return -1
+		}
+		return 1
+	}
+	return cmp.Compare(x.a, y.a)
+}

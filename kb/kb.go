@@ -1,0 +1,187 @@
+// Package kb holds the knowledge base of the customer-service bot: articles
+// (a standard question, similar questions and a curated answer), the default
+// Chinese knowledge base that ships with the binary, and Index, the matcher
+// that finds the article answering a user's question.
+package kb
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// Kind says how an article is used.
+type Kind string
+
+const (
+	// KindFAQ is an ordinary question and answer.
+	KindFAQ Kind = "faq"
+	// KindBoundary is a referral for a request the service cannot handle
+	// (seed section 八): the answer says plainly where to go instead. A
+	// boundary answer counts as answered, not as a failed turn.
+	KindBoundary Kind = "boundary"
+)
+
+// Status is the editorial state of an article. Only published articles are
+// indexed and answered.
+type Status string
+
+const (
+	// StatusDraft is an article being written; it is not answered.
+	StatusDraft Status = "draft"
+	// StatusPublished is an article the bot answers with.
+	StatusPublished Status = "published"
+	// StatusArchived is a retired article kept for history; it is not answered.
+	StatusArchived Status = "archived"
+)
+
+// Article is one knowledge-base entry.
+type Article struct {
+	// ID is a stable slug, e.g. "channels-official-account".
+	ID string `json:"id"`
+	// Title is a short name for editors.
+	Title string `json:"title"`
+	// Question is the standard question (Chinese).
+	Question string `json:"question"`
+	// Similar holds other phrasings of the question as users type them:
+	// everyday Chinese, plus English where the article has an English answer.
+	Similar []string `json:"similar,omitempty"`
+	// Answer is the Chinese answer.
+	Answer string `json:"answer"`
+	// AnswerEN is the English answer for overseas users, if there is one.
+	AnswerEN string `json:"answer_en,omitempty"`
+	// Category groups articles for editors and reports.
+	Category string `json:"category"`
+	// Tags are free-form labels.
+	Tags []string `json:"tags,omitempty"`
+	// Kind is KindFAQ or KindBoundary.
+	Kind Kind `json:"kind"`
+	// Status is the editorial state; only StatusPublished is answered.
+	Status Status `json:"status"`
+}
+
+// Questions returns the standard question followed by the similar questions.
+func (a *Article) Questions() []string {
+	qs := make([]string, 0, 1+len(a.Similar))
+	qs = append(qs, a.Question)
+	return append(qs, a.Similar...)
+}
+
+// ErrInvalid is wrapped by every validation and parse error of this package.
+var ErrInvalid = errors.New("kb: invalid article")
+
+// MaxIDLen is the maximum length of an article ID, in bytes.
+const MaxIDLen = 128
+
+// Validate checks that a is complete: an ID made of ASCII letters, digits,
+// '-', '_' and '.' (at most MaxIDLen bytes), a non-blank question and answer,
+// no blank similar question, a known kind and a known status. The error names
+// the article and wraps ErrInvalid.
+func Validate(a Article) error {
+	if err := validateID(a.ID); err != nil {
+		return fmt.Errorf("kb: article %q: %w", a.ID, err)
+	}
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("kb: article %q: %s: %w", a.ID, fmt.Sprintf(format, args...), ErrInvalid)
+	}
+	switch {
+	case !utf8.ValidString(a.Title) || !utf8.ValidString(a.Question) || !utf8.ValidString(a.Answer) ||
+		!utf8.ValidString(a.AnswerEN) || !utf8.ValidString(a.Category):
+		return fail("text is not valid UTF-8")
+	case strings.TrimSpace(a.Question) == "":
+		return fail("question is empty")
+	case strings.TrimSpace(a.Answer) == "":
+		return fail("answer is empty")
+	}
+	for i, s := range a.Similar {
+		if strings.TrimSpace(s) == "" {
+			return fail("similar question %d is empty", i+1)
+		}
+		if !utf8.ValidString(s) {
+			return fail("similar question %d is not valid UTF-8", i+1)
+		}
+	}
+	switch a.Kind {
+	case KindFAQ, KindBoundary:
+	case "":
+		return fail("kind is empty (want %q or %q)", KindFAQ, KindBoundary)
+	default:
+		return fail("unknown kind %q (want %q or %q)", a.Kind, KindFAQ, KindBoundary)
+	}
+	switch a.Status {
+	case StatusDraft, StatusPublished, StatusArchived:
+	case "":
+		return fail("status is empty (want %q, %q or %q)", StatusDraft, StatusPublished, StatusArchived)
+	default:
+		return fail("unknown status %q (want %q, %q or %q)", a.Status, StatusDraft, StatusPublished, StatusArchived)
+	}
+	return nil
+}
+
+func validateID(id string) error {
+	if id == "" {
+		return fmt.Errorf("id is empty: %w", ErrInvalid)
+	}
+	if len(id) > MaxIDLen {
+		return fmt.Errorf("id is longer than %d bytes: %w", MaxIDLen, ErrInvalid)
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("id may only hold ASCII letters, digits, '-', '_' and '.': %w", ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// Parse decodes a JSON array of articles and validates each one, and that
+// IDs are unique. Unknown fields are ignored, so exports that carry more
+// (such as version history) can be imported. Errors name the article by
+// position and ID, and wrap ErrInvalid.
+func Parse(data []byte) ([]Article, error) {
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '[' {
+		return nil, fmt.Errorf("kb: parse: want a JSON array of articles: %w", ErrInvalid)
+	}
+	var articles []Article
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	if err := dec.Decode(&articles); err != nil {
+		return nil, fmt.Errorf("kb: parse: %w: %w", ErrInvalid, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("kb: parse: unexpected data after the array: %w", ErrInvalid)
+	}
+	seen := make(map[string]int, len(articles))
+	for i, a := range articles {
+		if err := Validate(a); err != nil {
+			return nil, fmt.Errorf("kb: parse: article #%d: %w", i+1, err)
+		}
+		if j, dup := seen[a.ID]; dup {
+			return nil, fmt.Errorf("kb: parse: article #%d: id %q already used by article #%d: %w", i+1, a.ID, j+1, ErrInvalid)
+		}
+		seen[a.ID] = i
+	}
+	if articles == nil {
+		articles = []Article{}
+	}
+	return articles, nil
+}
+
+//go:embed default.json
+var defaultJSON []byte
+
+// Default returns the default Chinese knowledge base that ships with the
+// binary, written from the seed article's facts. Each call returns a fresh
+// copy that the caller may change.
+func Default() ([]Article, error) {
+	articles, err := Parse(defaultJSON)
+	if err != nil {
+		return nil, fmt.Errorf("kb: default knowledge base: %w", err)
+	}
+	return articles, nil
+}
