@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kefuhq/kefu/bot/wechat"
+)
+
+// requestTimeout is how long WeChat waits for an answer.
+const requestTimeout = 5 * time.Second
+
+// generator simulates the WeChat platform sending users' messages.
+type generator struct {
+	cfg    config
+	target string
+	cipher *wechat.Cipher // nil in plain mode
+	client *http.Client
+	// strict also checks what only a real server gets right: the reply is
+	// addressed to the sender and echoes the request nonce (the floor's
+	// reply is fixed).
+	strict bool
+	log    io.Writer // progress and the first few errors
+
+	msgID  atomic.Uint64 // the last MsgId sent
+	sent   atomic.Int64
+	failed atomic.Int64
+}
+
+func newGenerator(cfg config, target string, log io.Writer) (*generator, error) {
+	g := &generator{cfg: cfg, target: target, strict: !cfg.floor, log: &lockedWriter{w: log}}
+	if cfg.mode == "aes" {
+		c, err := wechat.NewCipher([]string{cfg.aesKey}, cfg.appID)
+		if err != nil {
+			return nil, err
+		}
+		g.cipher = c
+	}
+	g.client = &http.Client{
+		Timeout: requestTimeout,
+		Transport: &http.Transport{
+			Proxy:                 nil, // loopback only, never through a proxy
+			DialContext:           (&net.Dialer{Timeout: requestTimeout, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:          cfg.users + 8,
+			MaxIdleConnsPerHost:   cfg.users + 8,
+			IdleConnTimeout:       90 * time.Second,
+			ResponseHeaderTimeout: requestTimeout,
+			DisableCompression:    true,
+		},
+	}
+	// MsgIds are 64-bit; start at a random point so runs do not collide in
+	// a server's dedupe store.
+	g.msgID.Store(rand.Uint64() >> 2)
+	return g, nil
+}
+
+// lockedWriter serialises writes from the users and the reporter.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// result is the outcome of a run.
+type result struct {
+	latencies []time.Duration // of the requests in the measured window
+	window    time.Duration
+	total     int64 // requests completed, warm-up included
+	errors    int64 // failed or invalid, warm-up included
+}
+
+// summary is the final line: throughput=N/s p50_ms=A p99_ms=B max_ms=C errors=E.
+func (r result) summary() string {
+	lat := slices.Clone(r.latencies)
+	slices.Sort(lat)
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	var p50, p99, maxLat time.Duration
+	if n := len(lat); n > 0 {
+		p50, p99, maxLat = lat[rank(n, 0.50)], lat[rank(n, 0.99)], lat[n-1]
+	}
+	var tput int64
+	if r.window > 0 {
+		tput = int64(float64(len(lat)) / r.window.Seconds())
+	}
+	return fmt.Sprintf("throughput=%d/s p50_ms=%.2f p99_ms=%.2f max_ms=%.2f errors=%d", tput, ms(p50), ms(p99), ms(maxLat), r.errors)
+}
+
+// rank is the nearest-rank index of quantile q in n sorted values.
+func rank(n int, q float64) int {
+	i := int(float64(n)*q+0.999999999) - 1
+	return min(max(i, 0), n-1)
+}
+
+// run drives the target until the warm-up and duration are over (or ctx
+// ends) and returns the figures, printing progress every second.
+func (g *generator) run(ctx context.Context) result {
+	start := time.Now()
+	measureFrom := start.Add(g.cfg.warmup)
+	end := measureFrom.Add(g.cfg.duration)
+	runCtx, cancel := context.WithDeadline(ctx, end)
+	defer cancel()
+
+	done := make(chan struct{})
+	var reporter sync.WaitGroup
+	reporter.Go(func() { g.report(done, start) })
+
+	var wg sync.WaitGroup
+	perUser := make([][]time.Duration, g.cfg.users)
+	for i := range g.cfg.users {
+		wg.Go(func() { perUser[i] = g.user(runCtx, i, measureFrom, end) })
+	}
+	wg.Wait()
+	close(done)
+	reporter.Wait()
+	g.client.CloseIdleConnections()
+
+	var res result
+	for _, l := range perUser {
+		res.latencies = append(res.latencies, l...)
+	}
+	res.window = min(time.Since(measureFrom), g.cfg.duration)
+	if res.window < 0 {
+		res.window = 0
+	}
+	res.total, res.errors = g.sent.Load(), g.failed.Load()
+	return res
+}
+
+// report prints a progress line every second until done is closed.
+func (g *generator) report(done <-chan struct{}, start time.Time) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var last int64
+	for {
+		select {
+		case <-done:
+			return
+		case now := <-t.C:
+			sent := g.sent.Load()
+			fmt.Fprintf(g.log, "[%4.0fs] requests=%d rate=%d/s errors=%d\n", now.Sub(start).Seconds(), sent, sent-last, g.failed.Load())
+			last = sent
+		}
+	}
+}
+
+// user is one simulated user: it sends a message, waits for the answer,
+// and sends the next, until ctx ends. It returns the latencies of the
+// requests that started and ended inside [measureFrom, end].
+func (g *generator) user(ctx context.Context, n int, measureFrom, end time.Time) []time.Duration {
+	rng := rand.New(rand.NewPCG(uint64(n), rand.Uint64()))
+	openID := fmt.Sprintf("oKefuLoad%019d", n) // 28 characters, like a real OpenID
+	var lat []time.Duration
+	var body bytes.Buffer
+	for ctx.Err() == nil {
+		req, nonce, err := g.newRequest(ctx, openID, pickMessage(rng), rng)
+		if err != nil {
+			g.failed.Add(1)
+			return lat
+		}
+		began := time.Now()
+		resp, err := g.client.Do(req)
+		if err == nil {
+			body.Reset()
+			_, err = body.ReadFrom(io.LimitReader(resp.Body, 1<<20))
+			resp.Body.Close()
+		}
+		took := time.Since(began)
+		if ctx.Err() != nil && (err != nil || time.Now().After(end)) {
+			return lat // cut off by the end of the run: not the server's fault
+		}
+		g.sent.Add(1)
+		if err == nil {
+			err = g.check(resp.StatusCode, body.Bytes(), openID, nonce)
+		}
+		if err != nil {
+			if g.failed.Add(1) <= 5 {
+				fmt.Fprintf(g.log, "error: %v\n", err)
+			}
+			continue
+		}
+		if !began.Before(measureFrom) {
+			lat = append(lat, took)
+		}
+	}
+	return lat
+}
+
+// newRequest builds one signed (and in aes mode encrypted) text message
+// from openID, as the platform sends it, and returns it with its nonce.
+func (g *generator) newRequest(ctx context.Context, openID, text string, rng *rand.Rand) (*http.Request, string, error) {
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	nonce := strconv.FormatUint(rng.Uint64N(1e10), 10)
+	msg := make([]byte, 0, 256+len(text))
+	msg = append(msg, "<xml><ToUserName><![CDATA["...)
+	msg = append(msg, g.cfg.account...)
+	msg = append(msg, "]]></ToUserName><FromUserName><![CDATA["...)
+	msg = append(msg, openID...)
+	msg = append(msg, "]]></FromUserName><CreateTime>"...)
+	msg = append(msg, ts...)
+	msg = append(msg, "</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA["...)
+	msg = append(msg, text...)
+	msg = append(msg, "]]></Content><MsgId>"...)
+	msg = strconv.AppendUint(msg, g.msgID.Add(1), 10)
+	msg = append(msg, "</MsgId></xml>"...)
+
+	query := "signature=" + wechat.Signature(g.cfg.token, ts, nonce) + "&timestamp=" + ts + "&nonce=" + nonce + "&openid=" + openID
+	body := msg
+	if g.cipher != nil {
+		enc, err := g.cipher.Encrypt(msg, 0)
+		if err != nil {
+			return nil, "", err
+		}
+		query += "&encrypt_type=aes&msg_signature=" + wechat.MsgSignature(g.cfg.token, ts, nonce, enc)
+		body = []byte("<xml><ToUserName><![CDATA[" + g.cfg.account + "]]></ToUserName><Encrypt><![CDATA[" + enc + "]]></Encrypt></xml>")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.target+"?"+query, bytes.NewReader(body))
+	if err != nil {
+		return nil, "", err
+	}
+	req.Header.Set("Content-Type", "text/xml")
+	return req, nonce, nil
+}
+
+// check validates one response as the platform would: HTTP 200 and either
+// "success" (or an empty body) or a well-formed passive reply; in aes mode
+// the reply's MsgSignature must verify and it must decrypt for our AppID.
+func (g *generator) check(status int, body []byte, openID, nonce string) error {
+	if status != http.StatusOK {
+		return fmt.Errorf("HTTP %d: %.80q", status, body)
+	}
+	if len(body) == 0 || string(body) == "success" {
+		return nil
+	}
+	reply := body
+	if g.cipher != nil {
+		env, err := wechat.ParseEnvelope(body)
+		if err != nil {
+			return fmt.Errorf("reply envelope: %w", err)
+		}
+		if len(env.TimeStamp) != 10 {
+			return fmt.Errorf("reply TimeStamp %q is not Unix seconds", env.TimeStamp)
+		}
+		if !wechat.CheckMsgSignature(env.MsgSignature, g.cfg.token, env.TimeStamp, env.Nonce, env.Encrypt) {
+			return errors.New("reply MsgSignature does not verify")
+		}
+		if g.strict && env.Nonce != nonce {
+			return fmt.Errorf("reply Nonce %q, want the request's %q", env.Nonce, nonce)
+		}
+		if reply, _, err = g.cipher.Decrypt(env.Encrypt); err != nil {
+			return fmt.Errorf("reply: %w", err)
+		}
+	}
+	in, err := wechat.ParseMessage(reply)
+	if err != nil {
+		return fmt.Errorf("reply XML: %w", err)
+	}
+	if in.Kind == "" {
+		return errors.New("reply without MsgType")
+	}
+	if g.strict && (in.AccountID != openID || in.OpenID != g.cfg.account) {
+		return fmt.Errorf("reply addressed to %q from %q", in.AccountID, in.OpenID)
+	}
+	return nil
+}
