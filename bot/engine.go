@@ -1,0 +1,287 @@
+// Package bot is the conversation engine: it takes one inbound message,
+// decides what it is, answers it or hands the session to a person, and keeps
+// the session's state. Channels (the WeChat webhook, the terminal) adapt to
+// Engine.Respond and Engine.Handle.
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/kefuhq/kefu/handoff"
+	"github.com/kefuhq/kefu/intents"
+)
+
+// Sender delivers a message through the customer-service API, for replies
+// that missed the passive-reply deadline.
+type Sender interface {
+	SendText(ctx context.Context, openID, text string) error
+}
+
+// Options configure an Engine. Stores, Router and Handoff are required.
+type Options struct {
+	Sessions SessionStore
+	Dedupe   Deduper
+	Locks    Locker
+	Router   *intents.Router
+	Handoff  *handoff.Service
+	// Sender delivers late replies; nil drops them with a warning.
+	Sender Sender
+	// FailLimit is the number of consecutive failed turns that hands the
+	// session to a person; 0 = 3.
+	FailLimit int
+	// Budget is how long Respond waits for the answer before replying
+	// "success" and delivering it later through Sender; 0 = 4 s.
+	Budget time.Duration
+	// TurnTimeout bounds a turn that missed the budget; 0 = 30 s.
+	TurnTimeout time.Duration
+	// DedupeTTL is how long a message is remembered; 0 = 5 min (WeChat
+	// retries within about 15 s).
+	DedupeTTL time.Duration
+	// LockTTL bounds how long a crashed instance can hold a user; 0 = 30 s.
+	LockTTL time.Duration
+	Logger  *slog.Logger
+	Now     func() time.Time
+	// Observe, if set, is told the outcome of every turn (a Decision kind,
+	// or "duplicate", "late", "error", "event", "waiting") and its duration.
+	Observe func(outcome string, d time.Duration)
+}
+
+// Engine runs conversations. It is safe for concurrent use.
+type Engine struct {
+	sessions    SessionStore
+	dedupe      Deduper
+	locks       Locker
+	router      *intents.Router
+	handoff     *handoff.Service
+	sender      Sender
+	failLimit   int
+	budget      time.Duration
+	turnTimeout time.Duration
+	dedupeTTL   time.Duration
+	lockTTL     time.Duration
+	log         *slog.Logger
+	now         func() time.Time
+	observe     func(string, time.Duration)
+}
+
+// New returns an Engine, or an error naming the missing option.
+func New(opts Options) (*Engine, error) {
+	switch {
+	case opts.Sessions == nil:
+		return nil, errors.New("bot: a session store is required")
+	case opts.Dedupe == nil:
+		return nil, errors.New("bot: a deduper is required")
+	case opts.Locks == nil:
+		return nil, errors.New("bot: a locker is required")
+	case opts.Router == nil:
+		return nil, errors.New("bot: a router is required")
+	case opts.Handoff == nil:
+		return nil, errors.New("bot: a handoff service is required")
+	}
+	e := &Engine{
+		sessions: opts.Sessions, dedupe: opts.Dedupe, locks: opts.Locks, router: opts.Router,
+		handoff: opts.Handoff, sender: opts.Sender,
+		failLimit: or(opts.FailLimit, 3), budget: or(opts.Budget, 4*time.Second),
+		turnTimeout: or(opts.TurnTimeout, 30*time.Second), dedupeTTL: or(opts.DedupeTTL, 5*time.Minute),
+		lockTTL: or(opts.LockTTL, 30*time.Second),
+		log:     opts.Logger, now: opts.Now, observe: opts.Observe,
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.observe == nil {
+		e.observe = func(string, time.Duration) {}
+	}
+	return e, nil
+}
+
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Handle runs one message to completion, however long it takes, and
+// returns the reply. A message seen before (same dedupe key) is not run
+// again: it gets the reply remembered for it. Handle is for channels without
+// a deadline (the terminal, tests); the webhook uses Respond.
+func (e *Engine) Handle(ctx context.Context, in Inbound) (Reply, error) {
+	key := in.DedupeKey()
+	if key != "" {
+		t, first, err := e.dedupe.BeginTurn(ctx, key, e.dedupeTTL)
+		if err != nil {
+			return Reply{}, fmt.Errorf("bot: dedupe: %w", err)
+		}
+		if !first {
+			return e.duplicate(ctx, key, t), nil
+		}
+	}
+	start := time.Now()
+	reply, outcome, err := e.turn(ctx, in)
+	e.observe(outcome, time.Since(start))
+	if err != nil {
+		return Reply{}, err
+	}
+	e.finish(ctx, key, Turn{Done: true, Reply: reply.Text})
+	return reply, nil
+}
+
+// Turn handover states of Respond.
+const (
+	running int32 = iota
+	passive       // the webhook took the reply in time
+	late          // the webhook gave up waiting: deliver through Sender
+)
+
+// Respond answers one message within the turn budget. When the answer is
+// not ready in time it returns an empty reply (the webhook answers
+// "success") and the turn goes on, its reply delivered through the Sender.
+// A retry of the message gets the same reply, or none if it went out late.
+func (e *Engine) Respond(ctx context.Context, in Inbound) Reply {
+	start := time.Now()
+	deadline, cancel := context.WithTimeout(ctx, e.budget)
+	defer cancel()
+	key := in.DedupeKey()
+	if key != "" {
+		t, first, err := e.dedupe.BeginTurn(deadline, key, e.dedupeTTL)
+		switch {
+		case err != nil:
+			e.log.Error("dedupe unavailable", "err", err)
+			return Reply{Text: msgBusy.zh}
+		case !first:
+			e.observe("duplicate", time.Since(start))
+			return e.duplicate(deadline, key, t)
+		}
+	}
+
+	var state atomic.Int32
+	done := make(chan Reply, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.turnTimeout)
+		defer cancel()
+		reply, outcome, err := e.turn(ctx, in)
+		if err != nil {
+			e.log.Error("turn failed", "open_id", hashID(in.OpenID), "err", err)
+			reply, outcome = Reply{Text: msgBusy.zh}, "error"
+		}
+		if state.CompareAndSwap(running, passive) {
+			e.observe(outcome, time.Since(start))
+			done <- reply
+			return
+		}
+		e.observe("late", time.Since(start))
+		e.finish(ctx, key, Turn{Done: true, Async: true})
+		e.deliverLate(ctx, in.OpenID, reply)
+	}()
+
+	select {
+	case r := <-done:
+		e.finish(ctx, key, Turn{Done: true, Reply: r.Text})
+		return r
+	case <-deadline.Done():
+		if state.CompareAndSwap(running, late) {
+			return Reply{}
+		}
+		r := <-done
+		e.finish(ctx, key, Turn{Done: true, Reply: r.Text})
+		return r
+	}
+}
+
+func (e *Engine) deliverLate(ctx context.Context, openID string, r Reply) {
+	if r.Empty() {
+		return
+	}
+	if e.sender == nil {
+		e.log.Warn("late reply dropped: no customer-service sender", "open_id", hashID(openID))
+		return
+	}
+	if err := e.sender.SendText(ctx, openID, r.Text); err != nil {
+		e.log.Error("late reply not delivered", "open_id", hashID(openID), "err", err)
+	}
+}
+
+// duplicate waits (within ctx) for the first delivery of a message to
+// finish and returns its reply; none if it went out late or is still
+// running when ctx ends.
+func (e *Engine) duplicate(ctx context.Context, key string, t Turn) Reply {
+	wait := 10 * time.Millisecond
+	for !t.Done {
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return Reply{}
+		case <-timer.C:
+		}
+		var err error
+		if t, _, err = e.dedupe.BeginTurn(ctx, key, e.dedupeTTL); err != nil {
+			return Reply{}
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
+	if t.Async {
+		return Reply{}
+	}
+	return Reply{Text: t.Reply}
+}
+
+func (e *Engine) finish(ctx context.Context, key string, t Turn) {
+	if key == "" {
+		return
+	}
+	if err := e.dedupe.FinishTurn(context.WithoutCancel(ctx), key, t, e.dedupeTTL); err != nil {
+		e.log.Error("dedupe: record turn", "err", err)
+	}
+}
+
+// turn runs one message under the user's lock: load the session, step,
+// save. A save conflict (another instance wrote the session despite the
+// lock, e.g. after the lock expired) is retried when the step had no effect
+// outside the session.
+func (e *Engine) turn(ctx context.Context, in Inbound) (Reply, string, error) {
+	if in.OpenID == "" {
+		return Reply{}, "error", errors.New("bot: message without a user")
+	}
+	unlock, err := e.locks.Lock(ctx, "user:"+in.OpenID, e.lockTTL)
+	if err != nil {
+		return Reply{}, "error", fmt.Errorf("bot: lock user: %w", err)
+	}
+	defer unlock()
+	for attempt := 0; ; attempt++ {
+		s, err := e.sessions.Session(ctx, in.OpenID)
+		if err != nil {
+			return Reply{}, "error", fmt.Errorf("bot: load session: %w", err)
+		}
+		st := &step{e: e, s: &s, in: in, now: e.now()}
+		reply, err := st.run(ctx)
+		if err != nil {
+			return Reply{}, "error", err
+		}
+		if st.forget {
+			if err := e.sessions.DeleteSession(ctx, in.OpenID); err != nil {
+				return Reply{}, "error", fmt.Errorf("bot: forget session: %w", err)
+			}
+			return reply, st.outcome, nil
+		}
+		s.UpdatedAt = st.now
+		err = e.sessions.SaveSession(ctx, &s)
+		if errors.Is(err, ErrConflict) && !st.effects && attempt < 2 {
+			continue
+		}
+		if err != nil {
+			return Reply{}, "error", fmt.Errorf("bot: save session: %w", err)
+		}
+		return reply, st.outcome, nil
+	}
+}

@@ -1,0 +1,370 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kefuhq/kefu/handoff"
+	"github.com/kefuhq/kefu/intents"
+	"github.com/kefuhq/kefu/kb"
+)
+
+// step is one message applied to one session.
+type step struct {
+	e   *Engine
+	s   *Session
+	in  Inbound
+	now time.Time
+	// effects is set once the step changed something outside the session
+	// (a ticket), so it must not be replayed.
+	effects bool
+	// forget is set when the session is to be deleted, not saved.
+	forget  bool
+	outcome string
+}
+
+func (st *step) run(ctx context.Context) (Reply, error) {
+	if st.in.Kind == KindEvent {
+		st.outcome = "event"
+		return st.event(ctx)
+	}
+	msg := st.userMessage()
+	if st.in.Text != "" {
+		st.s.English = kb.DetectEnglish(st.in.Text)
+	}
+	if st.in.Kind == KindVoice {
+		st.s.Voice = true
+	}
+	switch st.s.State {
+	case StateQueued, StateAgent:
+		st.outcome = "waiting"
+		return st.waiting(ctx, msg)
+	case StateClosed, StateFlow:
+		// Flows are not built yet: a session found in one continues with
+		// the bot.
+		if err := st.s.Move(StateBot); err != nil {
+			return Reply{}, err
+		}
+	}
+	if st.in.Text == "" {
+		st.outcome = "attachment"
+		reply := msgAttachment
+		if st.in.Kind == KindVoice {
+			reply = msgAskToType
+		}
+		return st.say(msg, reply.in(st.s.English)), nil
+	}
+	return st.route(ctx, msg, st.e.router.Route(st.in.Text))
+}
+
+// userMessage is the inbound message as a transcript line.
+func (st *step) userMessage() handoff.Message {
+	in := st.in
+	m := handoff.Message{From: handoff.FromUser, Kind: string(in.Kind), Text: in.Text, At: st.now}
+	switch in.Kind {
+	case KindImage:
+		m.Media = firstNonEmpty(in.URL, in.MediaID)
+		if m.Text == "" {
+			m.Text = "[图片]"
+		}
+	case KindVoice:
+		m.Media = in.MediaID
+		if m.Text == "" {
+			m.Text = "[语音]"
+		}
+	case KindVideo, KindShortVideo:
+		m.Media = in.MediaID
+		m.Text = "[视频]"
+	case KindLocation:
+		m.Media = in.Latitude + "," + in.Longitude
+		m.Text = "[位置] " + in.Label
+	case KindLink:
+		m.Media = in.URL
+		m.Text = "[链接] " + in.Title
+	case KindText:
+	default:
+		m.Text = "[" + string(in.Kind) + "]"
+	}
+	return m
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// say remembers the exchange and returns the bot's text as the reply.
+func (st *step) say(user handoff.Message, text string) Reply {
+	st.s.Remember(user, handoff.Message{From: handoff.FromBot, Kind: "text", Text: text, At: st.now})
+	return Reply{Text: text}
+}
+
+// route acts on a decision in the bot state.
+func (st *step) route(ctx context.Context, msg handoff.Message, d intents.Decision) (Reply, error) {
+	st.outcome = string(d.Kind)
+	en := st.s.English
+	switch d.Kind {
+	case intents.Urgent:
+		prefix := ""
+		switch d.Offer {
+		case "emergency_freeze":
+			prefix = msgFreezeFirst.in(en)
+		}
+		if d.Rule == "fraud" {
+			prefix = msgFraudFirst.in(en)
+		}
+		return st.handOff(ctx, msg, d.Lane, "urgent:"+d.Lane, prefix)
+	case intents.UserRequest:
+		return st.handOff(ctx, msg, st.defaultLane(), "user_request", "")
+	case intents.NotHelpful:
+		return st.fail(ctx, msg, msgNotHelpful.in(en))
+	case intents.Greeting:
+		return st.say(msg, msgWelcome.in(en)), nil
+	case intents.Thanks:
+		st.s.FailedTurns = 0
+		return st.say(msg, msgThanks.in(en)), nil
+	case intents.Answer, intents.Boundary:
+		st.s.FailedTurns = 0
+		st.s.LastArticleID = d.Article.ID
+		answer := d.Article.Answer
+		if en && d.Article.AnswerEN != "" {
+			answer = d.Article.AnswerEN
+		}
+		return st.say(msg, answer), nil
+	default:
+		fallback := msgFallback
+		if st.s.FailedTurns+1 == st.e.failLimit-1 {
+			fallback = msgFallbackLast
+		}
+		return st.fail(ctx, msg, fallback.in(en))
+	}
+}
+
+// defaultLane is the lane of a non-urgent handoff: overseas for English
+// speakers, care for voice users, normal for everyone else.
+func (st *step) defaultLane() string {
+	switch {
+	case st.s.English:
+		return handoff.LaneOverseas
+	case st.s.Voice:
+		return handoff.LaneCare
+	}
+	return handoff.LaneNormal
+}
+
+// fail counts a failed turn and hands off on the last one.
+func (st *step) fail(ctx context.Context, msg handoff.Message, reply string) (Reply, error) {
+	st.s.FailedTurns++
+	st.s.LastArticleID = ""
+	if st.s.FailedTurns >= st.e.failLimit {
+		st.outcome = "failed_turns"
+		return st.handOff(ctx, msg, st.defaultLane(), "failed_turns", "")
+	}
+	return st.say(msg, reply), nil
+}
+
+// handOff queues the session for a person and tells the user the lane, the
+// expected wait and the ticket number.
+func (st *step) handOff(ctx context.Context, msg handoff.Message, lane, reason, prefix string) (Reply, error) {
+	st.s.Remember(msg)
+	st.effects = true
+	out, err := st.e.handoff.Handoff(ctx, handoff.Request{
+		OpenID: st.s.OpenID, Lane: lane, Reason: reason, Transcript: st.s.History,
+	})
+	if err != nil {
+		return Reply{}, fmt.Errorf("bot: hand off: %w", err)
+	}
+	en := st.s.English
+	st.s.FailedTurns = 0
+	if out.Limited {
+		text := prefix + fmt.Sprintf(msgLimited.in(en), out.Ticket.ID, st.statusText(out.Ticket.Status))
+		st.s.Remember(handoff.Message{From: handoff.FromBot, Kind: "text", Text: text, At: st.now})
+		return Reply{Text: text}, nil
+	}
+	if err := st.s.Move(StateQueued); err != nil {
+		return Reply{}, err
+	}
+	st.s.TicketID = out.Ticket.ID
+	st.s.History = nil // it is in the ticket now
+	laneTitle, wait := st.laneTitle(out.Ticket.Lane), st.waitText(out.Wait)
+	var text string
+	if out.Merged {
+		text = prefix + fmt.Sprintf(msgMerged.in(en), out.Ticket.ID, laneTitle, out.Position, wait)
+	} else {
+		text = prefix + fmt.Sprintf(msgHandoff.in(en), laneTitle, out.Ticket.ID, out.Position, wait)
+	}
+	if err := st.e.handoff.Append(ctx, out.Ticket.ID, handoff.Message{From: handoff.FromBot, Kind: "text", Text: text, At: st.now}); err != nil {
+		return Reply{}, err
+	}
+	return Reply{Text: text}, nil
+}
+
+// waiting handles a message while the session is queued or with an agent:
+// the bot stays silent, the message goes to the ticket. Urgent content still
+// escalates; a queued user may cancel or ask for their position.
+func (st *step) waiting(ctx context.Context, msg handoff.Message) (Reply, error) {
+	t, err := st.e.handoff.Store().Ticket(ctx, st.s.TicketID)
+	if errors.Is(err, handoff.ErrNotFound) || err == nil && !t.Status.Open() {
+		// The ticket was closed (or lost): the session returns to the bot.
+		st.s.State, st.s.TicketID = StateBot, ""
+		if st.in.Text == "" {
+			return st.say(msg, msgAttachment.in(st.s.English)), nil
+		}
+		return st.route(ctx, msg, st.e.router.Route(st.in.Text))
+	}
+	if err != nil {
+		return Reply{}, fmt.Errorf("bot: ticket %s: %w", st.s.TicketID, err)
+	}
+	if t.Status == handoff.StatusAssigned && st.s.State == StateQueued {
+		st.s.State = StateAgent
+	}
+	en, text := st.s.English, st.in.Text
+	if text != "" {
+		if d, ok := st.e.router.CheckUrgent(text); ok && st.e.handoff.Lanes().Before(d.Lane, t.Lane) {
+			st.effects = true
+			out, err := st.e.handoff.Handoff(ctx, handoff.Request{OpenID: st.s.OpenID, Lane: d.Lane,
+				Reason: "urgent:" + d.Lane, Transcript: []handoff.Message{msg}})
+			if err != nil {
+				return Reply{}, fmt.Errorf("bot: escalate: %w", err)
+			}
+			st.outcome = "escalated"
+			prefix := ""
+			if d.Offer == "emergency_freeze" {
+				prefix = msgFreezeFirst.in(en)
+			}
+			return Reply{Text: prefix + fmt.Sprintf(msgEscalated.in(en), out.Ticket.ID,
+				st.laneTitle(out.Ticket.Lane), st.waitText(out.Wait))}, nil
+		}
+		if st.s.State == StateQueued && st.e.router.IsCancel(text) {
+			st.effects = true
+			if err := st.e.handoff.Append(ctx, t.ID, msg); err != nil {
+				return Reply{}, err
+			}
+			if _, err := st.e.handoff.Close(ctx, t.ID, "user_cancelled"); err != nil {
+				return Reply{}, err
+			}
+			st.s.State, st.s.TicketID = StateBot, ""
+			st.outcome = "cancelled"
+			return Reply{Text: fmt.Sprintf(msgCancelled.in(en), t.ID)}, nil
+		}
+		if st.e.router.IsQueueStatus(text) {
+			st.effects = true
+			if err := st.e.handoff.Append(ctx, t.ID, msg); err != nil {
+				return Reply{}, err
+			}
+			if st.s.State == StateAgent {
+				return Reply{Text: fmt.Sprintf(msgWithAgent.in(en), t.ID)}, nil
+			}
+			pos, err := st.e.handoff.Position(ctx, t)
+			if err != nil {
+				return Reply{}, err
+			}
+			return Reply{Text: fmt.Sprintf(msgPosition.in(en), t.ID, st.laneTitle(t.Lane), pos,
+				st.waitText(t.SLADueAt.Sub(st.now)))}, nil
+		}
+	}
+	st.effects = true
+	if err := st.e.handoff.Append(ctx, t.ID, msg); err != nil {
+		return Reply{}, err
+	}
+	if handoff.IsEvidence(msg) {
+		return Reply{Text: fmt.Sprintf(msgEvidenceKept.in(en), t.ID)}, nil
+	}
+	return Reply{}, nil
+}
+
+// event handles subscribe, unsubscribe and menu clicks; other events get
+// no reply.
+func (st *step) event(ctx context.Context) (Reply, error) {
+	switch st.in.Event {
+	case EventSubscribe:
+		if st.s.State == StateClosed {
+			st.s.State = StateBot
+		}
+		return Reply{Text: msgWelcome.zh}, nil
+	case EventUnsubscribe:
+		st.forget = true
+		if st.s.TicketID != "" {
+			note := handoff.Message{From: handoff.FromSystem, Kind: "unsubscribe", Text: "用户已取消关注公众号", At: st.now}
+			if err := st.e.handoff.Append(ctx, st.s.TicketID, note); err != nil && !errors.Is(err, handoff.ErrNotFound) {
+				return Reply{}, err
+			}
+		}
+		return Reply{}, nil
+	case EventClick:
+		key := strings.TrimSpace(st.in.EventKey)
+		msg := handoff.Message{From: handoff.FromUser, Kind: "click", Text: "[菜单] " + key, At: st.now}
+		switch st.s.State {
+		case StateQueued, StateAgent:
+			st.effects = true
+			if err := st.e.handoff.Append(ctx, st.s.TicketID, msg); err != nil && !errors.Is(err, handoff.ErrNotFound) {
+				return Reply{}, err
+			}
+			return Reply{}, nil
+		}
+		if key == "" {
+			return Reply{}, nil
+		}
+		st.s.State = StateBot
+		return st.route(ctx, msg, st.e.router.RouteKey(key))
+	}
+	return Reply{}, nil
+}
+
+func (st *step) laneTitle(name string) string {
+	l, err := st.e.handoff.Lanes().Lane(name)
+	if err != nil {
+		return name
+	}
+	if st.s.English {
+		return l.TitleEN
+	}
+	return l.Title
+}
+
+func (st *step) statusText(s handoff.Status) string {
+	if st.s.English {
+		return string(s)
+	}
+	switch s {
+	case handoff.StatusQueued:
+		return "排队中"
+	case handoff.StatusAssigned:
+		return "处理中"
+	case handoff.StatusClosed:
+		return "已处理"
+	}
+	return string(s)
+}
+
+// waitText renders an expected wait in the user's language: minutes below
+// two hours, hours below three days, days above.
+func (st *step) waitText(d time.Duration) string {
+	en := st.s.English
+	switch {
+	case d < time.Minute:
+		return pick(en, "1 分钟", "1 minute")
+	case d < 2*time.Hour:
+		m := int((d + time.Minute - 1) / time.Minute)
+		return pick(en, fmt.Sprintf("%d 分钟", m), fmt.Sprintf("%d minutes", m))
+	case d <= 72*time.Hour:
+		h := int((d + time.Hour - 1) / time.Hour)
+		return pick(en, fmt.Sprintf("%d 小时", h), fmt.Sprintf("%d hours", h))
+	}
+	days := int((d + 24*time.Hour - 1) / (24 * time.Hour))
+	return pick(en, fmt.Sprintf("%d 天", days), fmt.Sprintf("%d days", days))
+}
+
+func pick(en bool, zh, english string) string {
+	if en {
+		return english
+	}
+	return zh
+}

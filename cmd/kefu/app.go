@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/kefuhq/kefu/bot"
+	botredis "github.com/kefuhq/kefu/bot/redisstore"
+	botsqlite "github.com/kefuhq/kefu/bot/sqlitestore"
+	"github.com/kefuhq/kefu/config"
+	"github.com/kefuhq/kefu/handoff"
+	handoffredis "github.com/kefuhq/kefu/handoff/redisstore"
+	handoffsqlite "github.com/kefuhq/kefu/handoff/sqlitestore"
+	"github.com/kefuhq/kefu/intents"
+	"github.com/kefuhq/kefu/internal/sqlitedb"
+	"github.com/kefuhq/kefu/kb"
+	"github.com/kefuhq/kefu/wxapi"
+	wxapiredis "github.com/kefuhq/kefu/wxapi/redisstore"
+	wxapisqlite "github.com/kefuhq/kefu/wxapi/sqlitestore"
+)
+
+// app is kefu wired together: the stores the configuration selects and the
+// services over them.
+type app struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	sessions bot.SessionStore
+	dedupe   bot.Deduper
+	locks    bot.Locker
+	tickets  handoff.Store
+	tokens   wxapi.TokenCache
+	router   *intents.Router
+	handoff  *handoff.Service
+	wechat   *wxapi.Client // nil when no AppID/AppSecret is configured
+	engine   *bot.Engine
+	metrics  *metrics
+	ping     func(context.Context) error
+	closers  []io.Closer
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // validated by config
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// newApp opens the stores and builds the services.
+func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
+	a := &app{cfg: cfg, log: log, metrics: newMetrics()}
+	if err := a.openStores(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.buildServices(); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *app) openStores(ctx context.Context) error {
+	if a.cfg.RedisURL != "" {
+		opts, err := redis.ParseURL(a.cfg.RedisURL)
+		if err != nil {
+			return fmt.Errorf("KEFU_REDIS_URL: %w", err)
+		}
+		rdb := redis.NewClient(opts)
+		a.closers = append(a.closers, rdb)
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			return fmt.Errorf("redis %s: %w", opts.Addr, err)
+		}
+		s := botredis.New(rdb, a.cfg.RedisPrefix)
+		a.sessions, a.dedupe, a.locks = s, s, s
+		a.tickets = handoffredis.New(rdb, a.cfg.RedisPrefix)
+		a.tokens = wxapiredis.New(rdb, a.cfg.RedisPrefix)
+		a.ping = func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
+		a.log.Info("store: shared (redis)", "addr", opts.Addr, "db", opts.DB)
+		return nil
+	}
+	path := filepath.Join(a.cfg.DataDir, "kefu.db")
+	db, err := sqlitedb.Open(path)
+	if err != nil {
+		return err
+	}
+	a.closers = append(a.closers, db)
+	return a.useSQLite(db, path)
+}
+
+func (a *app) useSQLite(db *sql.DB, path string) error {
+	sessions, err := botsqlite.New(db)
+	if err != nil {
+		return err
+	}
+	tickets, err := handoffsqlite.New(db)
+	if err != nil {
+		return err
+	}
+	tokens, err := wxapisqlite.New(db)
+	if err != nil {
+		return err
+	}
+	a.sessions, a.tickets, a.tokens = sessions, tickets, tokens
+	a.dedupe, a.locks = botsqlite.NewDeduper(time.Now), botsqlite.NewLocker()
+	a.ping = db.PingContext
+	a.log.Info("store: embedded (sqlite)", "path", path)
+	return nil
+}
+
+func (a *app) buildServices() error {
+	cfg := a.cfg
+	articles, err := loadKB(cfg.KBFile)
+	if err != nil {
+		return err
+	}
+	rules := intents.DefaultRules()
+	if cfg.RulesFile != "" {
+		if rules, err = intents.LoadRules(cfg.RulesFile); err != nil {
+			return err
+		}
+	}
+	a.router, err = intents.NewRouter(intents.Options{Rules: rules, Threshold: cfg.MatchThreshold}, kb.NewIndex(articles))
+	if err != nil {
+		return err
+	}
+	lanes, err := handoff.NewLanes(mergeLanes(handoff.DefaultLanes(), cfg.Lanes))
+	if err != nil {
+		return err
+	}
+	a.handoff, err = handoff.NewService(handoff.Options{Store: a.tickets, Lanes: lanes, RepeatLimit: cfg.RepeatLimit})
+	if err != nil {
+		return err
+	}
+	var sender bot.Sender
+	if cfg.WeChatAppID != "" && cfg.WeChatAppSecret != "" {
+		a.wechat, err = wxapi.New(wxapi.Options{
+			BaseURL: cfg.WeChatAPIBase, AppID: cfg.WeChatAppID, AppSecret: cfg.WeChatAppSecret,
+			Stable: cfg.WeChatStableToken, Tokens: a.tokens, Logger: a.log,
+		})
+		if err != nil {
+			return err
+		}
+		sender = a.wechat
+	} else {
+		a.log.Warn("customer-service API off: set KEFU_WECHAT_APP_ID and KEFU_WECHAT_APP_SECRET to deliver late replies")
+	}
+	a.engine, err = bot.New(bot.Options{
+		Sessions: a.sessions, Dedupe: a.dedupe, Locks: a.locks, Router: a.router, Handoff: a.handoff,
+		Sender: sender, FailLimit: cfg.FailLimit, Budget: cfg.TurnBudget, Logger: a.log,
+		Observe: a.metrics.observeTurn,
+	})
+	return err
+}
+
+func loadKB(path string) ([]kb.Article, error) {
+	if path == "" {
+		return kb.Default()
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("KEFU_KB_FILE: %w", err)
+	}
+	articles, err := kb.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("KEFU_KB_FILE %s: %w", path, err)
+	}
+	return articles, nil
+}
+
+// mergeLanes overrides the default lanes with the configured ones, by name,
+// and adds configured lanes that are new.
+func mergeLanes(defaults []handoff.Lane, configured []config.Lane) []handoff.Lane {
+	out := defaults
+	for _, c := range configured {
+		l := handoff.Lane{Name: c.Name, Title: c.Title, TitleEN: c.TitleEN, SLA: c.SLA, Order: c.Order}
+		replaced := false
+		for i := range out {
+			if out[i].Name == c.Name {
+				if l.Title == "" {
+					l.Title = out[i].Title
+				}
+				if l.TitleEN == "" {
+					l.TitleEN = out[i].TitleEN
+				}
+				if l.SLA == 0 {
+					l.SLA = out[i].SLA
+				}
+				if l.Order == 0 {
+					l.Order = out[i].Order
+				}
+				out[i], replaced = l, true
+			}
+		}
+		if !replaced {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Close releases the stores.
+func (a *app) Close() error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i].Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/kefuhq/kefu/bot/wechat"
+	"github.com/kefuhq/kefu/config"
+)
+
+// serve runs the HTTP server until ctx ends, then shuts down gracefully.
+func serve(ctx context.Context, cfg *config.Config, logw io.Writer) error {
+	log := newLogger(cfg, logw)
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	router, err := a.routes()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+	}
+	srv := &http.Server{
+		Handler:           router,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	mode := "plaintext"
+	if len(cfg.WeChatAESKeys) > 0 {
+		mode = "safe (aes) and plaintext"
+	}
+	log.Info("kefu serving", "addr", ln.Addr().String(), "webhook", "/wechat", "mode", mode,
+		"kb_articles", a.router.Index().Len())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// routes builds the HTTP handler: the webhook, health and metrics.
+func (a *app) routes() (http.Handler, error) {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(gin.Recovery(), accessLog(a.log), a.metrics.middleware())
+	hook, err := wechat.NewHandler(wechat.Options{
+		Token: a.cfg.WeChatToken, AppID: a.cfg.WeChatAppID, AESKeys: a.cfg.WeChatAESKeys, Logger: a.log,
+	}, a.engine)
+	if err != nil {
+		return nil, err
+	}
+	hook.Register(r)
+	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
+	r.GET("/readyz", func(c *gin.Context) {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.ping(ctx); err != nil {
+			a.log.Error("not ready: store unreachable", "err", err)
+			c.String(http.StatusServiceUnavailable, "store unreachable")
+			return
+		}
+		c.String(http.StatusOK, "ready")
+	})
+	r.GET("/metrics", gin.WrapH(a.metrics.handler()))
+	return r, nil
+}
+
+// accessLog logs one line per request at info (5xx at error), without
+// query strings: they carry signatures and openids.
+func accessLog(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		status := c.Writer.Status()
+		level := slog.LevelDebug
+		if status >= 500 {
+			level = slog.LevelError
+		} else if status >= 400 {
+			level = slog.LevelInfo
+		}
+		log.Log(c.Request.Context(), level, "http", "method", c.Request.Method, "path", c.Request.URL.Path,
+			"status", status, "latency_ms", float64(time.Since(start).Microseconds())/1000)
+	}
+}

@@ -1,0 +1,316 @@
+// Package config reads kefu's settings from an optional kefu.yaml and the
+// KEFU_* environment (which wins), validates them, and renders them with
+// secrets masked. Only cmd imports it: it copies values into each package's
+// Options.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// ErrInvalid is wrapped by every configuration error.
+var ErrInvalid = errors.New("config: invalid")
+
+// Lane configures one priority lane; lanes not configured keep their
+// defaults.
+type Lane struct {
+	Name    string        `yaml:"name"`
+	Title   string        `yaml:"title"`
+	TitleEN string        `yaml:"title_en"`
+	SLA     time.Duration `yaml:"sla"`
+	Order   int           `yaml:"order"`
+}
+
+// Config is every setting of kefu.
+type Config struct {
+	HTTPAddr    string
+	DataDir     string
+	RedisURL    string // empty: embedded store
+	RedisPrefix string
+
+	WeChatAppID       string
+	WeChatAppSecret   string
+	WeChatToken       string
+	WeChatAESKeys     []string // current key first, then the previous one
+	WeChatAPIBase     string
+	WeChatStableToken bool
+
+	AdminPassword string
+
+	LogLevel  string
+	LogFormat string
+
+	FailLimit      int
+	TurnBudget     time.Duration
+	MatchThreshold float64 // 0: the knowledge base's default
+	RulesFile      string  // empty: the built-in rules
+	KBFile         string  // empty: the built-in knowledge base
+	RepeatLimit    int
+
+	Lanes []Lane
+}
+
+// option is one setting: its name in kefu.yaml (KEFU_ + upper case in the
+// environment), default, meaning, and how to apply a value.
+type option struct {
+	name   string
+	def    string
+	secret bool
+	usage  string
+	set    func(c *Config, v string) error
+}
+
+var options = []option{
+	{name: "http_addr", def: ":8080", usage: "address the HTTP server listens on",
+		set: func(c *Config, v string) error { c.HTTPAddr = v; return nonEmpty(v) }},
+	{name: "data_dir", def: "./data", usage: "directory of the embedded store (SQLite file)",
+		set: func(c *Config, v string) error { c.DataDir = v; return nonEmpty(v) }},
+	{name: "redis_url", usage: "Redis URL (redis://host:port/db); empty = embedded store, one instance",
+		set: func(c *Config, v string) error {
+			c.RedisURL = v
+			if v != "" && !strings.HasPrefix(v, "redis://") && !strings.HasPrefix(v, "rediss://") && !strings.HasPrefix(v, "unix://") {
+				return errors.New("must start with redis://, rediss:// or unix://")
+			}
+			return nil
+		}},
+	{name: "redis_prefix", def: "kefu:", usage: "prefix of every Redis key",
+		set: func(c *Config, v string) error { c.RedisPrefix = v; return nil }},
+	{name: "wechat_app_id", usage: "official account AppID (wx…)",
+		set: func(c *Config, v string) error { c.WeChatAppID = v; return nil }},
+	{name: "wechat_app_secret", secret: true, usage: "official account AppSecret (for the customer-service API)",
+		set: func(c *Config, v string) error { c.WeChatAppSecret = v; return nil }},
+	{name: "wechat_token", def: "kefu", secret: true, usage: "server configuration Token (signature)",
+		set: func(c *Config, v string) error { c.WeChatToken = v; return nonEmpty(v) }},
+	{name: "wechat_aes_key", secret: true, usage: "EncodingAESKey (43 characters); empty = plaintext mode only",
+		set: func(c *Config, v string) error { return c.addAESKey(v, 0) }},
+	{name: "wechat_aes_key_previous", secret: true, usage: "the previous EncodingAESKey, accepted during key rotation",
+		set: func(c *Config, v string) error { return c.addAESKey(v, 1) }},
+	{name: "wechat_api_base", def: "https://api.weixin.qq.com", usage: "base URL of the WeChat server API (tests and proxies override it)",
+		set: func(c *Config, v string) error {
+			c.WeChatAPIBase = strings.TrimRight(v, "/")
+			if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+				return errors.New("must be an http(s) URL")
+			}
+			return nil
+		}},
+	{name: "wechat_stable_token", def: "false", usage: "use /cgi-bin/stable_token (recommended with several instances)",
+		set: func(c *Config, v string) (err error) { c.WeChatStableToken, err = strconv.ParseBool(v); return err }},
+	{name: "admin_password", secret: true, usage: "password of the first admin account (username admin)",
+		set: func(c *Config, v string) error { c.AdminPassword = v; return nil }},
+	{name: "log_level", def: "info", usage: "debug, info, warn or error (message bodies only at debug)",
+		set: func(c *Config, v string) error {
+			c.LogLevel = v
+			return oneOf(v, "debug", "info", "warn", "error")
+		}},
+	{name: "log_format", def: "text", usage: "text or json",
+		set: func(c *Config, v string) error { c.LogFormat = v; return oneOf(v, "text", "json") }},
+	{name: "fail_limit", def: "3", usage: "consecutive failed turns before a handoff",
+		set: func(c *Config, v string) (err error) { c.FailLimit, err = positiveInt(v); return err }},
+	{name: "turn_budget", def: "4s", usage: "time to answer before replying success and sending through the customer-service API (WeChat waits 5 s)",
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err == nil && (d <= 0 || d > 4800*time.Millisecond) {
+				err = errors.New("must be between 0 and 4.8s")
+			}
+			c.TurnBudget = d
+			return err
+		}},
+	{name: "match_threshold", def: "0", usage: "least FAQ score that counts as answered (0 = the built-in default)",
+		set: func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err == nil && (f < 0 || f > 1) {
+				err = errors.New("must be between 0 and 1")
+			}
+			c.MatchThreshold = f
+			return err
+		}},
+	{name: "rules_file", usage: "routing rules YAML (urgent lanes, requests for a person); empty = built-in",
+		set: func(c *Config, v string) error { c.RulesFile = v; return nil }},
+	{name: "kb_file", usage: "knowledge base JSON; empty = the built-in default KB",
+		set: func(c *Config, v string) error { c.KBFile = v; return nil }},
+	{name: "repeat_limit", def: "3", usage: "tickets a user may open in 12 h before being pointed to the latest",
+		set: func(c *Config, v string) (err error) { c.RepeatLimit, err = positiveInt(v); return err }},
+}
+
+func (c *Config) addAESKey(v string, i int) error {
+	if v == "" {
+		return nil
+	}
+	if len(v) != 43 {
+		return fmt.Errorf("must be 43 characters, got %d", len(v))
+	}
+	for len(c.WeChatAESKeys) <= i {
+		c.WeChatAESKeys = append(c.WeChatAESKeys, "")
+	}
+	c.WeChatAESKeys[i] = v
+	return nil
+}
+
+func nonEmpty(v string) error {
+	if v == "" {
+		return errors.New("must not be empty")
+	}
+	return nil
+}
+
+func positiveInt(v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err == nil && n <= 0 {
+		err = errors.New("must be a positive integer")
+	}
+	return n, err
+}
+
+func oneOf(v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("must be one of %s", strings.Join(allowed, ", "))
+}
+
+func envName(name string) string { return "KEFU_" + strings.ToUpper(name) }
+
+// Load reads the configuration: defaults, then the YAML file at path (if it
+// exists; an explicitly named file must exist), then the environment.
+// KEFU_X_FILE reads a secret from a file. Unknown keys and unknown KEFU_*
+// variables are errors, so a typo fails at start.
+func Load(path string, explicit bool, environ []string) (*Config, error) {
+	values := map[string]string{}
+	for _, o := range options {
+		values[o.name] = o.def
+	}
+	var lanes []Lane
+	if path != "" {
+		data, err := os.ReadFile(path)
+		switch {
+		case err == nil:
+			if lanes, err = readYAML(path, data, values); err != nil {
+				return nil, err
+			}
+		case !explicit && errors.Is(err, os.ErrNotExist):
+		default:
+			return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+	}
+	known := map[string]bool{"KEFU_CONFIG": true}
+	for _, o := range options {
+		known[envName(o.name)] = true
+		known[envName(o.name)+"_FILE"] = true
+	}
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(k, "KEFU_") || strings.HasPrefix(k, "KEFU_TEST_") || strings.HasPrefix(k, "KEFU_E2E_") {
+			continue
+		}
+		if !known[k] {
+			return nil, fmt.Errorf("%w: unknown setting %s (see the README's configuration table)", ErrInvalid, k)
+		}
+		if name, ok := strings.CutSuffix(k, "_FILE"); ok {
+			secret, err := os.ReadFile(v)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, k, err)
+			}
+			values[strings.ToLower(strings.TrimPrefix(name, "KEFU_"))] = strings.TrimSpace(string(secret))
+			continue
+		}
+		values[strings.ToLower(strings.TrimPrefix(k, "KEFU_"))] = v
+	}
+	c := &Config{Lanes: lanes}
+	for _, o := range options {
+		if err := o.set(c, values[o.name]); err != nil {
+			return nil, fmt.Errorf("%w: %s=%q: %v", ErrInvalid, envName(o.name), mask(o, values[o.name]), err)
+		}
+	}
+	if len(c.WeChatAESKeys) > 0 && c.WeChatAESKeys[0] == "" {
+		return nil, fmt.Errorf("%w: KEFU_WECHAT_AES_KEY_PREVIOUS is set without KEFU_WECHAT_AES_KEY", ErrInvalid)
+	}
+	if len(c.WeChatAESKeys) > 0 && c.WeChatAppID == "" {
+		return nil, fmt.Errorf("%w: KEFU_WECHAT_APP_ID is required in safe mode (KEFU_WECHAT_AES_KEY set)", ErrInvalid)
+	}
+	return c, nil
+}
+
+func readYAML(path string, data []byte, values map[string]string) ([]Lane, error) {
+	var raw map[string]yaml.Node
+	if err := yaml.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, path, err)
+	}
+	var lanes []Lane
+	for k, node := range raw {
+		if k == "lanes" {
+			dec := yaml.NewDecoder(bytes.NewReader(mustMarshal(&node)))
+			dec.KnownFields(true)
+			if err := dec.Decode(&lanes); err != nil {
+				return nil, fmt.Errorf("%w: %s: lanes: %v", ErrInvalid, path, err)
+			}
+			continue
+		}
+		if _, ok := values[k]; !ok {
+			return nil, fmt.Errorf("%w: %s: unknown setting %q", ErrInvalid, path, k)
+		}
+		if node.Kind != yaml.ScalarNode {
+			return nil, fmt.Errorf("%w: %s: %s must be a single value", ErrInvalid, path, k)
+		}
+		values[k] = node.Value
+	}
+	return lanes, nil
+}
+
+func mustMarshal(n *yaml.Node) []byte {
+	b, err := yaml.Marshal(n)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+func mask(o option, v string) string {
+	if o.secret && v != "" {
+		return "***"
+	}
+	return v
+}
+
+// Dump renders the effective settings, one KEFU_X=value per line, secrets
+// masked.
+func (c *Config) Dump() string {
+	cur := map[string]string{
+		"http_addr": c.HTTPAddr, "data_dir": c.DataDir, "redis_url": c.RedisURL, "redis_prefix": c.RedisPrefix,
+		"wechat_app_id": c.WeChatAppID, "wechat_app_secret": c.WeChatAppSecret, "wechat_token": c.WeChatToken,
+		"wechat_api_base": c.WeChatAPIBase, "wechat_stable_token": strconv.FormatBool(c.WeChatStableToken),
+		"admin_password": c.AdminPassword, "log_level": c.LogLevel, "log_format": c.LogFormat,
+		"fail_limit": strconv.Itoa(c.FailLimit), "turn_budget": c.TurnBudget.String(),
+		"match_threshold": strconv.FormatFloat(c.MatchThreshold, 'g', -1, 64), "rules_file": c.RulesFile,
+		"kb_file": c.KBFile, "repeat_limit": strconv.Itoa(c.RepeatLimit),
+	}
+	for i, k := range c.WeChatAESKeys {
+		cur[[]string{"wechat_aes_key", "wechat_aes_key_previous"}[i]] = k
+	}
+	var lines []string
+	for _, o := range options {
+		lines = append(lines, envName(o.name)+"="+mask(o, cur[o.name]))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// Usage lists every setting with its default and meaning, for the README
+// and `kefu help`.
+func Usage() string {
+	var b strings.Builder
+	for _, o := range options {
+		fmt.Fprintf(&b, "%-32s %-28s %s\n", envName(o.name), strconv.Quote(o.def), o.usage)
+	}
+	return b.String()
+}

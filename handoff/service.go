@@ -1,0 +1,280 @@
+package handoff
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+)
+
+// Options configure a Service.
+type Options struct {
+	Store Store
+	Lanes Lanes
+	// RepeatLimit is how many tickets a user may open within RepeatWindow
+	// before being told about the latest one instead (seed 二); 0 = 3.
+	RepeatLimit  int
+	RepeatWindow time.Duration // 0 = 12 h
+	Now          func() time.Time
+}
+
+// Service opens, merges and reports on tickets.
+type Service struct {
+	store        Store
+	lanes        Lanes
+	repeatLimit  int
+	repeatWindow time.Duration
+	now          func() time.Time
+}
+
+// NewService returns a Service over opts.Store.
+func NewService(opts Options) (*Service, error) {
+	if opts.Store == nil {
+		return nil, errors.New("handoff: a store is required")
+	}
+	if opts.Lanes.byName == nil {
+		return nil, errors.New("handoff: lanes are required")
+	}
+	s := &Service{store: opts.Store, lanes: opts.Lanes, repeatLimit: opts.RepeatLimit,
+		repeatWindow: opts.RepeatWindow, now: opts.Now}
+	if s.repeatLimit <= 0 {
+		s.repeatLimit = 3
+	}
+	if s.repeatWindow <= 0 {
+		s.repeatWindow = 12 * time.Hour
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s, nil
+}
+
+// Lanes returns the configured lanes.
+func (s *Service) Lanes() Lanes { return s.lanes }
+
+// Store returns the ticket store.
+func (s *Service) Store() Store { return s.store }
+
+// Request asks for a person.
+type Request struct {
+	OpenID string
+	Lane   string
+	// Reason is "failed_turns", "user_request", "urgent:<lane>" or
+	// "flow:<id>".
+	Reason string
+	// Transcript is the conversation so far; attachments in it become
+	// evidence.
+	Transcript []Message
+}
+
+// Outcome tells what a handoff did.
+type Outcome struct {
+	Ticket Ticket
+	// Merged is set when the request joined the user's open ticket.
+	Merged bool
+	// Limited is set when the user hit the repeat limit: no ticket was
+	// opened and Ticket is their latest one.
+	Limited bool
+	// Position is the 1-based place in the lane's queue; Wait is the time
+	// left until the SLA deadline, the longest the user should wait.
+	Position int
+	Wait     time.Duration
+}
+
+// maxCASRetries bounds the compare-and-swap retries of one update.
+const maxCASRetries = 8
+
+// Handoff opens a ticket for the request, or merges it into the user's open
+// ticket: reasons and evidence appended, merged +1, priority raised, and the
+// ticket moved to the request's lane when that lane is served first.
+func (s *Service) Handoff(ctx context.Context, req Request) (Outcome, error) {
+	lane, err := s.lanes.Lane(req.Lane)
+	if err != nil {
+		return Outcome{}, err
+	}
+	now := s.now()
+	for range maxCASRetries {
+		t, err := s.store.OpenTicket(ctx, req.OpenID)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return s.open(ctx, req, lane, now)
+		case err != nil:
+			return Outcome{}, fmt.Errorf("handoff: open ticket of user: %w", err)
+		}
+		s.merge(&t, req, lane, now)
+		err = s.store.UpdateTicket(ctx, &t)
+		if errors.Is(err, ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return Outcome{}, fmt.Errorf("handoff: merge into %s: %w", t.ID, err)
+		}
+		return s.outcome(ctx, t, true)
+	}
+	return Outcome{}, fmt.Errorf("handoff: merge for user: %w", ErrConflict)
+}
+
+func (s *Service) open(ctx context.Context, req Request, lane Lane, now time.Time) (Outcome, error) {
+	n, err := s.store.CountSince(ctx, req.OpenID, now.Add(-s.repeatWindow))
+	if err != nil {
+		return Outcome{}, fmt.Errorf("handoff: count recent tickets: %w", err)
+	}
+	if n >= s.repeatLimit && req.Reason != "" && !isUrgent(req.Reason) {
+		latest, err := s.store.Tickets(ctx, Filter{OpenID: req.OpenID})
+		if err != nil {
+			return Outcome{}, fmt.Errorf("handoff: latest ticket: %w", err)
+		}
+		if len(latest) > 0 {
+			return Outcome{Ticket: latest[len(latest)-1], Limited: true}, nil
+		}
+	}
+	t := Ticket{
+		OpenID:    req.OpenID,
+		Lane:      lane.Name,
+		Reasons:   []string{req.Reason},
+		Status:    StatusQueued,
+		SLADueAt:  now.Add(lane.SLA),
+		CreatedAt: now,
+		UpdatedAt: now,
+		Messages:  slices.Clone(req.Transcript),
+		Evidence:  evidence(req.Transcript),
+	}
+	if err := s.store.CreateTicket(ctx, &t); err != nil {
+		return Outcome{}, fmt.Errorf("handoff: create ticket: %w", err)
+	}
+	return s.outcome(ctx, t, false)
+}
+
+func (s *Service) merge(t *Ticket, req Request, lane Lane, now time.Time) {
+	t.Reasons = append(t.Reasons, req.Reason)
+	t.Merged++
+	t.Priority++
+	if s.lanes.Before(lane.Name, t.Lane) {
+		t.Lane = lane.Name
+		if due := now.Add(lane.SLA); due.Before(t.SLADueAt) {
+			t.SLADueAt = due
+		}
+	}
+	t.Messages = append(t.Messages, Message{From: FromSystem, Kind: "merge",
+		Text: "合并转人工请求：" + req.Reason, At: now})
+	t.Messages = append(t.Messages, newSince(t.Messages, req.Transcript)...)
+	t.Evidence = append(t.Evidence, evidence(newSince(t.Evidence, req.Transcript))...)
+	t.UpdatedAt = now
+}
+
+// newSince returns the messages of transcript later than the last of have,
+// so a merge does not repeat what the ticket already holds.
+func newSince(have, transcript []Message) []Message {
+	var last time.Time
+	for _, m := range have {
+		if m.From != FromSystem && m.At.After(last) {
+			last = m.At
+		}
+	}
+	var out []Message
+	for _, m := range transcript {
+		if m.At.After(last) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func evidence(msgs []Message) []Message {
+	var out []Message
+	for _, m := range msgs {
+		if IsEvidence(m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// IsEvidence reports whether a message is an attachment kept as evidence.
+func IsEvidence(m Message) bool {
+	switch m.Kind {
+	case "image", "video", "shortvideo", "voice", "location", "link", "file":
+		return m.From == FromUser
+	}
+	return false
+}
+
+func isUrgent(reason string) bool { return len(reason) > 7 && reason[:7] == "urgent:" }
+
+func (s *Service) outcome(ctx context.Context, t Ticket, merged bool) (Outcome, error) {
+	pos, err := s.Position(ctx, t)
+	if err != nil {
+		return Outcome{}, err
+	}
+	wait := t.SLADueAt.Sub(s.now())
+	if wait < 0 {
+		wait = 0
+	}
+	return Outcome{Ticket: t, Merged: merged, Position: pos, Wait: wait}, nil
+}
+
+// Position returns the ticket's 1-based place among the queued tickets of
+// its lane (higher priority first, then earlier deadline), or 0 when it is
+// not queued.
+func (s *Service) Position(ctx context.Context, t Ticket) (int, error) {
+	if t.Status != StatusQueued {
+		return 0, nil
+	}
+	queued, err := s.store.Tickets(ctx, Filter{Statuses: []Status{StatusQueued}, Lane: t.Lane})
+	if err != nil {
+		return 0, fmt.Errorf("handoff: queue of lane %s: %w", t.Lane, err)
+	}
+	sort.SliceStable(queued, func(i, j int) bool { return ahead(queued[i], queued[j]) })
+	for i, q := range queued {
+		if q.ID == t.ID {
+			return i + 1, nil
+		}
+	}
+	return len(queued) + 1, nil
+}
+
+// ahead reports whether a is served before b within one lane.
+func ahead(a, b Ticket) bool {
+	if a.Priority != b.Priority {
+		return a.Priority > b.Priority
+	}
+	return a.SLADueAt.Before(b.SLADueAt)
+}
+
+// Append adds messages from the user (or the system) to an open ticket.
+func (s *Service) Append(ctx context.Context, id string, msgs ...Message) error {
+	if err := s.store.AppendMessages(ctx, id, msgs...); err != nil {
+		return fmt.Errorf("handoff: append to %s: %w", id, err)
+	}
+	return nil
+}
+
+// Close closes a ticket with a resolution code, noting why in the
+// transcript. Closing a closed ticket is not an error.
+func (s *Service) Close(ctx context.Context, id, resolution string) (Ticket, error) {
+	for range maxCASRetries {
+		t, err := s.store.Ticket(ctx, id)
+		if err != nil {
+			return Ticket{}, fmt.Errorf("handoff: close %s: %w", id, err)
+		}
+		if t.Status == StatusClosed {
+			return t, nil
+		}
+		now := s.now()
+		t.Status = StatusClosed
+		t.ClosedAt = now
+		t.UpdatedAt = now
+		t.Messages = append(t.Messages, Message{From: FromSystem, Kind: "close", Text: "工单关闭：" + resolution, At: now})
+		err = s.store.UpdateTicket(ctx, &t)
+		if errors.Is(err, ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return Ticket{}, fmt.Errorf("handoff: close %s: %w", id, err)
+		}
+		return t, nil
+	}
+	return Ticket{}, fmt.Errorf("handoff: close %s: %w", id, ErrConflict)
+}

@@ -1,0 +1,183 @@
+// Package intents decides what a user's message is: urgent, a request for
+// a person, small talk, a question the knowledge base answers, a question
+// beyond the service's boundary, or nothing the bot understands.
+package intents
+
+import (
+	"sync/atomic"
+	"unicode/utf8"
+
+	"github.com/kefuhq/kefu/kb"
+)
+
+// Kind is what a message was recognised as.
+type Kind string
+
+// Decision kinds, in routing order.
+const (
+	Urgent      Kind = "urgent"       // hand to a person in Decision.Lane now
+	UserRequest Kind = "user_request" // the user asked for a person
+	NotHelpful  Kind = "not_helpful"  // the user says the last answer did not help
+	Greeting    Kind = "greeting"     // hello: introduce the bot
+	Thanks      Kind = "thanks"       // thanks / ok: acknowledge
+	Boundary    Kind = "boundary"     // beyond the service: refer elsewhere (answered)
+	Answer      Kind = "answer"       // a confident FAQ match
+	Fallback    Kind = "fallback"     // nothing matched confidently: a failed turn
+)
+
+// Decision is the outcome of routing one message.
+type Decision struct {
+	Kind Kind
+	// Rule and Lane name the urgent rule that matched; Offer is what to do
+	// before queueing (e.g. "emergency_freeze").
+	Rule, Lane, Offer string
+	// Article is the matched article for Answer and Boundary, and the best
+	// (unconfident) candidate for Fallback, if any.
+	Article *kb.Article
+	// Score is the match confidence in [0,1] for Answer, Boundary and
+	// Fallback.
+	Score float64
+	// English is set when the message is written in English.
+	English bool
+}
+
+// Options configure a Router.
+type Options struct {
+	Rules Rules
+	// Threshold is the least kb score that counts as answered; 0 means
+	// kb.DefaultThreshold.
+	Threshold float64
+	// BoundaryMargin lets a boundary article win over a slightly better FAQ
+	// match (the service boundary is checked before the FAQ).
+	BoundaryMargin float64
+}
+
+// Router routes messages. It is safe for concurrent use; SetIndex swaps the
+// knowledge base while messages are being routed.
+type Router struct {
+	rules          *compiled
+	index          atomic.Pointer[kb.Index]
+	threshold      float64
+	boundaryMargin float64
+}
+
+// NewRouter compiles the rules and serves answers from ix.
+func NewRouter(opts Options, ix *kb.Index) (*Router, error) {
+	c, err := compile(opts.Rules)
+	if err != nil {
+		return nil, err
+	}
+	r := &Router{rules: c, threshold: opts.Threshold, boundaryMargin: opts.BoundaryMargin}
+	if r.threshold <= 0 {
+		r.threshold = kb.DefaultThreshold
+	}
+	if r.boundaryMargin <= 0 {
+		r.boundaryMargin = 0.05
+	}
+	r.index.Store(ix)
+	return r, nil
+}
+
+// SetIndex replaces the knowledge base (after a publish).
+func (r *Router) SetIndex(ix *kb.Index) { r.index.Store(ix) }
+
+// Index returns the knowledge base in use.
+func (r *Router) Index() *kb.Index { return r.index.Load() }
+
+// Threshold returns the least score that counts as answered.
+func (r *Router) Threshold() float64 { return r.threshold }
+
+// CheckUrgent runs only the urgent rules. It is used in every state,
+// including while queued, where nothing else is routed.
+func (r *Router) CheckUrgent(text string) (Decision, bool) {
+	return r.urgent(Normalize(text))
+}
+
+func (r *Router) urgent(norm string) (Decision, bool) {
+	for _, u := range r.rules.urgent {
+		if u.m.match(norm) {
+			return Decision{Kind: Urgent, Rule: u.rule.Name, Lane: u.rule.Lane, Offer: u.rule.Offer,
+				English: kb.DetectEnglish(norm)}, true
+		}
+	}
+	return Decision{}, false
+}
+
+// Route decides what a message in the bot state is, in the order: urgent
+// rules, an explicit request for a person, "did not help", small talk, the
+// service boundary, the FAQ, and the fallback.
+func (r *Router) Route(text string) Decision {
+	norm := Normalize(text)
+	if d, ok := r.urgent(norm); ok {
+		return d
+	}
+	english := kb.DetectEnglish(norm)
+	c := r.rules
+	switch {
+	case c.always.match(norm),
+		c.statement.match(norm) && !c.question.match(norm):
+		return Decision{Kind: UserRequest, English: english}
+	case c.notHelpful.match(norm) && (c.notHelpfulMax <= 0 || utf8.RuneCountInString(norm) <= c.notHelpfulMax):
+		return Decision{Kind: NotHelpful, English: english}
+	case c.greeting.match(norm):
+		return Decision{Kind: Greeting, English: english}
+	case c.thanks.match(norm):
+		return Decision{Kind: Thanks, English: english}
+	}
+	d := r.match(text)
+	d.English = english
+	return d
+}
+
+// match asks the knowledge base. A boundary article within BoundaryMargin
+// of the best match wins, so referrals are not lost to a near FAQ.
+func (r *Router) match(text string) Decision {
+	ix := r.index.Load()
+	if ix == nil {
+		return Decision{Kind: Fallback}
+	}
+	matches := ix.Search(text, 5)
+	if len(matches) == 0 {
+		return Decision{Kind: Fallback}
+	}
+	best := matches[0]
+	if best.Score < r.threshold {
+		return Decision{Kind: Fallback, Article: best.Article, Score: best.Score}
+	}
+	for _, m := range matches {
+		if m.Score < r.threshold || best.Score-m.Score > r.boundaryMargin {
+			break
+		}
+		if m.Article.Kind == kb.KindBoundary {
+			return Decision{Kind: Boundary, Article: m.Article, Score: m.Score}
+		}
+	}
+	kind := Answer
+	if best.Article.Kind == kb.KindBoundary {
+		kind = Boundary
+	}
+	return Decision{Kind: kind, Article: best.Article, Score: best.Score}
+}
+
+// RouteKey routes a menu CLICK: a key naming an article answers with it;
+// any other key is routed like a question.
+func (r *Router) RouteKey(key string) Decision {
+	if ix := r.index.Load(); ix != nil {
+		if a, ok := ix.Article(key); ok {
+			kind := Answer
+			if a.Kind == kb.KindBoundary {
+				kind = Boundary
+			}
+			return Decision{Kind: kind, Article: a, Score: 1}
+		}
+	}
+	return r.Route(key)
+}
+
+// IsCancel reports whether a queued user wants to leave the queue.
+func (r *Router) IsCancel(text string) bool { return r.rules.cancel.match(Normalize(text)) }
+
+// IsQueueStatus reports whether a queued user asks for their position.
+func (r *Router) IsQueueStatus(text string) bool {
+	return r.rules.queueStatus.match(Normalize(text))
+}

@@ -1,0 +1,188 @@
+package intents
+
+import (
+	"testing"
+
+	"github.com/kefuhq/kefu/kb"
+)
+
+func mustRouter(tb testing.TB) *Router {
+	tb.Helper()
+	articles, err := kb.Default()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r, err := NewRouter(Options{Rules: DefaultRules()}, kb.NewIndex(articles))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return r
+}
+
+func TestRouteUrgent(t *testing.T) {
+	r := mustRouter(t)
+	tests := []struct {
+		text, rule, lane string
+	}{
+		{"孩子偷偷充值游戏", "minor_payment", "minor"},
+		{"我儿子拿我手机在王者荣耀里充了两千多", "minor_payment", "minor"},
+		{"小孩背着我给主播打赏了好几千怎么办", "minor_payment", "minor"},
+		{"未成年人退款申请", "minor_payment", "minor"},
+		{"My son spent $300 on game top ups without asking", "minor_payment", "minor"},
+		{"号被盗了在借钱", "stolen_account", "emergency"},
+		{"我的微信被盗了，别人正在用我的号到处借钱！", "stolen_account", "emergency"},
+		{"有人登录了我的微信", "stolen_account", "emergency"},
+		{"账号被别人登上去了", "stolen_account", "emergency"},
+		{"有人冒充我找朋友借钱", "stolen_account", "emergency"},
+		{"my wechat account was hacked", "stolen_account", "emergency"},
+		{"被骗转账", "fraud", "emergency"},
+		{"我被骗了5000块，转账给了一个刷单的", "fraud", "emergency"},
+		{"遇到骗子了，钱已经转过去了", "fraud", "emergency"},
+		{"I think I got scammed by a seller", "fraud", "emergency"},
+		{"零钱里的钱莫名其妙少了", "fund_loss", "emergency"},
+		{"银行卡被盗刷了", "fund_loss", "emergency"},
+		{"there was an unauthorized payment on my card", "fund_loss", "emergency"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			d := r.Route(tt.text)
+			if d.Kind != Urgent || d.Rule != tt.rule || d.Lane != tt.lane {
+				t.Errorf("Route(%q) = %s rule=%q lane=%q, want urgent %s/%s", tt.text, d.Kind, d.Rule, d.Lane, tt.rule, tt.lane)
+			}
+		})
+	}
+}
+
+func TestRouteNotUrgent(t *testing.T) {
+	r := mustRouter(t)
+	for _, text := range []string{
+		"怎么防止被骗",
+		"如何预防账号被盗",
+		"孩子玩游戏怎么设置青少年模式",
+		"海外用户怎么联系客服",
+		"紧急冻结怎么操作",
+	} {
+		t.Run(text, func(t *testing.T) {
+			if d := r.Route(text); d.Kind == Urgent {
+				t.Errorf("Route(%q) = urgent %s, want not urgent", text, d.Rule)
+			}
+		})
+	}
+}
+
+func TestRouteKinds(t *testing.T) {
+	r := mustRouter(t)
+	tests := []struct {
+		text string
+		want Kind
+	}{
+		{"转人工", UserRequest},
+		{"人工客服", UserRequest},
+		{"我要找真人", UserRequest},
+		{"客服", UserRequest},
+		{"I want to talk to a human", UserRequest},
+		{"agent", UserRequest},
+		{"人工客服怎么联系", Answer},
+		{"没用", NotHelpful},
+		{"不是这个", NotHelpful},
+		{"that didn't help", NotHelpful},
+		{"你好", Greeting},
+		{"在吗？", Greeting},
+		{"谢谢", Thanks},
+		{"好的", Thanks},
+		{"今天中午吃什么好", Fallback},
+		{"asdkjh qwe", Fallback},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			if d := r.Route(tt.text); d.Kind != tt.want {
+				t.Errorf("Route(%q) = %s (score %.2f), want %s", tt.text, d.Kind, d.Score, tt.want)
+			}
+		})
+	}
+}
+
+func TestRouteBoundary(t *testing.T) {
+	r := mustRouter(t)
+	for _, text := range []string{
+		"能帮我查一下我老婆的聊天记录吗",
+		"怎么导出通讯录",
+		"iPhone系统升级后微信闪退",
+		"买什么理财产品收益高",
+	} {
+		t.Run(text, func(t *testing.T) {
+			d := r.Route(text)
+			if d.Kind != Boundary {
+				art := ""
+				if d.Article != nil {
+					art = d.Article.ID
+				}
+				t.Errorf("Route(%q) = %s %s %.2f, want boundary", text, d.Kind, art, d.Score)
+			}
+		})
+	}
+}
+
+func TestQueueCommands(t *testing.T) {
+	r := mustRouter(t)
+	for _, text := range []string{"取消", "取消排队", "不用了", "cancel"} {
+		if !r.IsCancel(text) {
+			t.Errorf("IsCancel(%q) = false", text)
+		}
+	}
+	for _, text := range []string{"取消关注之后怎么办", "我想取消自动扣费"} {
+		if r.IsCancel(text) {
+			t.Errorf("IsCancel(%q) = true", text)
+		}
+	}
+	for _, text := range []string{"排队进度", "我排第几位", "还要等多久", "前面还有几个人"} {
+		if !r.IsQueueStatus(text) {
+			t.Errorf("IsQueueStatus(%q) = false", text)
+		}
+	}
+}
+
+func TestParseRulesErrors(t *testing.T) {
+	tests := []struct{ name, yaml string }{
+		{"BadRegexp", "urgent:\n  - name: x\n    lane: emergency\n    patterns: ['(']\n"},
+		{"MissingLane", "urgent:\n  - name: x\n    patterns: ['a']\n"},
+		{"UnknownKey", "urgentt: []\n"},
+		{"Duplicate", "urgent:\n  - {name: x, lane: a, patterns: [a]}\n  - {name: x, lane: b, patterns: [b]}\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := ParseRules([]byte(tt.yaml)); err == nil {
+				t.Error("ParseRules succeeded, want an error")
+			}
+		})
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"转　人工", "转人工"},
+		{"ＨＥＬＬＯ  World", "hello world"},
+		{"号 被盗 了", "号被盗了"},
+	}
+	for _, tt := range tests {
+		if got := Normalize(tt.in); got != tt.want {
+			t.Errorf("Normalize(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func FuzzRoute(f *testing.F) {
+	r := mustRouter(f)
+	for _, s := range []string{"转人工", "号被盗了在借钱", "", "\x00\xff", "ＡＢＣ　ｄ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d := r.Route(s)
+		if d.Kind == "" {
+			t.Fatalf("Route(%q) has no kind", s)
+		}
+		if (d.Kind == Answer || d.Kind == Boundary) && d.Article == nil {
+			t.Fatalf("Route(%q) = %s without an article", s, d.Kind)
+		}
+	})
+}
