@@ -434,6 +434,16 @@ func validParam(s string) bool {
 	return true
 }
 
+// needsUnescape reports whether a query key or value has escapes.
+func needsUnescape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' || s[i] == '+' {
+			return true
+		}
+	}
+	return false
+}
+
 // query holds the query parameters the webhook reads.
 type query struct {
 	signature, timestamp, nonce, echostr, encryptType, msgSignature string
@@ -452,7 +462,7 @@ func parseQuery(raw string) query {
 			continue
 		}
 		key, value, _ := strings.Cut(pair, "=")
-		if strings.ContainsAny(key, "%+") {
+		if needsUnescape(key) {
 			k, err := url.QueryUnescape(key)
 			if err != nil {
 				continue
@@ -480,7 +490,7 @@ func parseQuery(raw string) query {
 		if seen&bit != 0 {
 			continue
 		}
-		if strings.ContainsAny(value, "%+") {
+		if needsUnescape(value) {
 			v, err := url.QueryUnescape(value)
 			if err != nil {
 				continue

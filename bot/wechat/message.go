@@ -210,6 +210,9 @@ func AppendTextReply(dst []byte, toUser, fromUser string, createTime time.Time, 
 // with token over timestamp (Unix seconds, normally now) and nonce (the
 // request's nonce).
 func SealReply(c *Cipher, keyIndex int, token, timestamp, nonce string, reply []byte) ([]byte, error) {
+	if timestamp == "" || strings.Trim(timestamp, "0123456789") != "" {
+		return nil, fmt.Errorf("wechat: reply timestamp %q is not decimal seconds", timestamp)
+	}
 	var random [randomLen]byte
 	randomFill(&random)
 	dst := make([]byte, 0, sealedLen(c, timestamp, nonce, len(reply)))

@@ -283,6 +283,9 @@ func TestSealReplyRoundTrip(t *testing.T) {
 	if _, err := SealReply(c, 1, "spamtest", "1", "2", reply); !errors.Is(err, ErrKeyIndex) {
 		t.Errorf("SealReply with a bad key index: %v", err)
 	}
+	if _, err := SealReply(c, 0, "spamtest", "<1>", "2", reply); err == nil {
+		t.Error("SealReply accepts a timestamp that is not digits")
+	}
 }
 
 func TestParseAllocs(t *testing.T) {
