@@ -186,3 +186,49 @@ func FuzzRoute(f *testing.F) {
 		}
 	})
 }
+
+func TestRequiredLiterals(t *testing.T) {
+	tests := []struct {
+		pattern string
+		want    []string // nil: no prefilter
+	}{
+		{"被骗|诈骗", []string{"被骗", "诈骗"}},
+		{"(号|账号).{0,8}(被盗|盗了)", []string{"被盗", "盗了"}},
+		{".*", nil},
+		{"a?b", []string{"b"}},
+		{"(scam|fraud)", []string{"scam", "fraud"}},
+	}
+	for _, tt := range tests {
+		got := requiredLiterals(tt.pattern)
+		if (got == nil) != (tt.want == nil) {
+			t.Errorf("requiredLiterals(%q) = %q, want %q", tt.pattern, got, tt.want)
+			continue
+		}
+		for _, w := range tt.want {
+			if !containsAny(w, got) {
+				t.Errorf("requiredLiterals(%q) = %q, missing %q", tt.pattern, got, w)
+			}
+		}
+	}
+}
+
+// FuzzPrefilterAgrees checks that the prefilter never hides a match: every
+// rule gives the same answer with and without it.
+func FuzzPrefilterAgrees(f *testing.F) {
+	c, err := compile(DefaultRules())
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{"号被盗了在借钱", "孩子偷偷充值游戏", "转人工", "my account was hacked", "被骗"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		s = Normalize(s)
+		for _, u := range c.urgent {
+			plain := u.m.any.MatchString(s) && (u.m.unless == nil || !u.m.unless.MatchString(s))
+			if got := u.m.match(s); got != plain {
+				t.Fatalf("rule %s on %q: prefiltered %v, plain %v", u.rule.Name, s, got, plain)
+			}
+		}
+	})
+}

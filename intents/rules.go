@@ -87,10 +87,13 @@ func ParseRules(data []byte) (Rules, error) {
 type matcher struct {
 	any    *regexp.Regexp
 	unless *regexp.Regexp
+	// literals, when not nil, are strings one of which s must contain for
+	// any to match (a cheap prefilter).
+	literals []string
 }
 
 func (m matcher) match(s string) bool {
-	if m.any == nil || !m.any.MatchString(s) {
+	if m.any == nil || m.literals != nil && !containsAny(s, m.literals) || !m.any.MatchString(s) {
 		return false
 	}
 	return m.unless == nil || !m.unless.MatchString(s)
@@ -120,7 +123,11 @@ func compileMatcher(where string, patterns, unless []string) (matcher, error) {
 	if err != nil {
 		return matcher{}, err
 	}
-	return matcher{any: anyRe, unless: unlessRe}, nil
+	m := matcher{any: anyRe, unless: unlessRe}
+	if anyRe != nil {
+		m.literals = requiredLiterals(anyRe.String())
+	}
+	return m, nil
 }
 
 // compiled is Rules ready to match.
