@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS handoff_sequences (
 type Store struct {
 	db                                   *sql.DB
 	get, insert, update, exists, nextSeq *sql.Stmt
-	open, count                          *sql.Stmt
+	setData, open, count                 *sql.Stmt
 }
 
 // New returns a Store on db, creating its tables when missing.
@@ -62,6 +62,7 @@ func New(db *sql.DB) (*Store, error) {
 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`},
 		{&s.update, `UPDATE handoff_tickets SET open_id = ?, status = ?, lane = ?, created_at = ?, version = ?, data = ?
 WHERE id = ? AND version = ?`},
+		{&s.setData, `UPDATE handoff_tickets SET version = ?, data = ? WHERE id = ?`},
 		{&s.exists, `SELECT 1 FROM handoff_tickets WHERE id = ?`},
 		{&s.nextSeq, `INSERT INTO handoff_sequences (name, value) VALUES ('ticket', 1)
 ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value`},
@@ -83,7 +84,7 @@ ORDER BY created_at DESC, id DESC LIMIT 1`},
 // Close releases the prepared statements. It does not close the database.
 func (s *Store) Close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.get, s.insert, s.update, s.exists, s.nextSeq, s.open, s.count} {
+	for _, st := range []*sql.Stmt{s.get, s.insert, s.update, s.setData, s.exists, s.nextSeq, s.open, s.count} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -212,9 +213,8 @@ func (s *Store) AppendMessages(ctx context.Context, id string, msgs ...handoff.M
 	if err != nil {
 		return fmt.Errorf("handoff: append to ticket %s: %w", id, err)
 	}
-	_, err = tx.StmtContext(ctx, s.update).ExecContext(ctx, t.OpenID, string(t.Status), t.Lane, t.CreatedAt.UnixMicro(),
-		t.Version, string(data), id, t.Version-1)
-	if err != nil {
+	// The indexed columns do not change: leave them, and their indexes, be.
+	if _, err := tx.StmtContext(ctx, s.setData).ExecContext(ctx, t.Version, string(data), id); err != nil {
 		return fmt.Errorf("handoff: append to ticket %s: %w", id, err)
 	}
 	if err := tx.Commit(); err != nil {
