@@ -179,9 +179,12 @@ func (e *Engine) Respond(ctx context.Context, in Inbound) Reply {
 			done <- reply
 			return
 		}
-		e.observe("late", time.Since(start))
 		e.finish(ctx, key, Turn{Done: true, Async: true})
-		e.deliverLate(ctx, in.OpenID, reply)
+		if err := e.deliverLate(ctx, in.OpenID, reply); err != nil {
+			e.observe("late_undelivered", time.Since(start))
+			return
+		}
+		e.observe("late", time.Since(start))
 	}()
 
 	select {
@@ -198,17 +201,23 @@ func (e *Engine) Respond(ctx context.Context, in Inbound) Reply {
 	}
 }
 
-func (e *Engine) deliverLate(ctx context.Context, openID string, r Reply) {
+// deliverLate sends a reply that missed the passive-reply deadline through
+// the customer-service API. A failure (45015 window closed, 45047 quota
+// used up, …) is logged and returned, never retried here: the Sender has
+// already retried what can be retried.
+func (e *Engine) deliverLate(ctx context.Context, openID string, r Reply) error {
 	if r.Empty() {
-		return
+		return nil
 	}
 	if e.sender == nil {
 		e.log.Warn("late reply dropped: no customer-service sender", "open_id", hashID(openID))
-		return
+		return errors.New("bot: no sender")
 	}
 	if err := e.sender.SendText(ctx, openID, r.Text); err != nil {
 		e.log.Error("late reply not delivered", "open_id", hashID(openID), "err", err)
+		return err
 	}
+	return nil
 }
 
 // duplicate waits (within ctx) for the first delivery of a message to
@@ -264,6 +273,7 @@ func (e *Engine) turn(ctx context.Context, in Inbound) (Reply, string, error) {
 			return Reply{}, "error", fmt.Errorf("bot: load session: %w", err)
 		}
 		st := &step{e: e, s: &s, in: in, now: e.now()}
+		before := s.summary()
 		reply, err := st.run(ctx)
 		if err != nil {
 			return Reply{}, "error", err
@@ -272,6 +282,10 @@ func (e *Engine) turn(ctx context.Context, in Inbound) (Reply, string, error) {
 			if err := e.sessions.DeleteSession(ctx, in.OpenID); err != nil {
 				return Reply{}, "error", fmt.Errorf("bot: forget session: %w", err)
 			}
+			return reply, st.outcome, nil
+		}
+		if !st.remembered && s.summary() == before {
+			// Nothing to save: a message while queued went to the ticket.
 			return reply, st.outcome, nil
 		}
 		s.UpdatedAt = st.now

@@ -202,3 +202,60 @@ func TestOneUserInOrder(t *testing.T) {
 		t.Errorf("ticket has %d messages, want every one of the 20 user messages kept", got)
 	}
 }
+
+// TestTwoInstancesOneRedis runs two engines on one Redis, as two kefu
+// instances behind a load balancer: WeChat's retry of a message landing on
+// the other instance gets the same single answer, and one user's handoff
+// happens once.
+func TestTwoInstancesOneRedis(t *testing.T) {
+	newStores, ok := storeKinds(t)["redis"]
+	if !ok {
+		t.Skip("KEFU_TEST_REDIS_URL unset")
+	}
+	stores := newStores(t)
+	a := bottest.New(t, bottest.Options{Stores: stores})
+	b := bottest.New(t, bottest.Options{Stores: stores})
+
+	in := bot.Inbound{OpenID: "o_two", Kind: bot.KindText, Text: "我要人工客服", MsgID: "4004", CreateTime: a.Clock.Now()}
+	var wg sync.WaitGroup
+	var ra, rb string
+	wg.Add(2)
+	go func() { defer wg.Done(); ra = a.Engine.Respond(context.Background(), in).Text }()
+	go func() { defer wg.Done(); rb = b.Engine.Respond(context.Background(), in).Text }()
+	wg.Wait()
+	if ra != rb || !strings.Contains(ra, "工单号") {
+		t.Fatalf("instances answered differently:\nA: %s\nB: %s", ra, rb)
+	}
+	tk := a.As("o_two").OpenTicket()
+	if tk.Merged != 0 || len(tk.Reasons) != 1 {
+		t.Errorf("ticket %s: merged=%d reasons=%v, want one handoff", tk.ID, tk.Merged, tk.Reasons)
+	}
+	// The next messages, spread over both instances, go to the ticket in order.
+	for i, text := range []string{"第一条补充", "第二条补充", "第三条补充", "第四条补充"} {
+		e := a.Engine
+		if i%2 == 1 {
+			e = b.Engine
+		}
+		msg := bot.Inbound{OpenID: "o_two", Kind: bot.KindText, Text: text, MsgID: "41" + string(rune('0'+i)), CreateTime: a.Clock.Now()}
+		if r := e.Respond(context.Background(), msg); !r.Empty() {
+			t.Errorf("reply while queued = %q, want none", r.Text)
+		}
+	}
+	tk = a.OpenTicket()
+	var got []string
+	for _, m := range tk.Messages {
+		if strings.HasSuffix(m.Text, "补充") {
+			got = append(got, m.Text)
+		}
+	}
+	if strings.Join(got, ",") != "第一条补充,第二条补充,第三条补充,第四条补充" {
+		t.Errorf("transcript order = %v", got)
+	}
+	// Both instances answer questions the same way.
+	q := func(e *bot.Engine, id string) string {
+		return e.Respond(context.Background(), bot.Inbound{OpenID: "o_two_q", Kind: bot.KindText, Text: "老人打什么电话", MsgID: id}).Text
+	}
+	if x, y := q(a.Engine, "5001"), q(b.Engine, "5002"); x != y || !strings.Contains(x, "95017") {
+		t.Errorf("answers differ: %q vs %q", x, y)
+	}
+}

@@ -89,3 +89,19 @@ func (s *Session) Remember(msgs ...handoff.Message) {
 		s.History = append(s.History[:0], s.History[n:]...)
 	}
 }
+
+// sessionSummary is the part of a Session that a step changes besides its
+// history, to tell whether it needs saving.
+type sessionSummary struct {
+	state         State
+	failedTurns   int
+	lastArticleID string
+	ticketID      string
+	english       bool
+	voice         bool
+	historyLen    int
+}
+
+func (s *Session) summary() sessionSummary {
+	return sessionSummary{s.State, s.FailedTurns, s.LastArticleID, s.TicketID, s.English, s.Voice, len(s.History)}
+}

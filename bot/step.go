@@ -22,8 +22,10 @@ type step struct {
 	// (a ticket), so it must not be replayed.
 	effects bool
 	// forget is set when the session is to be deleted, not saved.
-	forget  bool
-	outcome string
+	forget bool
+	// remembered is set when the history changed.
+	remembered bool
+	outcome    string
 }
 
 func (st *step) run(ctx context.Context) (Reply, error) {
@@ -58,6 +60,11 @@ func (st *step) run(ctx context.Context) (Reply, error) {
 		return st.say(msg, reply.in(st.s.English)), nil
 	}
 	return st.route(ctx, msg, st.e.router.Route(st.in.Text))
+}
+
+func (st *step) remember(msgs ...handoff.Message) {
+	st.s.Remember(msgs...)
+	st.remembered = true
 }
 
 // userMessage is the inbound message as a transcript line.
@@ -102,7 +109,7 @@ func firstNonEmpty(ss ...string) string {
 
 // say remembers the exchange and returns the bot's text as the reply.
 func (st *step) say(user handoff.Message, text string) Reply {
-	st.s.Remember(user, handoff.Message{From: handoff.FromBot, Kind: "text", Text: text, At: st.now})
+	st.remember(user, handoff.Message{From: handoff.FromBot, Kind: "text", Text: text, At: st.now})
 	return Reply{Text: text}
 }
 
@@ -173,7 +180,7 @@ func (st *step) fail(ctx context.Context, msg handoff.Message, reply string) (Re
 // handOff queues the session for a person and tells the user the lane, the
 // expected wait and the ticket number.
 func (st *step) handOff(ctx context.Context, msg handoff.Message, lane, reason, prefix string) (Reply, error) {
-	st.s.Remember(msg)
+	st.remember(msg)
 	st.effects = true
 	out, err := st.e.handoff.Handoff(ctx, handoff.Request{
 		OpenID: st.s.OpenID, Lane: lane, Reason: reason, Transcript: st.s.History,
@@ -185,7 +192,7 @@ func (st *step) handOff(ctx context.Context, msg handoff.Message, lane, reason, 
 	st.s.FailedTurns = 0
 	if out.Limited {
 		text := prefix + fmt.Sprintf(msgLimited.in(en), out.Ticket.ID, st.statusText(out.Ticket.Status))
-		st.s.Remember(handoff.Message{From: handoff.FromBot, Kind: "text", Text: text, At: st.now})
+		st.remember(handoff.Message{From: handoff.FromBot, Kind: "text", Text: text, At: st.now})
 		return Reply{Text: text}, nil
 	}
 	if err := st.s.Move(StateQueued); err != nil {

@@ -232,3 +232,18 @@ func FuzzPrefilterAgrees(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseRules(f *testing.F) {
+	f.Add(string(defaultRules))
+	f.Add("urgent:\n  - {name: x, lane: a, patterns: ['(']}\n")
+	f.Add("greeting: [1, 2]\n")
+	f.Fuzz(func(t *testing.T, data string) {
+		r, err := ParseRules([]byte(data))
+		if err != nil {
+			return
+		}
+		if _, err := NewRouter(Options{Rules: r}, nil); err != nil {
+			t.Fatalf("rules parsed but did not compile: %v", err)
+		}
+	})
+}

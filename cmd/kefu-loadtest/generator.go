@@ -159,16 +159,32 @@ func (g *generator) report(done <-chan struct{}, start time.Time) {
 	}
 }
 
-// user is one simulated user: it sends a message, waits for the answer,
-// and sends the next, until ctx ends. It returns the latencies of the
-// requests that started and ended inside [measureFrom, end].
+// user is one simulated user slot: it sends a message, waits for the
+// answer, and sends the next, until ctx ends. After a handoff (asked for, or
+// the third failed turn in a row) that user waits for a person and the slot
+// goes on as a new user, as real traffic is mostly people talking to the
+// bot. It returns the latencies of the requests that started and ended
+// inside [measureFrom, end].
 func (g *generator) user(ctx context.Context, n int, measureFrom, end time.Time) []time.Duration {
 	rng := rand.New(rand.NewPCG(uint64(n), rand.Uint64()))
-	openID := fmt.Sprintf("oKefuLoad%019d", n) // 28 characters, like a real OpenID
+	generation, fails := 0, 0
+	openID := userID(n, generation)
 	var lat []time.Duration
 	var body bytes.Buffer
 	for ctx.Err() == nil {
-		req, nonce, err := g.newRequest(ctx, openID, pickMessage(rng), rng)
+		text, kind := pickMessage(rng)
+		switch kind {
+		case kindNonsense:
+			fails++
+		case kindFAQ:
+			fails = 0
+		}
+		sender := openID
+		if kind == kindHandoff || fails == 3 {
+			generation, fails = generation+1, 0
+			openID = userID(n, generation)
+		}
+		req, nonce, err := g.newRequest(ctx, sender, text, rng)
 		if err != nil {
 			g.failed.Add(1)
 			return lat
@@ -186,7 +202,7 @@ func (g *generator) user(ctx context.Context, n int, measureFrom, end time.Time)
 		}
 		g.sent.Add(1)
 		if err == nil {
-			err = g.check(resp.StatusCode, body.Bytes(), openID, nonce)
+			err = g.check(resp.StatusCode, body.Bytes(), sender, nonce)
 		}
 		if err != nil {
 			if g.failed.Add(1) <= 5 {
@@ -199,6 +215,12 @@ func (g *generator) user(ctx context.Context, n int, measureFrom, end time.Time)
 		}
 	}
 	return lat
+}
+
+// userID is the openid of the generation-th user of slot n: 28
+// characters, like a real OpenID.
+func userID(n, generation int) string {
+	return fmt.Sprintf("oKefuLoad%09d%010d", n, generation)
 }
 
 // newRequest builds one signed (and in aes mode encrypted) text message

@@ -45,19 +45,28 @@ var nonsenseSyllables = []string{
 	"ba", "ku", "zi", "mo", "ne", "la", "qa", "xu",
 }
 
+// msgKind is what a generated message is meant to do.
+type msgKind int
+
+const (
+	kindFAQ      msgKind = iota // answered from the knowledge base
+	kindNonsense                // a failed turn
+	kindHandoff                 // a request for a person
+)
+
 // pickMessage returns the next user message: about 70% FAQ questions, 20%
 // nonsense and 10% handoff requests.
-func pickMessage(rng *rand.Rand) string {
+func pickMessage(rng *rand.Rand) (string, msgKind) {
 	switch p := rng.IntN(100); {
 	case p < 70:
-		return faqQuestions[rng.IntN(len(faqQuestions))]
+		return faqQuestions[rng.IntN(len(faqQuestions))], kindFAQ
 	case p < 90:
 		var b strings.Builder
 		for n := 3 + rng.IntN(5); n > 0; n-- {
 			b.WriteString(nonsenseSyllables[rng.IntN(len(nonsenseSyllables))])
 		}
-		return b.String()
+		return b.String(), kindNonsense
 	default:
-		return handoffRequests[rng.IntN(len(handoffRequests))]
+		return handoffRequests[rng.IntN(len(handoffRequests))], kindHandoff
 	}
 }
