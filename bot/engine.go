@@ -67,6 +67,7 @@ type Engine struct {
 	log         *slog.Logger
 	now         func() time.Time
 	observe     func(string, time.Duration)
+	workers     workers
 }
 
 // New returns an Engine, or an error naming the missing option.
@@ -90,6 +91,7 @@ func New(opts Options) (*Engine, error) {
 		turnTimeout: or(opts.TurnTimeout, 30*time.Second), dedupeTTL: or(opts.DedupeTTL, 5*time.Minute),
 		lockTTL: or(opts.LockTTL, 30*time.Second),
 		log:     opts.Logger, now: opts.Now, observe: opts.Observe,
+		workers: newWorkers(),
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -166,7 +168,7 @@ func (e *Engine) Respond(ctx context.Context, in Inbound) Reply {
 
 	var state atomic.Int32
 	done := make(chan Reply, 1)
-	go func() {
+	e.workers.run(func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.turnTimeout)
 		defer cancel()
 		reply, outcome, err := e.turn(ctx, in)
@@ -185,7 +187,7 @@ func (e *Engine) Respond(ctx context.Context, in Inbound) Reply {
 			return
 		}
 		e.observe("late", time.Since(start))
-	}()
+	})
 
 	select {
 	case r := <-done:

@@ -70,7 +70,7 @@ type Session struct {
 }
 
 // HistoryLimit caps Session.History.
-const HistoryLimit = 40
+const HistoryLimit = 24
 
 // Move changes the state, refusing a move the transition table forbids.
 func (s *Session) Move(to State) error {

@@ -158,7 +158,20 @@ func randHex(n int) string {
 
 // runMode runs every transcript against a fresh kefu in one mode, then
 // checks kefu tickets lists the tickets the replies announced.
-func runMode(t *testing.T, node, bin, redisURL, mode string, transcripts []string) {
+// TestE2ELateReplies gives kefu a 1 ms turn budget, so every answer misses
+// the passive reply and must arrive through the customer-service API of the
+// fake WeChat server instead, with the webhook answering "success".
+func TestE2ELateReplies(t *testing.T) {
+	node := needNode(t)
+	bin := buildKefu(t)
+	transcripts, err := filepath.Glob(filepath.Join("testdata", "late", "*.txt"))
+	if err != nil || len(transcripts) == 0 {
+		t.Fatalf("no transcripts in testdata/late (%v)", err)
+	}
+	runMode(t, node, bin, "", "aes", transcripts, "KEFU_TURN_BUDGET=1ms")
+}
+
+func runMode(t *testing.T, node, bin, redisURL, mode string, transcripts []string, extraEnv ...string) {
 	acct := newAccount()
 	fake := wxapitest.NewServer()
 	t.Cleanup(fake.Close)
@@ -175,6 +188,7 @@ func runMode(t *testing.T, node, bin, redisURL, mode string, transcripts []strin
 		"KEFU_WECHAT_API_BASE=" + fake.URL(),
 		"KEFU_ADMIN_PASSWORD=" + randHex(12),
 	}
+	env = append(env, extraEnv...)
 	if redisURL != "" {
 		// A prefix of its own, so the run never meets other runs' keys.
 		env = append(env, "KEFU_REDIS_URL="+redisURL, "KEFU_REDIS_PREFIX=kefu-e2e:"+randHex(4)+":")

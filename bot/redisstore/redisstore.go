@@ -12,9 +12,9 @@ package redisstore
 import (
 	"context"
 	crand "crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
+	json "github.com/goccy/go-json"
 	"math/rand/v2"
 	"strconv"
 	"sync"

@@ -7,9 +7,9 @@ import (
 	"container/list"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
+	json "github.com/goccy/go-json"
 	"sync"
 
 	"github.com/kefuhq/kefu/bot"

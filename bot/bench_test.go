@@ -1,0 +1,31 @@
+package bot_test
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"github.com/kefuhq/kefu/bot"
+	"github.com/kefuhq/kefu/bot/bottest"
+)
+
+// BenchmarkRespondFAQ is one answered question through the engine
+// (dedupe, lock, session load and save, routing, FAQ match) on the
+// embedded stores, from 1,000 users in parallel.
+func BenchmarkRespondFAQ(b *testing.B) {
+	bt := bottest.New(b, bottest.Options{})
+	questions := []string{"海外用户怎么联系客服", "老人打什么电话找客服", "客服一般多久回复", "商户结算异常找谁", "账号被冻结了怎么解冻"}
+	var seq atomic.Int64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := seq.Add(1)
+			in := bot.Inbound{OpenID: "o_bench_" + strconv.FormatInt(n%1000, 10), Kind: bot.KindText,
+				Text: questions[n%int64(len(questions))], MsgID: strconv.FormatInt(n, 10)}
+			if r := bt.Engine.Respond(context.Background(), in); r.Empty() {
+				b.Fatal("no answer")
+			}
+		}
+	})
+}
