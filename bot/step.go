@@ -217,7 +217,7 @@ func (st *step) handOff(ctx context.Context, msg handoff.Message, lane, reason, 
 // the bot stays silent, the message goes to the ticket. Urgent content still
 // escalates; a queued user may cancel or ask for their position.
 func (st *step) waiting(ctx context.Context, msg handoff.Message) (Reply, error) {
-	t, err := st.e.handoff.Store().Ticket(ctx, st.s.TicketID)
+	t, err := st.e.handoff.Store().TicketHeader(ctx, st.s.TicketID)
 	if errors.Is(err, handoff.ErrNotFound) || err == nil && !t.Status.Open() {
 		// The ticket was closed (or lost): the session returns to the bot.
 		st.s.State, st.s.TicketID = StateBot, ""

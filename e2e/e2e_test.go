@@ -158,7 +158,7 @@ func randHex(n int) string {
 
 // runMode runs every transcript against a fresh kefu in one mode, then
 // checks kefu tickets lists the tickets the replies announced.
-// TestE2ELateReplies gives kefu a 1 ms turn budget, so every answer misses
+// TestE2ELateReplies gives kefu a 1 ns turn budget, so every answer misses
 // the passive reply and must arrive through the customer-service API of the
 // fake WeChat server instead, with the webhook answering "success".
 func TestE2ELateReplies(t *testing.T) {
@@ -168,7 +168,7 @@ func TestE2ELateReplies(t *testing.T) {
 	if err != nil || len(transcripts) == 0 {
 		t.Fatalf("no transcripts in testdata/late (%v)", err)
 	}
-	runMode(t, node, bin, "", "aes", transcripts, "KEFU_TURN_BUDGET=1ms")
+	runMode(t, node, bin, "", "aes", transcripts, "KEFU_TURN_BUDGET=1ns")
 }
 
 func runMode(t *testing.T, node, bin, redisURL, mode string, transcripts []string, extraEnv ...string) {

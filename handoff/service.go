@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"time"
 )
 
@@ -75,7 +74,7 @@ type Outcome struct {
 	// Merged is set when the request joined the user's open ticket.
 	Merged bool
 	// Limited is set when the user hit the repeat limit: no ticket was
-	// opened and Ticket is their latest one.
+	// opened and Ticket is their latest one, without its transcript.
 	Limited bool
 	// Position is the 1-based place in the lane's queue; Wait is the time
 	// left until the SLA deadline, the longest the user should wait.
@@ -88,7 +87,10 @@ const maxCASRetries = 8
 
 // Handoff opens a ticket for the request, or merges it into the user's open
 // ticket: reasons and evidence appended, merged +1, priority raised, and the
-// ticket moved to the request's lane when that lane is served first.
+// ticket moved to the request's lane when that lane is served first. When
+// another instance opens the user's ticket at the same moment, the store
+// refuses the second one (a user has at most one open ticket) and the
+// request merges into the first.
 func (s *Service) Handoff(ctx context.Context, req Request) (Outcome, error) {
 	lane, err := s.lanes.Lane(req.Lane)
 	if err != nil {
@@ -99,7 +101,11 @@ func (s *Service) Handoff(ctx context.Context, req Request) (Outcome, error) {
 		t, err := s.store.OpenTicket(ctx, req.OpenID)
 		switch {
 		case errors.Is(err, ErrNotFound):
-			return s.open(ctx, req, lane, now)
+			out, err := s.open(ctx, req, lane, now)
+			if errors.Is(err, ErrConflict) {
+				continue // opened meanwhile: merge into it
+			}
+			return out, err
 		case err != nil:
 			return Outcome{}, fmt.Errorf("handoff: open ticket of user: %w", err)
 		}
@@ -116,18 +122,21 @@ func (s *Service) Handoff(ctx context.Context, req Request) (Outcome, error) {
 	return Outcome{}, fmt.Errorf("handoff: merge for user: %w", ErrConflict)
 }
 
+// open opens a new ticket, unless the user hit the repeat limit. It
+// returns an error wrapping ErrConflict when the user has an open ticket
+// after all.
 func (s *Service) open(ctx context.Context, req Request, lane Lane, now time.Time) (Outcome, error) {
 	n, err := s.store.CountSince(ctx, req.OpenID, now.Add(-s.repeatWindow))
 	if err != nil {
 		return Outcome{}, fmt.Errorf("handoff: count recent tickets: %w", err)
 	}
 	if n >= s.repeatLimit && req.Reason != "" && !isUrgent(req.Reason) {
-		latest, err := s.store.Tickets(ctx, Filter{OpenID: req.OpenID})
+		latest, err := s.store.Tickets(ctx, Filter{OpenID: req.OpenID, Newest: true, Limit: 1, Summary: true})
 		if err != nil {
 			return Outcome{}, fmt.Errorf("handoff: latest ticket: %w", err)
 		}
 		if len(latest) > 0 {
-			return Outcome{Ticket: latest[len(latest)-1], Limited: true}, nil
+			return Outcome{Ticket: latest[0], Limited: true}, nil
 		}
 	}
 	t := Ticket{
@@ -192,15 +201,6 @@ func evidence(msgs []Message) []Message {
 	return out
 }
 
-// IsEvidence reports whether a message is an attachment kept as evidence.
-func IsEvidence(m Message) bool {
-	switch m.Kind {
-	case "image", "video", "shortvideo", "voice", "location", "link", "file":
-		return m.From == FromUser
-	}
-	return false
-}
-
 func isUrgent(reason string) bool { return len(reason) > 7 && reason[:7] == "urgent:" }
 
 func (s *Service) outcome(ctx context.Context, t Ticket, merged bool) (Outcome, error) {
@@ -216,31 +216,16 @@ func (s *Service) outcome(ctx context.Context, t Ticket, merged bool) (Outcome, 
 }
 
 // Position returns the ticket's 1-based place among the queued tickets of
-// its lane (higher priority first, then earlier deadline), or 0 when it is
-// not queued.
+// its lane, in QueueOrder, or 0 when it is not queued.
 func (s *Service) Position(ctx context.Context, t Ticket) (int, error) {
 	if t.Status != StatusQueued {
 		return 0, nil
 	}
-	queued, err := s.store.Tickets(ctx, Filter{Statuses: []Status{StatusQueued}, Lane: t.Lane})
+	pos, err := s.store.QueuePosition(ctx, t)
 	if err != nil {
-		return 0, fmt.Errorf("handoff: queue of lane %s: %w", t.Lane, err)
+		return 0, fmt.Errorf("handoff: position of %s: %w", t.ID, err)
 	}
-	sort.SliceStable(queued, func(i, j int) bool { return ahead(queued[i], queued[j]) })
-	for i, q := range queued {
-		if q.ID == t.ID {
-			return i + 1, nil
-		}
-	}
-	return len(queued) + 1, nil
-}
-
-// ahead reports whether a is served before b within one lane.
-func ahead(a, b Ticket) bool {
-	if a.Priority != b.Priority {
-		return a.Priority > b.Priority
-	}
-	return a.SLADueAt.Before(b.SLADueAt)
+	return pos, nil
 }
 
 // Append adds messages from the user (or the system) to an open ticket.

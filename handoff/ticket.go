@@ -3,15 +3,25 @@
 package handoff
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
 // Errors returned by a Store.
 var (
+	// ErrNotFound: there is no ticket with that id (or the user has no
+	// open ticket).
 	ErrNotFound = errors.New("handoff: ticket not found")
-	ErrConflict = errors.New("handoff: ticket changed concurrently")
+	// ErrConflict: the write lost to another one — the ticket changed
+	// since it was read, its id is taken, or its user already has another
+	// open ticket.
+	ErrConflict = errors.New("handoff: ticket conflict")
+	// ErrInvalid: the ticket cannot be stored as given, e.g. an update
+	// whose transcript is shorter than the stored one.
+	ErrInvalid = errors.New("handoff: invalid ticket")
 )
 
 // Status is where a ticket is in its life.
@@ -84,36 +94,109 @@ func (t Ticket) Reason() string {
 	return t.Reasons[0]
 }
 
+// IsEvidence reports whether a message is an attachment kept as evidence:
+// an image, video, voice message, location, link or file from the user.
+func IsEvidence(m Message) bool {
+	switch m.Kind {
+	case "image", "video", "shortvideo", "voice", "location", "link", "file":
+		return m.From == FromUser
+	}
+	return false
+}
+
+// QueueOrder compares two queued tickets of one lane by the order in which
+// agents are to take them: higher Priority first, then the earlier
+// SLADueAt, then the earlier CreatedAt, then the smaller ID. Times compare
+// to the microsecond, as the stores keep them. Ordering by deadline puts
+// the breached tickets of a priority (deadline passed) first (DESIGN §3).
+// It returns a negative number when a goes first, a positive one when b
+// does, and 0 for the same ticket.
+func QueueOrder(a, b Ticket) int {
+	if c := cmp.Compare(b.Priority, a.Priority); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.SLADueAt.UnixMicro(), b.SLADueAt.UnixMicro()); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.CreatedAt.UnixMicro(), b.CreatedAt.UnixMicro()); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
 // Filter selects tickets in Store.Tickets. Zero fields match everything.
 type Filter struct {
 	Statuses []Status
 	Lane     string
 	OpenID   string
-	Limit    int // 0 = no limit
+	// Newest lists the newest tickets first (by CreatedAt, then ID,
+	// descending) instead of the oldest.
+	Newest bool
+	// Summary leaves the transcript out: Messages and Evidence are nil,
+	// as from Store.TicketHeader.
+	Summary bool
+	// Limit bounds the number of tickets, taken in the order above; 0 =
+	// no limit.
+	Limit int
 }
 
 // Store keeps tickets. Implementations: handoff/sqlitestore (embedded) and
 // handoff/redisstore (shared); both pass handoff/handofftest.
+//
+// A ticket is stored in two parts: its header (every field but Messages and
+// Evidence) and its transcript (Messages and Evidence), which only grows.
+// The operations that run on every message of a queued user —
+// TicketHeader and AppendMessages — cost the same however many tickets
+// there are (up to a logarithm) and however long the transcripts grow.
+// QueuePosition reads no transcript and no ticket outside the lane's queue:
+// the shared store ranks in logarithmic time, the embedded one counts the
+// tickets ahead in an index. Only Ticket, OpenTicket and Tickets without
+// Summary read whole transcripts.
+//
+// A user has at most one open (queued or assigned) ticket: CreateTicket
+// and UpdateTicket refuse a second one with ErrConflict.
 type Store interface {
 	// CreateTicket stores a new ticket. When t.ID is empty it assigns one,
 	// "T" + CreatedAt as YYYYMMDD + "-" + a store-wide sequence number of at
 	// least five digits, e.g. T20261125-00042. It sets t.Version to 1.
+	// It returns ErrConflict when t.ID is taken or when t is open and its
+	// user already has an open ticket, and ErrInvalid when t.CreatedAt is
+	// zero.
 	CreateTicket(ctx context.Context, t *Ticket) error
-	// Ticket returns the ticket with this id, or ErrNotFound.
-	Ticket(ctx context.Context, id string) (Ticket, error)
-	// UpdateTicket replaces the ticket if the stored version equals
-	// t.Version, then increments t.Version. It returns ErrConflict when
-	// another writer got there first and ErrNotFound when there is no such
-	// ticket.
-	UpdateTicket(ctx context.Context, t *Ticket) error
-	// AppendMessages adds messages to the transcript (and those with a
-	// non-text Kind to Evidence) atomically, without a version check, and
-	// increments the version. ErrNotFound when there is no such ticket.
-	AppendMessages(ctx context.Context, id string, msgs ...Message) error
-	// OpenTicket returns the user's open (queued or assigned) ticket, or
+	// Ticket returns the ticket with this id, transcript included, or
 	// ErrNotFound.
+	Ticket(ctx context.Context, id string) (Ticket, error)
+	// TicketHeader returns the ticket with this id without its transcript
+	// (Messages and Evidence are nil), or ErrNotFound. It is the cheap way
+	// to learn a ticket's status, lane or agent.
+	TicketHeader(ctx context.Context, id string) (Ticket, error)
+	// UpdateTicket replaces the ticket's header if the stored version
+	// equals t.Version, and appends to the stored transcript the messages
+	// of t.Messages beyond its stored length (likewise t.Evidence), then
+	// increments t.Version. Stored messages are immutable: changes to
+	// them in t are ignored. It returns ErrConflict when another writer
+	// got there first or when t is open and its user has another open
+	// ticket, ErrNotFound when there is no such ticket, and an error
+	// wrapping ErrInvalid when t.Messages or t.Evidence is shorter than
+	// what is stored (t was read with TicketHeader, or cut).
+	UpdateTicket(ctx context.Context, t *Ticket) error
+	// AppendMessages adds messages to the transcript, and those that
+	// IsEvidence selects (the user's attachments) to Evidence as well,
+	// atomically, without a version check, and increments the version. It
+	// costs the same however long the transcript is. Appending nothing
+	// changes nothing. ErrNotFound when there is no such ticket.
+	AppendMessages(ctx context.Context, id string, msgs ...Message) error
+	// OpenTicket returns the user's open (queued or assigned) ticket,
+	// transcript included, or ErrNotFound.
 	OpenTicket(ctx context.Context, openID string) (Ticket, error)
-	// Tickets lists the tickets matching f, oldest first.
+	// QueuePosition returns the 1-based place of the stored ticket t.ID
+	// among the queued tickets of its lane, in QueueOrder, or 0 when it is
+	// not queued. Only t.ID is used: the place is that of the stored
+	// ticket, however stale t is. ErrNotFound when there is no such
+	// ticket.
+	QueuePosition(ctx context.Context, t Ticket) (int, error)
+	// Tickets lists the tickets matching f, oldest first (by CreatedAt,
+	// then ID) or newest first with f.Newest, at most f.Limit of them.
 	Tickets(ctx context.Context, f Filter) ([]Ticket, error)
 	// CountSince counts the tickets the user opened at or after since.
 	CountSince(ctx context.Context, openID string, since time.Time) (int, error)

@@ -47,7 +47,7 @@ func tickets(ctx context.Context, cfg *config.Config, args []string, stdout, std
 		printTicket(stdout, t)
 		return nil
 	}
-	f := handoff.Filter{Lane: *lane}
+	f := handoff.Filter{Lane: *lane, Summary: true}
 	switch *status {
 	case "":
 	case "open":

@@ -5,6 +5,8 @@
 //	func TestStore(t *testing.T) {
 //		handofftest.TestStore(t, func(t *testing.T) handoff.Store { return newStore(t) })
 //	}
+//
+// The Bench functions are the shared bodies of the stores' benchmarks.
 package handofftest
 
 import (
@@ -37,19 +39,36 @@ func TestStore(t *testing.T, newStore func(t *testing.T) handoff.Store) {
 		t.Run("ErrNotFound", func(t *testing.T) { testTicketNotFound(t, newStore(t)) })
 		t.Run("Text", func(t *testing.T) { testTicketText(t, newStore(t)) })
 	})
+	t.Run("TicketHeader", func(t *testing.T) {
+		t.Run("OK", func(t *testing.T) { testHeaderOK(t, newStore(t)) })
+		t.Run("ErrNotFound", func(t *testing.T) { testHeaderNotFound(t, newStore(t)) })
+	})
 	t.Run("UpdateTicket", func(t *testing.T) {
 		t.Run("OK", func(t *testing.T) { testUpdateOK(t, newStore(t)) })
 		t.Run("ErrConflict", func(t *testing.T) { testUpdateConflict(t, newStore(t)) })
 		t.Run("ErrNotFound", func(t *testing.T) { testUpdateNotFound(t, newStore(t)) })
 		t.Run("Race", func(t *testing.T) { testUpdateRace(t, newStore(t)) })
+		t.Run("Appends", func(t *testing.T) { testUpdateAppends(t, newStore(t)) })
+		t.Run("ErrInvalid", func(t *testing.T) { testUpdateShrink(t, newStore(t)) })
 	})
 	t.Run("AppendMessages", func(t *testing.T) {
 		t.Run("OK", func(t *testing.T) { testAppendOK(t, newStore(t)) })
 		t.Run("Bare", func(t *testing.T) { testAppendBare(t, newStore(t)) })
 		t.Run("ErrNotFound", func(t *testing.T) { testAppendNotFound(t, newStore(t)) })
 		t.Run("Concurrent", func(t *testing.T) { testAppendConcurrent(t, newStore(t)) })
+		t.Run("Long", func(t *testing.T) { testAppendLong(t, newStore(t)) })
+	})
+	t.Run("OneOpenTicket", func(t *testing.T) {
+		t.Run("Create", func(t *testing.T) { testOneOpenCreate(t, newStore(t)) })
+		t.Run("Reopen", func(t *testing.T) { testOneOpenReopen(t, newStore(t)) })
+		t.Run("ConcurrentCreate", func(t *testing.T) { testOneOpenConcurrent(t, newStore(t)) })
 	})
 	t.Run("OpenTicket", func(t *testing.T) { testOpenTicket(t, newStore(t)) })
+	t.Run("QueuePosition", func(t *testing.T) {
+		t.Run("Order", func(t *testing.T) { testQueueOrder(t, newStore(t)) })
+		t.Run("Changes", func(t *testing.T) { testQueueChanges(t, newStore(t)) })
+		t.Run("ErrNotFound", func(t *testing.T) { testQueueNotFound(t, newStore(t)) })
+	})
 	t.Run("Tickets", func(t *testing.T) { testTickets(t, newStore(t)) })
 	t.Run("CountSince", func(t *testing.T) { testCountSince(t, newStore(t)) })
 }
@@ -568,6 +587,17 @@ func testTickets(t *testing.T, s handoff.Store) {
 		{"OpenIDLane", handoff.Filter{OpenID: "o-4", Lane: "emergency"}, names("d")},
 		{"NoMatch", handoff.Filter{Lane: "overseas"}, nil},
 		{"NoMatchUser", handoff.Filter{OpenID: "o-9"}, nil},
+		{"Newest", handoff.Filter{Newest: true}, names("f", "e", "d", "c", "b", "a")},
+		{"NewestLimit", handoff.Filter{Newest: true, Limit: 2}, names("f", "e")},
+		{"NewestStatuses", handoff.Filter{Statuses: open, Newest: true}, names("e", "d", "c", "a")},
+		{"NewestStatusesLimit", handoff.Filter{Statuses: open, Newest: true, Limit: 3}, names("e", "d", "c")},
+		{"NewestLane", handoff.Filter{Lane: "normal", Newest: true, Limit: 2}, names("e", "c")},
+		{"NewestStatusLane", handoff.Filter{Statuses: open, Lane: "emergency", Newest: true}, names("d", "a")},
+		{"NewestOpenID", handoff.Filter{OpenID: "o-1", Newest: true}, names("c", "b")},
+		{"NewestOpenIDLimit", handoff.Filter{OpenID: "o-1", Newest: true, Limit: 1}, names("c")},
+		{"NewestOpenIDStatusLimit", handoff.Filter{OpenID: "o-1", Statuses: []handoff.Status{handoff.StatusClosed},
+			Newest: true, Limit: 1}, names("b")},
+		{"SummaryLimit", handoff.Filter{Summary: true, Limit: 2}, names("a", "b")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if diff := cmp.Diff(tc.want, ids(list(t, tc.f)), opts); diff != "" {
@@ -583,6 +613,34 @@ func testTickets(t *testing.T, s handoff.Store) {
 		}
 		if diff := cmp.Diff(*byName["a"], got[0], opts); diff != "" {
 			t.Errorf("listed ticket (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("Summary", func(t *testing.T) {
+		for _, f := range []handoff.Filter{
+			{Summary: true},
+			{Summary: true, OpenID: "o-1", Newest: true, Limit: 1},
+			{Summary: true, Statuses: open, Lane: "normal"},
+		} {
+			got := list(t, f)
+			if len(got) == 0 {
+				t.Fatalf("Tickets(%+v): none", f)
+			}
+			for _, tk := range got {
+				if tk.Messages != nil || tk.Evidence != nil {
+					t.Errorf("Tickets(%+v): %s has %d messages, %d evidence; want nil", f, tk.ID, len(tk.Messages), len(tk.Evidence))
+				}
+				want := *byName[nameOf(byName, tk.ID)]
+				want.Messages, want.Evidence = nil, nil
+				if diff := cmp.Diff(want, tk, opts); diff != "" {
+					t.Errorf("Tickets(%+v): %s (-want +got):\n%s", f, tk.ID, diff)
+				}
+			}
+		}
+		for _, tk := range list(t, handoff.Filter{OpenID: "o-1", Newest: true, Limit: 1}) {
+			if diff := cmp.Diff(*byName["c"], tk, opts); diff != "" {
+				t.Errorf("Tickets without Summary: (-want +got):\n%s", diff)
+			}
 		}
 	})
 
@@ -617,6 +675,15 @@ func testTickets(t *testing.T, s handoff.Store) {
 			}
 		}
 	})
+}
+
+func nameOf(byName map[string]*handoff.Ticket, id string) string {
+	for n, tk := range byName {
+		if tk.ID == id {
+			return n
+		}
+	}
+	return ""
 }
 
 func testCountSince(t *testing.T, s handoff.Store) {

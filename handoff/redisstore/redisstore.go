@@ -2,24 +2,42 @@
 //
 // Keys, under the Store's prefix:
 //
-//	ticket:<id>    hash: v = version, j = the ticket as JSON, and the
-//	               indexed fields s = status, l = lane, u = open_id
-//	ticket:seq     the ticket number sequence (INCR)
+//	ticket:<id>           hash: v = version, j = the ticket's header (the
+//	                      ticket without Messages and Evidence) as JSON,
+//	                      and the indexed fields s = status, l = lane,
+//	                      u = open_id, q = its member of queue:<lane>
+//	                      ("" when not queued)
+//	ticket:<id>:msgs      list: Messages, one JSON message per element
+//	ticket:<id>:evidence  list: Evidence, likewise
+//	ticket:seq            the ticket number sequence (INCR)
 //
-// and sorted sets of ticket ids scored by creation time (unix
-// microseconds), for Tickets, OpenTicket and CountSince:
+// sorted sets of ticket ids scored by creation time (unix microseconds),
+// for Tickets, OpenTicket and CountSince:
 //
 //	tickets:all
 //	tickets:status:<status>
 //	tickets:lane:<lane>
 //	tickets:status-lane:<status>:<lane>
 //	tickets:user:<open_id>   all the user's tickets
-//	tickets:open:<open_id>   the user's queued and assigned tickets
+//	tickets:open:<open_id>   the user's queued and assigned ticket (one at most)
 //
-// A ticket and its index entries change together, in one Lua script. The
-// scripts name all their keys, so on Redis Cluster the store works when
-// the prefix holds a hash tag, e.g. "{kefu}:", which puts every key in one
-// slot.
+// and, per lane, the queue:
+//
+//	queue:<lane>   the queued tickets of the lane, all scored 0, so that
+//	               Redis orders them by member: the fixed-width key of
+//	               queueMember, then the id. ZRANK gives a ticket's place
+//	               and ZRANGE queue:<lane> 0 0 the next ticket to serve
+//	               (its id is the member from byte queueKeyLen on).
+//
+// A ticket, its transcript and its index entries change together, in one
+// Lua script; appending to the transcript is an RPUSH and a version bump,
+// whatever its length. The scripts name all their keys, so on Redis
+// Cluster the store works when the prefix holds a hash tag, e.g. "{kefu}:",
+// which puts every key in one slot.
+//
+// Tickets stored by the first version of this package (the transcript
+// inside j, no queue entries) are not converted: empty a shared store
+// written by it before upgrading.
 package redisstore
 
 import (
@@ -29,6 +47,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -56,9 +75,11 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 	return &Store{rdb: rdb, prefix: prefix}
 }
 
-func (s *Store) ticketKey(id string) string { return s.prefix + "ticket:" + id }
-func (s *Store) seqKey() string             { return s.prefix + "ticket:seq" }
-func (s *Store) allKey() string             { return s.prefix + "tickets:all" }
+func (s *Store) ticketKey(id string) string   { return s.prefix + "ticket:" + id }
+func (s *Store) messagesKey(id string) string { return s.prefix + "ticket:" + id + ":msgs" }
+func (s *Store) evidenceKey(id string) string { return s.prefix + "ticket:" + id + ":evidence" }
+func (s *Store) seqKey() string               { return s.prefix + "ticket:seq" }
+func (s *Store) allKey() string               { return s.prefix + "tickets:all" }
 func (s *Store) statusKey(st handoff.Status) string {
 	return s.prefix + "tickets:status:" + string(st)
 }
@@ -68,98 +89,195 @@ func (s *Store) statusLaneKey(st handoff.Status, lane string) string {
 }
 func (s *Store) userKey(openID string) string { return s.prefix + "tickets:user:" + openID }
 func (s *Store) openKey(openID string) string { return s.prefix + "tickets:open:" + openID }
+func (s *Store) queueKey(lane string) string  { return s.prefix + "queue:" + lane }
+
+// ticketKeys returns the keys of a ticket and its transcript.
+func (s *Store) ticketKeys(id string) []string {
+	return []string{s.ticketKey(id), s.messagesKey(id), s.evidenceKey(id)}
+}
 
 // indexKeys returns the sorted sets a ticket with these fields belongs to:
-// all, status, lane, status-lane, user, and last open (which holds it only
-// while it is open).
+// all, status, lane, status-lane, user, and open (which holds it only while
+// it is open).
 func (s *Store) indexKeys(st handoff.Status, lane, openID string) []string {
 	return []string{s.allKey(), s.statusKey(st), s.laneKey(lane), s.statusLaneKey(st, lane), s.userKey(openID), s.openKey(openID)}
 }
 
-// createTicket stores a new ticket and its index entries. KEYS: the ticket,
-// then indexKeys. ARGV: json, score, id, open flag, status, lane, open_id.
-// It returns 0 when the id is taken.
-var createTicket = redis.NewScript(`
+// queueKeyLen is the length of the key that starts a queue member.
+const queueKeyLen = 48
+
+// queueMember returns the ticket's member of its lane's queue: three
+// fixed-width hexadecimal numbers whose byte order is handoff.QueueOrder —
+// the priority inverted, the deadline and the creation time in unix
+// microseconds, each as an int64 with its sign bit flipped so that
+// negative values sort first — then the id. It is "" for a ticket that is
+// not queued.
+func queueMember(t handoff.Ticket) string {
+	if t.Status != handoff.StatusQueued {
+		return ""
+	}
+	const flip = 1 << 63
+	return fmt.Sprintf("%016x%016x%016x%s", ^(uint64(int64(t.Priority)) ^ flip),
+		uint64(t.SLADueAt.UnixMicro())^flip, uint64(t.CreatedAt.UnixMicro())^flip, t.ID)
+}
+
+// pushLua defines push(key, from, to), which appends ARGV[from..to] to the
+// list at key, in batches small enough for unpack.
+const pushLua = `
+local function push(key, from, to)
+	for i = from, to, 1000 do
+		redis.call('RPUSH', key, unpack(ARGV, i, math.min(i + 999, to)))
+	end
+end
+`
+
+// createTicket stores a new ticket, its transcript and its index entries.
+// KEYS: ticketKeys, indexKeys, the lane's queue. ARGV: json, score, id,
+// open flag, status, lane, open_id, queue member, the number n of
+// messages, the n messages, then the evidence. It returns 1 when done, 0
+// when the id is taken, -2 when the ticket is open and its user has an
+// open ticket.
+var createTicket = redis.NewScript(pushLua + `
 if redis.call('EXISTS', KEYS[1]) == 1 then
 	return 0
 end
-redis.call('HSET', KEYS[1], 'v', 1, 'j', ARGV[1], 's', ARGV[5], 'l', ARGV[6], 'u', ARGV[7])
-for i = 2, 6 do
+if ARGV[4] == '1' and redis.call('ZCARD', KEYS[9]) > 0 then
+	return -2
+end
+redis.call('HSET', KEYS[1], 'v', 1, 'j', ARGV[1], 's', ARGV[5], 'l', ARGV[6], 'u', ARGV[7], 'q', ARGV[8])
+for i = 4, 8 do
 	redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3])
 end
 if ARGV[4] == '1' then
-	redis.call('ZADD', KEYS[7], ARGV[2], ARGV[3])
+	redis.call('ZADD', KEYS[9], ARGV[2], ARGV[3])
 end
+if ARGV[8] ~= '' then
+	redis.call('ZADD', KEYS[10], 0, ARGV[8])
+end
+local n = tonumber(ARGV[9])
+push(KEYS[2], 10, 9 + n)
+push(KEYS[3], 10 + n, #ARGV)
 return 1
 `)
 
-// updateTicket replaces a ticket at version ARGV[1] and moves its index
-// entries. KEYS: the ticket, the old indexKeys, the new indexKeys. ARGV:
-// version, json, score, id, open flag, status, lane, open_id. It returns 1
-// when done, 0 on a version conflict, -1 when there is no such ticket.
-var updateTicket = redis.NewScript(`
-local v = redis.call('HGET', KEYS[1], 'v')
-if not v then
+// updateTicket replaces a ticket's header at version ARGV[1], appends to
+// its transcript and moves its index entries. KEYS: ticketKeys, the old
+// indexKeys, the new indexKeys, the old lane's queue, the new lane's queue.
+// ARGV: version, json, score, id, open flag, status, lane, open_id, queue
+// member, the number n of new messages, the n messages, then the new
+// evidence. It returns 1 when done, 0 on a version conflict, -1 when there
+// is no such ticket, -2 when the ticket is open and its user has another
+// open ticket.
+//
+// The caller read the old index fields and the transcript's length at
+// version ARGV[1]; every change moves the version on, so they still hold
+// when it matches.
+var updateTicket = redis.NewScript(pushLua + `
+local cur = redis.call('HMGET', KEYS[1], 'v', 'q')
+if not cur[1] then
 	return -1
 end
-if tonumber(v) ~= tonumber(ARGV[1]) then
+if tonumber(cur[1]) ~= tonumber(ARGV[1]) then
 	return 0
 end
-for i = 2, 7 do
+if ARGV[5] == '1' then
+	local others = redis.call('ZCARD', KEYS[15])
+	if redis.call('ZSCORE', KEYS[15], ARGV[4]) then
+		others = others - 1
+	end
+	if others > 0 then
+		return -2
+	end
+end
+for i = 4, 9 do
 	redis.call('ZREM', KEYS[i], ARGV[4])
 end
-for i = 8, 12 do
+for i = 10, 14 do
 	redis.call('ZADD', KEYS[i], ARGV[3], ARGV[4])
 end
 if ARGV[5] == '1' then
-	redis.call('ZADD', KEYS[13], ARGV[3], ARGV[4])
+	redis.call('ZADD', KEYS[15], ARGV[3], ARGV[4])
 end
-redis.call('HSET', KEYS[1], 'v', tonumber(v) + 1, 'j', ARGV[2], 's', ARGV[6], 'l', ARGV[7], 'u', ARGV[8])
+if cur[2] and cur[2] ~= '' then
+	redis.call('ZREM', KEYS[16], cur[2])
+end
+if ARGV[9] ~= '' then
+	redis.call('ZADD', KEYS[17], 0, ARGV[9])
+end
+redis.call('HSET', KEYS[1], 'v', tonumber(cur[1]) + 1, 'j', ARGV[2], 's', ARGV[6], 'l', ARGV[7], 'u', ARGV[8], 'q', ARGV[9])
+local n = tonumber(ARGV[10])
+push(KEYS[2], 11, 10 + n)
+push(KEYS[3], 11 + n, #ARGV)
 return 1
 `)
 
-// appendMessages appends the JSON array ARGV[1] to the ticket's messages
-// and ARGV[2] to its evidence, and increments its version. It returns the
-// new version, or -1 when there is no such ticket.
-//
-// cjson turns an empty JSON array into an empty table, which it encodes
-// as {}: the store therefore never writes empty arrays (see encode), and
-// only appends to arrays here.
-var appendMessages = redis.NewScript(`
-local j = redis.call('HGET', KEYS[1], 'j')
-if not j then
+// appendMessages appends to a ticket's transcript and increments its
+// version. KEYS: ticketKeys. ARGV: the number n of messages, the n
+// messages, then the evidence. It returns the new version, or -1 when
+// there is no such ticket.
+var appendMessages = redis.NewScript(pushLua + `
+if redis.call('EXISTS', KEYS[1]) == 0 then
 	return -1
 end
-local t = cjson.decode(j)
-if type(t.messages) ~= 'table' then
-	t.messages = {}
-end
-for _, m in ipairs(cjson.decode(ARGV[1])) do
-	t.messages[#t.messages + 1] = m
-end
-local ev = cjson.decode(ARGV[2])
-if #ev > 0 then
-	if type(t.evidence) ~= 'table' then
-		t.evidence = {}
-	end
-	for _, m in ipairs(ev) do
-		t.evidence[#t.evidence + 1] = m
-	end
-end
-local v = tonumber(redis.call('HGET', KEYS[1], 'v')) + 1
-t.version = v
-redis.call('HSET', KEYS[1], 'v', v, 'j', cjson.encode(t))
-return v
+local n = tonumber(ARGV[1])
+push(KEYS[2], 2, 1 + n)
+push(KEYS[3], 2 + n, #ARGV)
+return redis.call('HINCRBY', KEYS[1], 'v', 1)
 `)
 
+// queuePosition returns the 1-based place of a ticket in the queue of lane
+// ARGV[1]: 0 when it is not queued, -1 when there is no such ticket, and
+// the ticket's lane (a string) when it is not ARGV[1]. KEYS: the ticket,
+// the queue.
+var queuePosition = redis.NewScript(`
+local h = redis.call('HMGET', KEYS[1], 's', 'l', 'q')
+if not h[1] then
+	return -1
+end
+if h[1] ~= 'queued' then
+	return 0
+end
+if h[2] ~= ARGV[1] then
+	return h[2]
+end
+if not h[3] or h[3] == '' then
+	return redis.error_reply('queued ticket has no queue entry (stored by an older version?)')
+end
+local r = redis.call('ZRANK', KEYS[2], h[3])
+if not r then
+	return redis.error_reply('queued ticket missing from its queue')
+end
+return r + 1
+`)
+
+// transcriptArgs returns the script arguments of a transcript addition: the
+// number of messages, the messages, then the evidence, as JSON.
+func transcriptArgs(msgs, evidence []handoff.Message) ([]any, error) {
+	args := make([]any, 0, 1+len(msgs)+len(evidence))
+	args = append(args, len(msgs))
+	for _, list := range [][]handoff.Message{msgs, evidence} {
+		for _, m := range list {
+			b, err := json.Marshal(m)
+			if err != nil {
+				return nil, err
+			}
+			args = append(args, b)
+		}
+	}
+	return args, nil
+}
+
 // CreateTicket stores a new ticket, numbering it when t.ID is empty. A
-// taken ID is refused with handoff.ErrConflict.
+// taken ID, or a second open ticket of the user, is refused with
+// handoff.ErrConflict.
 func (s *Store) CreateTicket(ctx context.Context, t *handoff.Ticket) error {
 	if t.CreatedAt.IsZero() {
-		return fmt.Errorf("handoff: create ticket for %s: CreatedAt is not set", t.OpenID)
+		return fmt.Errorf("handoff: create ticket for %s: CreatedAt is not set: %w", t.OpenID, handoff.ErrInvalid)
 	}
 	id := t.ID
 	if id == "" {
+		// A create refused by the script leaves a gap in the numbers. It
+		// is rare: callers look for the user's open ticket first.
 		n, err := s.rdb.Incr(ctx, s.seqKey()).Result()
 		if err != nil {
 			return fmt.Errorf("handoff: create ticket: number: %w", err)
@@ -168,66 +286,139 @@ func (s *Store) CreateTicket(ctx context.Context, t *handoff.Ticket) error {
 	}
 	next := *t
 	next.ID, next.Version = id, 1
-	data, err := encode(next)
+	keys, args, err := s.createArgs(next)
 	if err != nil {
 		return fmt.Errorf("handoff: create ticket %s: %w", id, err)
 	}
-	keys := append([]string{s.ticketKey(id)}, s.indexKeys(next.Status, next.Lane, next.OpenID)...)
-	ok, err := createTicket.Run(ctx, s.rdb, keys,
-		data, score(next.CreatedAt), id, flag(next.Status.Open()), string(next.Status), next.Lane, next.OpenID).Int()
+	res, err := createTicket.Run(ctx, s.rdb, keys, args...).Int()
 	if err != nil {
 		return fmt.Errorf("handoff: create ticket %s: %w", id, err)
 	}
-	if ok == 0 {
+	switch res {
+	case 0:
 		return fmt.Errorf("handoff: create ticket %s: id taken: %w", id, handoff.ErrConflict)
+	case -2:
+		return fmt.Errorf("handoff: create ticket %s for %s: user has an open ticket: %w", id, t.OpenID, handoff.ErrConflict)
 	}
 	t.ID, t.Version = next.ID, next.Version
 	return nil
 }
 
-// Ticket returns the ticket with this id, or handoff.ErrNotFound.
+// createArgs returns the keys and arguments of createTicket for t.
+func (s *Store) createArgs(t handoff.Ticket) ([]string, []any, error) {
+	data, err := encodeHeader(t)
+	if err != nil {
+		return nil, nil, err
+	}
+	transcript, err := transcriptArgs(t.Messages, t.Evidence)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys := append(s.ticketKeys(t.ID), s.indexKeys(t.Status, t.Lane, t.OpenID)...)
+	keys = append(keys, s.queueKey(t.Lane))
+	args := append([]any{data, score(t.CreatedAt), t.ID, flag(t.Status.Open()), string(t.Status), t.Lane, t.OpenID,
+		queueMember(t)}, transcript...)
+	return keys, args, nil
+}
+
+// Ticket returns the ticket with this id, transcript included, or
+// handoff.ErrNotFound.
 func (s *Store) Ticket(ctx context.Context, id string) (handoff.Ticket, error) {
-	vals, err := s.rdb.HMGet(ctx, s.ticketKey(id), "v", "j").Result()
+	var header *redis.SliceCmd
+	var msgs, evidence *redis.StringSliceCmd
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		header, msgs, evidence = s.readTicket(ctx, p, id, true)
+		return nil
+	})
 	if err != nil {
 		return handoff.Ticket{}, fmt.Errorf("handoff: ticket %s: %w", id, err)
 	}
-	t, err := decode(vals)
+	t, err := decode(header.Val(), msgs.Val(), evidence.Val())
 	if err != nil {
 		return handoff.Ticket{}, fmt.Errorf("handoff: ticket %s: %w", id, err)
 	}
 	return t, nil
 }
 
-// UpdateTicket replaces the ticket if the stored version equals t.Version,
-// then increments t.Version.
+// readTicket queues the reads of a ticket's header and, with transcript,
+// of its transcript.
+func (s *Store) readTicket(ctx context.Context, p redis.Pipeliner, id string, transcript bool) (
+	header *redis.SliceCmd, msgs, evidence *redis.StringSliceCmd) {
+	header = p.HMGet(ctx, s.ticketKey(id), "v", "j")
+	if transcript {
+		msgs = p.LRange(ctx, s.messagesKey(id), 0, -1)
+		evidence = p.LRange(ctx, s.evidenceKey(id), 0, -1)
+	}
+	return header, msgs, evidence
+}
+
+// TicketHeader returns the ticket with this id without its transcript, or
+// handoff.ErrNotFound.
+func (s *Store) TicketHeader(ctx context.Context, id string) (handoff.Ticket, error) {
+	vals, err := s.rdb.HMGet(ctx, s.ticketKey(id), "v", "j").Result()
+	if err != nil {
+		return handoff.Ticket{}, fmt.Errorf("handoff: ticket %s: %w", id, err)
+	}
+	t, err := decode(vals, nil, nil)
+	if err != nil {
+		return handoff.Ticket{}, fmt.Errorf("handoff: ticket %s: %w", id, err)
+	}
+	return t, nil
+}
+
+// UpdateTicket replaces the header if the stored version equals t.Version,
+// appends the messages of t beyond the stored transcript, then increments
+// t.Version.
 func (s *Store) UpdateTicket(ctx context.Context, t *handoff.Ticket) error {
-	// The index entries to move are those of the stored ticket. They are
-	// read first; the script then checks that the version, and so the
-	// entries, did not change in between.
-	old, err := s.rdb.HMGet(ctx, s.ticketKey(t.ID), "v", "s", "l", "u").Result()
+	// The index entries to move are those of the stored ticket, and the
+	// messages to append those beyond its transcript. They are read
+	// first; the script then checks that the version, and so all of
+	// them, did not change in between.
+	var (
+		old                  *redis.SliceCmd
+		nMessages, nEvidence *redis.IntCmd
+	)
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		old = p.HMGet(ctx, s.ticketKey(t.ID), "v", "s", "l", "u")
+		nMessages = p.LLen(ctx, s.messagesKey(t.ID))
+		nEvidence = p.LLen(ctx, s.evidenceKey(t.ID))
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
 	}
-	if old[0] == nil {
+	vals := old.Val()
+	if vals[0] == nil {
 		return fmt.Errorf("handoff: update ticket %s: %w", t.ID, handoff.ErrNotFound)
 	}
-	if v, _ := old[0].(string); v != strconv.FormatInt(t.Version, 10) {
+	if v, _ := vals[0].(string); v != strconv.FormatInt(t.Version, 10) {
 		return fmt.Errorf("handoff: update ticket %s at version %d: %w", t.ID, t.Version, handoff.ErrConflict)
 	}
-	oldStatus, _ := old[1].(string)
-	oldLane, _ := old[2].(string)
-	oldOpenID, _ := old[3].(string)
+	nm, ne := int(nMessages.Val()), int(nEvidence.Val())
+	if len(t.Messages) < nm || len(t.Evidence) < ne {
+		return fmt.Errorf("handoff: update ticket %s: %d messages and %d evidence given, %d and %d stored: %w",
+			t.ID, len(t.Messages), len(t.Evidence), nm, ne, handoff.ErrInvalid)
+	}
+	oldStatus, _ := vals[1].(string)
+	oldLane, _ := vals[2].(string)
+	oldOpenID, _ := vals[3].(string)
 
 	next := *t
 	next.Version++
-	data, err := encode(next)
+	data, err := encodeHeader(next)
 	if err != nil {
 		return fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
 	}
-	keys := append([]string{s.ticketKey(t.ID)}, s.indexKeys(handoff.Status(oldStatus), oldLane, oldOpenID)...)
+	transcript, err := transcriptArgs(t.Messages[nm:], t.Evidence[ne:])
+	if err != nil {
+		return fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
+	}
+	keys := append(s.ticketKeys(t.ID), s.indexKeys(handoff.Status(oldStatus), oldLane, oldOpenID)...)
 	keys = append(keys, s.indexKeys(next.Status, next.Lane, next.OpenID)...)
-	res, err := updateTicket.Run(ctx, s.rdb, keys, t.Version, data, score(next.CreatedAt), t.ID,
-		flag(next.Status.Open()), string(next.Status), next.Lane, next.OpenID).Int()
+	keys = append(keys, s.queueKey(oldLane), s.queueKey(next.Lane))
+	args := append([]any{t.Version, data, score(next.CreatedAt), t.ID, flag(next.Status.Open()), string(next.Status),
+		next.Lane, next.OpenID, queueMember(next)}, transcript...)
+	res, err := updateTicket.Run(ctx, s.rdb, keys, args...).Int()
 	if err != nil {
 		return fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
 	}
@@ -236,6 +427,8 @@ func (s *Store) UpdateTicket(ctx context.Context, t *handoff.Ticket) error {
 		return fmt.Errorf("handoff: update ticket %s: %w", t.ID, handoff.ErrNotFound)
 	case 0:
 		return fmt.Errorf("handoff: update ticket %s at version %d: %w", t.ID, t.Version, handoff.ErrConflict)
+	case -2:
+		return fmt.Errorf("handoff: update ticket %s: user %s has another open ticket: %w", t.ID, t.OpenID, handoff.ErrConflict)
 	}
 	t.Version = next.Version
 	return nil
@@ -243,7 +436,7 @@ func (s *Store) UpdateTicket(ctx context.Context, t *handoff.Ticket) error {
 
 // AppendMessages adds messages to the transcript, and the attachments
 // among them (handoff.IsEvidence) to Evidence, in one script, and
-// increments the version.
+// increments the version. It reads no message.
 func (s *Store) AppendMessages(ctx context.Context, id string, msgs ...handoff.Message) error {
 	if len(msgs) == 0 {
 		n, err := s.rdb.Exists(ctx, s.ticketKey(id)).Result()
@@ -255,21 +448,17 @@ func (s *Store) AppendMessages(ctx context.Context, id string, msgs ...handoff.M
 		}
 		return nil
 	}
-	evidence := []handoff.Message{}
+	var evidence []handoff.Message
 	for _, m := range msgs {
 		if handoff.IsEvidence(m) {
 			evidence = append(evidence, m)
 		}
 	}
-	mj, err := json.Marshal(msgs)
+	args, err := transcriptArgs(msgs, evidence)
 	if err != nil {
 		return fmt.Errorf("handoff: append to ticket %s: %w", id, err)
 	}
-	ej, err := json.Marshal(evidence)
-	if err != nil {
-		return fmt.Errorf("handoff: append to ticket %s: %w", id, err)
-	}
-	v, err := appendMessages.Run(ctx, s.rdb, []string{s.ticketKey(id)}, mj, ej).Int64()
+	v, err := appendMessages.Run(ctx, s.rdb, s.ticketKeys(id), args...).Int64()
 	if err != nil {
 		return fmt.Errorf("handoff: append to ticket %s: %w", id, err)
 	}
@@ -279,8 +468,8 @@ func (s *Store) AppendMessages(ctx context.Context, id string, msgs ...handoff.M
 	return nil
 }
 
-// OpenTicket returns the user's open ticket (the newest, should there be
-// more than one), or handoff.ErrNotFound.
+// OpenTicket returns the user's open ticket, transcript included, or
+// handoff.ErrNotFound.
 func (s *Store) OpenTicket(ctx context.Context, openID string) (handoff.Ticket, error) {
 	// The ticket may be closed between the two reads: then look again.
 	for range 3 {
@@ -302,9 +491,37 @@ func (s *Store) OpenTicket(ctx context.Context, openID string) (handoff.Ticket, 
 	return handoff.Ticket{}, fmt.Errorf("handoff: open ticket of %s: %w", openID, handoff.ErrNotFound)
 }
 
+// QueuePosition returns the place of the stored ticket t.ID in the queue of
+// its lane (ZRANK: logarithmic in the length of the queue), or 0 when it
+// is not queued.
+func (s *Store) QueuePosition(ctx context.Context, t handoff.Ticket) (int, error) {
+	lane := t.Lane
+	// The script needs the lane to name the queue's key: a ticket moved to
+	// another lane since t was read takes a second round.
+	for range 3 {
+		res, err := queuePosition.Run(ctx, s.rdb, []string{s.ticketKey(t.ID), s.queueKey(lane)}, lane).Result()
+		if err != nil {
+			return 0, fmt.Errorf("handoff: queue position of %s: %w", t.ID, err)
+		}
+		switch res := res.(type) {
+		case int64:
+			if res < 0 {
+				return 0, fmt.Errorf("handoff: queue position of %s: %w", t.ID, handoff.ErrNotFound)
+			}
+			return int(res), nil
+		case string:
+			lane = res
+		default:
+			return 0, fmt.Errorf("handoff: queue position of %s: unexpected reply %T", t.ID, res)
+		}
+	}
+	return 0, fmt.Errorf("handoff: queue position of %s: lane keeps changing: %w", t.ID, handoff.ErrConflict)
+}
+
 // Tickets lists the tickets matching f, oldest first (by CreatedAt, then
-// ID). A ticket that changes while the list is read is left out if it no
-// longer matches, so the list may then be shorter than f.Limit.
+// ID) or newest first. A ticket that changes while the list is read is
+// left out if it no longer matches, so the list may then be shorter than
+// f.Limit.
 func (s *Store) Tickets(ctx context.Context, f handoff.Filter) ([]handoff.Ticket, error) {
 	// Read the smallest index that answers f: the user's tickets when f
 	// names a user (then filter here), else one set per status.
@@ -340,7 +557,11 @@ func (s *Store) Tickets(ctx context.Context, f handoff.Filter) ([]handoff.Ticket
 	cmds := make([]*redis.ZSliceCmd, len(sources))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, k := range sources {
-			cmds[i] = p.ZRangeWithScores(ctx, k, 0, limit-1)
+			if f.Newest {
+				cmds[i] = p.ZRevRangeWithScores(ctx, k, 0, limit-1)
+			} else {
+				cmds[i] = p.ZRangeWithScores(ctx, k, 0, limit-1)
+			}
 		}
 		return nil
 	})
@@ -352,19 +573,25 @@ func (s *Store) Tickets(ctx context.Context, f handoff.Filter) ([]handoff.Ticket
 		entries = append(entries, c.Val()...)
 	}
 	slices.SortFunc(entries, func(a, b redis.Z) int {
-		if a.Score != b.Score {
-			if a.Score < b.Score {
-				return -1
-			}
-			return 1
+		c := compareEntries(a, b)
+		if f.Newest {
+			return -c
 		}
-		return cmpString(a.Member.(string), b.Member.(string))
+		return c
 	})
+	if limit > 0 && len(entries) > int(limit) {
+		entries = entries[:limit]
+	}
 
-	vals := make([]*redis.SliceCmd, len(entries))
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	type read struct {
+		header         *redis.SliceCmd
+		msgs, evidence *redis.StringSliceCmd
+	}
+	reads := make([]read, len(entries))
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for i, e := range entries {
-			vals[i] = p.HMGet(ctx, s.ticketKey(e.Member.(string)), "v", "j")
+			r := &reads[i]
+			r.header, r.msgs, r.evidence = s.readTicket(ctx, p, e.Member.(string), !f.Summary)
 		}
 		return nil
 	})
@@ -372,8 +599,12 @@ func (s *Store) Tickets(ctx context.Context, f handoff.Filter) ([]handoff.Ticket
 		return nil, fmt.Errorf("handoff: list tickets: %w", err)
 	}
 	var out []handoff.Ticket
-	for _, v := range vals {
-		t, err := decode(v.Val())
+	for _, r := range reads {
+		var msgs, evidence []string
+		if !f.Summary {
+			msgs, evidence = r.msgs.Val(), r.evidence.Val()
+		}
+		t, err := decode(r.header.Val(), msgs, evidence)
 		if errors.Is(err, handoff.ErrNotFound) {
 			continue
 		}
@@ -391,14 +622,15 @@ func (s *Store) Tickets(ctx context.Context, f handoff.Filter) ([]handoff.Ticket
 	return out, nil
 }
 
-func cmpString(a, b string) int {
+// compareEntries orders index entries by score (creation time), then id.
+func compareEntries(a, b redis.Z) int {
 	switch {
-	case a < b:
+	case a.Score < b.Score:
 		return -1
-	case a > b:
+	case a.Score > b.Score:
 		return 1
 	}
-	return 0
+	return strings.Compare(a.Member.(string), b.Member.(string))
 }
 
 func matches(t handoff.Ticket, f handoff.Filter) bool {
@@ -428,26 +660,18 @@ func flag(b bool) string {
 	return "0"
 }
 
-// encode returns the ticket as stored: JSON with no empty arrays (see
-// appendMessages).
-func encode(t handoff.Ticket) ([]byte, error) {
-	if len(t.Reasons) == 0 {
-		t.Reasons = nil
-	}
-	if len(t.Messages) == 0 {
-		t.Messages = nil
-	}
-	if len(t.Evidence) == 0 {
-		t.Evidence = nil
-	}
+// encodeHeader returns the JSON of the ticket's header: the ticket without
+// its transcript.
+func encodeHeader(t handoff.Ticket) ([]byte, error) {
+	t.Messages, t.Evidence = nil, nil
 	return json.Marshal(t)
 }
 
-// decode reads the reply of HMGET v j; handoff.ErrNotFound when the ticket
-// is missing.
-func decode(vals []any) (handoff.Ticket, error) {
-	v, _ := vals[0].(string)
-	j, _ := vals[1].(string)
+// decode reads the reply of HMGET v j and the transcript's lists;
+// handoff.ErrNotFound when the ticket is missing.
+func decode(header []any, msgs, evidence []string) (handoff.Ticket, error) {
+	v, _ := header[0].(string)
+	j, _ := header[1].(string)
 	if v == "" || j == "" {
 		return handoff.Ticket{}, handoff.ErrNotFound
 	}
@@ -459,5 +683,24 @@ func decode(vals []any) (handoff.Ticket, error) {
 	if t.Version, err = strconv.ParseInt(v, 10, 64); err != nil {
 		return handoff.Ticket{}, fmt.Errorf("version %q: %w", v, err)
 	}
+	if t.Messages, err = decodeMessages(msgs); err != nil {
+		return handoff.Ticket{}, fmt.Errorf("messages: %w", err)
+	}
+	if t.Evidence, err = decodeMessages(evidence); err != nil {
+		return handoff.Ticket{}, fmt.Errorf("evidence: %w", err)
+	}
 	return t, nil
+}
+
+func decodeMessages(list []string) ([]handoff.Message, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	out := make([]handoff.Message, len(list))
+	for i, s := range list {
+		if err := json.Unmarshal([]byte(s), &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

@@ -1,5 +1,11 @@
 // Package sqlitestore keeps tickets in the SQLite database of the embedded
 // mode (internal/sqlitedb).
+//
+// A ticket is a row of handoff_tickets — the header as JSON in data, beside
+// columns copying the fields tickets are looked up and queued by — and its
+// transcript, one row per message in handoff_messages. A message row is
+// never changed once written: appending is an INSERT and a version bump,
+// whatever the length of the transcript.
 package sqlitestore
 
 import (
@@ -17,8 +23,15 @@ import (
 
 var _ handoff.Store = (*Store)(nil)
 
-// migrations create the tables; see sqlitedb.Migrate. The columns beside
-// data copy the fields that tickets are looked up by.
+// migrations create the tables; see sqlitedb.Migrate.
+//
+// Version 2 moves the transcript out of handoff_tickets.data into
+// handoff_messages and adds the columns of the queue order. Tickets stored
+// by version 1 are converted in place; their sla_due_at column keeps the
+// deadline to the millisecond only (SQLite's date functions go no further),
+// which matters only to the order of tickets due within the same
+// millisecond. Version 1 could, after a race, hold two open tickets of one
+// user: all but the newest are closed, with a note in their transcript.
 var migrations = []string{
 	`CREATE TABLE IF NOT EXISTS handoff_tickets (
 	id         TEXT PRIMARY KEY,
@@ -37,16 +50,68 @@ CREATE TABLE IF NOT EXISTS handoff_sequences (
 	name  TEXT PRIMARY KEY,
 	value INTEGER NOT NULL
 ) STRICT;`,
+
+	`ALTER TABLE handoff_tickets ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE handoff_tickets ADD COLUMN sla_due_at INTEGER NOT NULL DEFAULT 0; -- unix microseconds
+ALTER TABLE handoff_tickets ADD COLUMN n_messages INTEGER NOT NULL DEFAULT 0; -- rows of handoff_messages with evidence = 0
+ALTER TABLE handoff_tickets ADD COLUMN n_evidence INTEGER NOT NULL DEFAULT 0; -- and with evidence = 1
+CREATE TABLE handoff_messages (
+	ticket_id TEXT NOT NULL REFERENCES handoff_tickets (id),
+	seq       INTEGER NOT NULL, -- 0, 1, … within the ticket, shared by messages and evidence
+	evidence  INTEGER NOT NULL, -- 1: an entry of Ticket.Evidence; 0: of Ticket.Messages
+	data      TEXT NOT NULL,    -- JSON of handoff.Message
+	PRIMARY KEY (ticket_id, seq)
+) STRICT, WITHOUT ROWID;
+
+INSERT INTO handoff_messages (ticket_id, seq, evidence, data)
+SELECT t.id, m.key, 0, m.value FROM handoff_tickets t, json_each(t.data, '$.messages') m
+WHERE json_type(t.data, '$.messages') = 'array';
+INSERT INTO handoff_messages (ticket_id, seq, evidence, data)
+SELECT t.id, coalesce(json_array_length(t.data, '$.messages'), 0) + e.key, 1, e.value
+FROM handoff_tickets t, json_each(t.data, '$.evidence') e
+WHERE json_type(t.data, '$.evidence') = 'array';
+UPDATE handoff_tickets SET
+	priority   = coalesce(json_extract(data, '$.priority'), 0),
+	sla_due_at = coalesce(CAST(round(unixepoch(json_extract(data, '$.sla_due_at'), 'subsec') * 1000) AS INTEGER) * 1000, 0),
+	n_messages = coalesce(json_array_length(data, '$.messages'), 0),
+	n_evidence = coalesce(json_array_length(data, '$.evidence'), 0),
+	data       = json_remove(data, '$.messages', '$.evidence');
+
+INSERT INTO handoff_messages (ticket_id, seq, evidence, data)
+SELECT o.id, o.n_messages + o.n_evidence, 0, json_object('from', 'system', 'kind', 'close',
+	'text', '工单关闭：duplicate_open_ticket', 'at', strftime('%Y-%m-%dT%H:%M:%SZ'))
+FROM handoff_tickets o
+WHERE o.status IN ('queued', 'assigned') AND EXISTS (SELECT 1 FROM handoff_tickets n
+	WHERE n.open_id = o.open_id AND n.status IN ('queued', 'assigned') AND (n.created_at, n.id) > (o.created_at, o.id));
+UPDATE handoff_tickets AS o SET status = 'closed', n_messages = n_messages + 1, version = version + 1,
+	data = json_set(data, '$.status', 'closed', '$.closed_at', strftime('%Y-%m-%dT%H:%M:%SZ'))
+WHERE o.status IN ('queued', 'assigned') AND EXISTS (SELECT 1 FROM handoff_tickets n
+	WHERE n.open_id = o.open_id AND n.status IN ('queued', 'assigned') AND (n.created_at, n.id) > (o.created_at, o.id));
+
+-- At most one open ticket per user.
+CREATE UNIQUE INDEX handoff_tickets_one_open ON handoff_tickets (open_id) WHERE status IN ('queued', 'assigned');
+-- The queue of each lane, in handoff.QueueOrder.
+CREATE INDEX handoff_tickets_queue ON handoff_tickets (lane, priority DESC, sla_due_at, created_at, id) WHERE status = 'queued';`,
 }
+
+// openStatuses is the SQL list of the open statuses. It is written out
+// (not bound) in the statements that must use the partial indexes, whose
+// WHERE clauses say the same.
+const openStatuses = `('queued', 'assigned')`
 
 // Store is the embedded handoff.Store.
 type Store struct {
-	db                                   *sql.DB
-	get, insert, update, exists, nextSeq *sql.Stmt
-	setData, open, count                 *sql.Stmt
+	db *sql.DB
+
+	header, messages, insert, insertMessage *sql.Stmt
+	state, update, bump, exists, nextSeq    *sql.Stmt
+	openOf, open, position, count           *sql.Stmt
 }
 
-// New returns a Store on db, creating its tables when missing.
+// headerColumns are read by scanHeader.
+const headerColumns = `version, n_messages, n_evidence, data`
+
+// New returns a Store on db, creating or upgrading its tables.
 func New(db *sql.DB) (*Store, error) {
 	ctx := context.Background()
 	if err := sqlitedb.Migrate(ctx, db, "handoff.tickets", migrations...); err != nil {
@@ -57,18 +122,32 @@ func New(db *sql.DB) (*Store, error) {
 		stmt **sql.Stmt
 		sql  string
 	}{
-		{&s.get, `SELECT version, data FROM handoff_tickets WHERE id = ?`},
-		{&s.insert, `INSERT INTO handoff_tickets (id, open_id, status, lane, created_at, version, data)
-VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`},
-		{&s.update, `UPDATE handoff_tickets SET open_id = ?, status = ?, lane = ?, created_at = ?, version = ?, data = ?
+		{&s.header, `SELECT ` + headerColumns + ` FROM handoff_tickets WHERE id = ?`},
+		{&s.messages, `SELECT evidence, data FROM handoff_messages WHERE ticket_id = ? AND seq < ? ORDER BY seq`},
+		{&s.insert, `INSERT INTO handoff_tickets (id, open_id, status, lane, priority, sla_due_at, created_at,
+	version, n_messages, n_evidence, data)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`},
+		{&s.insertMessage, `INSERT INTO handoff_messages (ticket_id, seq, evidence, data) VALUES (?, ?, ?, ?)`},
+		{&s.state, `SELECT version, n_messages, n_evidence FROM handoff_tickets WHERE id = ?`},
+		{&s.update, `UPDATE handoff_tickets SET open_id = ?, status = ?, lane = ?, priority = ?, sla_due_at = ?,
+	created_at = ?, version = ?, n_messages = ?, n_evidence = ?, data = ?
 WHERE id = ? AND version = ?`},
-		{&s.setData, `UPDATE handoff_tickets SET version = ?, data = ? WHERE id = ?`},
+		{&s.bump, `UPDATE handoff_tickets SET version = version + 1, n_messages = n_messages + ?, n_evidence = n_evidence + ?
+WHERE id = ? RETURNING n_messages, n_evidence`},
 		{&s.exists, `SELECT 1 FROM handoff_tickets WHERE id = ?`},
 		{&s.nextSeq, `INSERT INTO handoff_sequences (name, value) VALUES ('ticket', 1)
 ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value`},
-		{&s.open, `SELECT version, data FROM handoff_tickets
-WHERE open_id = ? AND status IN ('` + string(handoff.StatusQueued) + `', '` + string(handoff.StatusAssigned) + `')
-ORDER BY created_at DESC, id DESC LIMIT 1`},
+		{&s.openOf, `SELECT id FROM handoff_tickets WHERE open_id = ? AND status IN ` + openStatuses},
+		{&s.open, `SELECT ` + headerColumns + ` FROM handoff_tickets WHERE open_id = ? AND status IN ` + openStatuses},
+		// The tickets ahead: those of a higher priority, then those of the
+		// same priority earlier in (sla_due_at, created_at, id). Each count
+		// is a range of handoff_tickets_queue.
+		{&s.position, `SELECT CASE WHEN t.status = 'queued' THEN 1
+	+ (SELECT count(*) FROM handoff_tickets q WHERE q.status = 'queued' AND q.lane = t.lane AND q.priority > t.priority)
+	+ (SELECT count(*) FROM handoff_tickets q WHERE q.status = 'queued' AND q.lane = t.lane AND q.priority = t.priority
+		AND (q.sla_due_at, q.created_at, q.id) < (t.sla_due_at, t.created_at, t.id))
+	ELSE 0 END
+FROM handoff_tickets t WHERE t.id = ?`},
 		{&s.count, `SELECT count(*) FROM handoff_tickets WHERE open_id = ? AND created_at >= ?`},
 	} {
 		stmt, err := db.PrepareContext(ctx, p.sql)
@@ -84,7 +163,8 @@ ORDER BY created_at DESC, id DESC LIMIT 1`},
 // Close releases the prepared statements. It does not close the database.
 func (s *Store) Close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.get, s.insert, s.update, s.setData, s.exists, s.nextSeq, s.open, s.count} {
+	for _, st := range []*sql.Stmt{s.header, s.messages, s.insert, s.insertMessage, s.state, s.update, s.bump,
+		s.exists, s.nextSeq, s.openOf, s.open, s.position, s.count} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -93,43 +173,67 @@ func (s *Store) Close() error {
 }
 
 // CreateTicket stores a new ticket, numbering it when t.ID is empty. A
-// taken ID is refused with handoff.ErrConflict.
+// taken ID, or a second open ticket of the user, is refused with
+// handoff.ErrConflict.
 func (s *Store) CreateTicket(ctx context.Context, t *handoff.Ticket) error {
 	if t.CreatedAt.IsZero() {
-		return fmt.Errorf("handoff: create ticket for %s: CreatedAt is not set", t.OpenID)
+		return fmt.Errorf("handoff: create ticket for %s: CreatedAt is not set: %w", t.OpenID, handoff.ErrInvalid)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("handoff: create ticket: %w", err)
 	}
 	defer tx.Rollback()
-	id := t.ID
-	if id == "" {
-		var n int64
-		if err := tx.StmtContext(ctx, s.nextSeq).QueryRowContext(ctx).Scan(&n); err != nil {
-			return fmt.Errorf("handoff: create ticket: number: %w", err)
-		}
-		id = ticketID(t.CreatedAt, n)
-	}
-	next := *t
-	next.ID, next.Version = id, 1
-	data, err := json.Marshal(next)
+	next, err := s.create(ctx, tx, *t)
 	if err != nil {
-		return fmt.Errorf("handoff: create ticket %s: %w", id, err)
-	}
-	res, err := tx.StmtContext(ctx, s.insert).ExecContext(ctx, id, next.OpenID, string(next.Status), next.Lane,
-		next.CreatedAt.UnixMicro(), next.Version, string(data))
-	if err != nil {
-		return fmt.Errorf("handoff: create ticket %s: %w", id, err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return fmt.Errorf("handoff: create ticket %s: id taken: %w", id, handoff.ErrConflict)
+		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("handoff: create ticket %s: %w", id, err)
+		return fmt.Errorf("handoff: create ticket %s: %w", next.ID, err)
 	}
 	t.ID, t.Version = next.ID, next.Version
 	return nil
+}
+
+// create does the work of CreateTicket in tx and returns the ticket as
+// stored.
+func (s *Store) create(ctx context.Context, tx *sql.Tx, t handoff.Ticket) (handoff.Ticket, error) {
+	// The transaction holds the write lock from its start (BEGIN
+	// IMMEDIATE), so nothing opens a ticket between this check and the
+	// insert; the unique index handoff_tickets_one_open backs it up.
+	if t.Status.Open() {
+		other, err := openOf(ctx, tx.StmtContext(ctx, s.openOf), t.OpenID, "")
+		if err != nil {
+			return t, fmt.Errorf("handoff: create ticket for %s: %w", t.OpenID, err)
+		}
+		if other != "" {
+			return t, fmt.Errorf("handoff: create ticket for %s: user has open ticket %s: %w", t.OpenID, other, handoff.ErrConflict)
+		}
+	}
+	if t.ID == "" {
+		var n int64
+		if err := tx.StmtContext(ctx, s.nextSeq).QueryRowContext(ctx).Scan(&n); err != nil {
+			return t, fmt.Errorf("handoff: create ticket: number: %w", err)
+		}
+		t.ID = ticketID(t.CreatedAt, n)
+	}
+	t.Version = 1
+	data, err := encodeHeader(t)
+	if err != nil {
+		return t, fmt.Errorf("handoff: create ticket %s: %w", t.ID, err)
+	}
+	res, err := tx.StmtContext(ctx, s.insert).ExecContext(ctx, t.ID, t.OpenID, string(t.Status), t.Lane,
+		t.Priority, t.SLADueAt.UnixMicro(), t.CreatedAt.UnixMicro(), t.Version, len(t.Messages), len(t.Evidence), data)
+	if err != nil {
+		return t, fmt.Errorf("handoff: create ticket %s: %w", t.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return t, fmt.Errorf("handoff: create ticket %s: id taken: %w", t.ID, handoff.ErrConflict)
+	}
+	if err := s.insertMessages(ctx, tx, t.ID, 0, t.Messages, t.Evidence); err != nil {
+		return t, fmt.Errorf("handoff: create ticket %s: %w", t.ID, err)
+	}
+	return t, nil
 }
 
 // ticketID formats a ticket number: T + the creation date + the sequence
@@ -138,9 +242,49 @@ func ticketID(created time.Time, n int64) string {
 	return fmt.Sprintf("T%s-%05d", created.Format("20060102"), n)
 }
 
-// Ticket returns the ticket with this id, or handoff.ErrNotFound.
+// openOf returns the id of the user's open ticket other than except, or ""
+// when there is none.
+func openOf(ctx context.Context, stmt *sql.Stmt, openID, except string) (string, error) {
+	var id string
+	err := stmt.QueryRowContext(ctx, openID).Scan(&id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || err == nil && id == except:
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("open ticket of user: %w", err)
+	}
+	return id, nil
+}
+
+// insertMessages writes msgs, then evidence, to the transcript of ticket
+// id from seq on.
+func (s *Store) insertMessages(ctx context.Context, tx *sql.Tx, id string, seq int, msgs, evidence []handoff.Message) error {
+	if len(msgs)+len(evidence) == 0 {
+		return nil
+	}
+	stmt := tx.StmtContext(ctx, s.insertMessage)
+	for i, list := range [][]handoff.Message{msgs, evidence} {
+		for _, m := range list {
+			data, err := json.Marshal(m)
+			if err != nil {
+				return fmt.Errorf("message %d: %w", seq, err)
+			}
+			if _, err := stmt.ExecContext(ctx, id, seq, i, string(data)); err != nil {
+				return fmt.Errorf("message %d: %w", seq, err)
+			}
+			seq++
+		}
+	}
+	return nil
+}
+
+// Ticket returns the ticket with this id, transcript included, or
+// handoff.ErrNotFound.
 func (s *Store) Ticket(ctx context.Context, id string) (handoff.Ticket, error) {
-	t, err := scanTicket(s.get.QueryRowContext(ctx, id))
+	t, n, err := scanHeader(s.header.QueryRowContext(ctx, id))
+	if err == nil {
+		err = s.loadTranscript(ctx, &t, n)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return handoff.Ticket{}, fmt.Errorf("handoff: ticket %s: %w", id, handoff.ErrNotFound)
 	}
@@ -150,34 +294,104 @@ func (s *Store) Ticket(ctx context.Context, id string) (handoff.Ticket, error) {
 	return t, nil
 }
 
-// UpdateTicket replaces the ticket if the stored version equals t.Version,
-// then increments t.Version.
-func (s *Store) UpdateTicket(ctx context.Context, t *handoff.Ticket) error {
-	next := *t
-	next.Version++
-	data, err := json.Marshal(next)
-	if err != nil {
-		return fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
+// TicketHeader returns the ticket with this id without its transcript, or
+// handoff.ErrNotFound.
+func (s *Store) TicketHeader(ctx context.Context, id string) (handoff.Ticket, error) {
+	t, _, err := scanHeader(s.header.QueryRowContext(ctx, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return handoff.Ticket{}, fmt.Errorf("handoff: ticket %s: %w", id, handoff.ErrNotFound)
 	}
-	res, err := s.update.ExecContext(ctx, next.OpenID, string(next.Status), next.Lane, next.CreatedAt.UnixMicro(),
-		next.Version, string(data), t.ID, t.Version)
 	if err != nil {
-		return fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
+		return handoff.Ticket{}, fmt.Errorf("handoff: ticket %s: %w", id, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
-	}
+	return t, nil
+}
+
+// loadTranscript reads the first n rows of t's transcript: those that
+// existed when its header was read, so that header and transcript match
+// even if messages were appended since (rows never change).
+func (s *Store) loadTranscript(ctx context.Context, t *handoff.Ticket, n int) error {
 	if n == 0 {
-		var one int
-		err := s.exists.QueryRowContext(ctx, t.ID).Scan(&one)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return fmt.Errorf("handoff: update ticket %s: %w", t.ID, handoff.ErrNotFound)
-		case err != nil:
+		return nil
+	}
+	rows, err := s.messages.QueryContext(ctx, t.ID, n)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			evidence bool
+			data     []byte
+			m        handoff.Message
+		)
+		if err := rows.Scan(&evidence, &data); err != nil {
+			return err
+		}
+		if err := json.Unmarshal(data, &m); err != nil {
+			return fmt.Errorf("message: %w", err)
+		}
+		if evidence {
+			t.Evidence = append(t.Evidence, m)
+		} else {
+			t.Messages = append(t.Messages, m)
+		}
+	}
+	return rows.Err()
+}
+
+// UpdateTicket replaces the header if the stored version equals t.Version,
+// appends the messages of t beyond the stored transcript, then increments
+// t.Version.
+func (s *Store) UpdateTicket(ctx context.Context, t *handoff.Ticket) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
+	}
+	defer tx.Rollback()
+	var (
+		version              int64
+		nMessages, nEvidence int
+	)
+	err = tx.StmtContext(ctx, s.state).QueryRowContext(ctx, t.ID).Scan(&version, &nMessages, &nEvidence)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("handoff: update ticket %s: %w", t.ID, handoff.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
+	case version != t.Version:
+		return fmt.Errorf("handoff: update ticket %s at version %d: %w", t.ID, t.Version, handoff.ErrConflict)
+	}
+	if len(t.Messages) < nMessages || len(t.Evidence) < nEvidence {
+		return fmt.Errorf("handoff: update ticket %s: %d messages and %d evidence given, %d and %d stored: %w",
+			t.ID, len(t.Messages), len(t.Evidence), nMessages, nEvidence, handoff.ErrInvalid)
+	}
+	if t.Status.Open() {
+		other, err := openOf(ctx, tx.StmtContext(ctx, s.openOf), t.OpenID, t.ID)
+		if err != nil {
 			return fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
 		}
-		return fmt.Errorf("handoff: update ticket %s at version %d: %w", t.ID, t.Version, handoff.ErrConflict)
+		if other != "" {
+			return fmt.Errorf("handoff: update ticket %s: user has open ticket %s: %w", t.ID, other, handoff.ErrConflict)
+		}
+	}
+	next := *t
+	next.Version++
+	data, err := encodeHeader(next)
+	if err != nil {
+		return fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
+	}
+	_, err = tx.StmtContext(ctx, s.update).ExecContext(ctx, next.OpenID, string(next.Status), next.Lane, next.Priority,
+		next.SLADueAt.UnixMicro(), next.CreatedAt.UnixMicro(), next.Version, len(next.Messages), len(next.Evidence), data,
+		t.ID, t.Version)
+	if err != nil {
+		return fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
+	}
+	if err := s.insertMessages(ctx, tx, t.ID, nMessages+nEvidence, t.Messages[nMessages:], t.Evidence[nEvidence:]); err != nil {
+		return fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
 	}
 	t.Version = next.Version
 	return nil
@@ -185,36 +399,41 @@ func (s *Store) UpdateTicket(ctx context.Context, t *handoff.Ticket) error {
 
 // AppendMessages adds messages to the transcript, and the attachments
 // among them (handoff.IsEvidence) to Evidence, in one transaction, and
-// increments the version.
+// increments the version. It reads no message.
 func (s *Store) AppendMessages(ctx context.Context, id string, msgs ...handoff.Message) error {
+	if len(msgs) == 0 {
+		var one int
+		err := s.exists.QueryRowContext(ctx, id).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("handoff: append to ticket %s: %w", id, handoff.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("handoff: append to ticket %s: %w", id, err)
+		}
+		return nil
+	}
+	var evidence []handoff.Message
+	for _, m := range msgs {
+		if handoff.IsEvidence(m) {
+			evidence = append(evidence, m)
+		}
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("handoff: append to ticket %s: %w", id, err)
 	}
 	defer tx.Rollback()
-	t, err := scanTicket(tx.StmtContext(ctx, s.get).QueryRowContext(ctx, id))
+	var nMessages, nEvidence int
+	err = tx.StmtContext(ctx, s.bump).QueryRowContext(ctx, len(msgs), len(evidence), id).Scan(&nMessages, &nEvidence)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("handoff: append to ticket %s: %w", id, handoff.ErrNotFound)
 	}
 	if err != nil {
 		return fmt.Errorf("handoff: append to ticket %s: %w", id, err)
 	}
-	if len(msgs) == 0 {
-		return nil
-	}
-	for _, m := range msgs {
-		t.Messages = append(t.Messages, m)
-		if handoff.IsEvidence(m) {
-			t.Evidence = append(t.Evidence, m)
-		}
-	}
-	t.Version++
-	data, err := json.Marshal(t)
-	if err != nil {
-		return fmt.Errorf("handoff: append to ticket %s: %w", id, err)
-	}
-	// The indexed columns do not change: leave them, and their indexes, be.
-	if _, err := tx.StmtContext(ctx, s.setData).ExecContext(ctx, t.Version, string(data), id); err != nil {
+	// The counts are those after the append: the new rows start where the
+	// old ones ended.
+	if err := s.insertMessages(ctx, tx, id, nMessages+nEvidence-len(msgs)-len(evidence), msgs, evidence); err != nil {
 		return fmt.Errorf("handoff: append to ticket %s: %w", id, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -223,10 +442,13 @@ func (s *Store) AppendMessages(ctx context.Context, id string, msgs ...handoff.M
 	return nil
 }
 
-// OpenTicket returns the user's open ticket (the newest, should there be
-// more than one), or handoff.ErrNotFound.
+// OpenTicket returns the user's open ticket, transcript included, or
+// handoff.ErrNotFound.
 func (s *Store) OpenTicket(ctx context.Context, openID string) (handoff.Ticket, error) {
-	t, err := scanTicket(s.open.QueryRowContext(ctx, openID))
+	t, n, err := scanHeader(s.open.QueryRowContext(ctx, openID))
+	if err == nil {
+		err = s.loadTranscript(ctx, &t, n)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return handoff.Ticket{}, fmt.Errorf("handoff: open ticket of %s: %w", openID, handoff.ErrNotFound)
 	}
@@ -236,8 +458,24 @@ func (s *Store) OpenTicket(ctx context.Context, openID string) (handoff.Ticket, 
 	return t, nil
 }
 
+// QueuePosition returns the place of the stored ticket t.ID in the queue of
+// its lane, or 0 when it is not queued. It counts the tickets ahead in the
+// index handoff_tickets_queue: the cost grows with the position (an
+// index-only count), not with the number of other tickets.
+func (s *Store) QueuePosition(ctx context.Context, t handoff.Ticket) (int, error) {
+	var pos int
+	err := s.position.QueryRowContext(ctx, t.ID).Scan(&pos)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("handoff: queue position of %s: %w", t.ID, handoff.ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("handoff: queue position of %s: %w", t.ID, err)
+	}
+	return pos, nil
+}
+
 // Tickets lists the tickets matching f, oldest first (by CreatedAt, then
-// ID).
+// ID) or newest first.
 func (s *Store) Tickets(ctx context.Context, f handoff.Filter) ([]handoff.Ticket, error) {
 	var (
 		where []string
@@ -257,32 +495,56 @@ func (s *Store) Tickets(ctx context.Context, f handoff.Filter) ([]handoff.Ticket
 		where = append(where, "open_id = ?")
 		args = append(args, f.OpenID)
 	}
-	q := "SELECT version, data FROM handoff_tickets"
+	q := "SELECT " + headerColumns + " FROM handoff_tickets"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY created_at, id"
+	if f.Newest {
+		q += " ORDER BY created_at DESC, id DESC"
+	} else {
+		q += " ORDER BY created_at, id"
+	}
 	if f.Limit > 0 {
 		q += " LIMIT ?"
 		args = append(args, f.Limit)
 	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	out, counts, err := s.list(ctx, q, args)
 	if err != nil {
 		return nil, fmt.Errorf("handoff: list tickets: %w", err)
 	}
-	defer rows.Close()
-	var out []handoff.Ticket
-	for rows.Next() {
-		t, err := scanTicket(rows)
-		if err != nil {
-			return nil, fmt.Errorf("handoff: list tickets: %w", err)
+	// With the one connection busy until the rows are closed, the
+	// transcripts are read after the list.
+	if !f.Summary {
+		for i := range out {
+			if err := s.loadTranscript(ctx, &out[i], counts[i]); err != nil {
+				return nil, fmt.Errorf("handoff: list tickets: %s: %w", out[i].ID, err)
+			}
 		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("handoff: list tickets: %w", err)
 	}
 	return out, nil
+}
+
+// list runs a query of headerColumns and returns the tickets with their
+// transcript lengths.
+func (s *Store) list(ctx context.Context, q string, args []any) ([]handoff.Ticket, []int, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var (
+		out    []handoff.Ticket
+		counts []int
+	)
+	for rows.Next() {
+		t, n, err := scanHeader(rows)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, t)
+		counts = append(counts, n)
+	}
+	return out, counts, rows.Err()
 }
 
 // CountSince counts the tickets the user opened at or after since (to the
@@ -295,19 +557,29 @@ func (s *Store) CountSince(ctx context.Context, openID string, since time.Time) 
 	return n, nil
 }
 
-// scanTicket reads a row of (version, data).
-func scanTicket(row interface{ Scan(...any) error }) (handoff.Ticket, error) {
+// encodeHeader returns the JSON of the ticket's header: the ticket without
+// its transcript.
+func encodeHeader(t handoff.Ticket) (string, error) {
+	t.Messages, t.Evidence = nil, nil
+	data, err := json.Marshal(t)
+	return string(data), err
+}
+
+// scanHeader reads a row of headerColumns and returns the ticket without its transcript and the number of rows of
+// that transcript.
+func scanHeader(row interface{ Scan(...any) error }) (handoff.Ticket, int, error) {
 	var (
-		version int64
-		data    []byte
-		t       handoff.Ticket
+		version              int64
+		nMessages, nEvidence int
+		data                 []byte
+		t                    handoff.Ticket
 	)
-	if err := row.Scan(&version, &data); err != nil {
-		return handoff.Ticket{}, err
+	if err := row.Scan(&version, &nMessages, &nEvidence, &data); err != nil {
+		return handoff.Ticket{}, 0, err
 	}
 	if err := json.Unmarshal(data, &t); err != nil {
-		return handoff.Ticket{}, err
+		return handoff.Ticket{}, 0, err
 	}
 	t.Version = version
-	return t, nil
+	return t, nMessages + nEvidence, nil
 }

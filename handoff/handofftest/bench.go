@@ -1,0 +1,101 @@
+package handofftest
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/kefuhq/kefu/handoff"
+)
+
+// BenchCreateTicket measures opening a ticket for a new user, with a
+// short transcript.
+func BenchCreateTicket(b *testing.B, s handoff.Store) {
+	ctx := context.Background()
+	for i := 0; b.Loop(); i++ {
+		tk := newTicket("o-"+strconv.Itoa(i), handoff.LaneNormal, handoff.StatusQueued, time.Duration(i)*time.Millisecond)
+		if err := s.CreateTicket(ctx, tk); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchAppendMessages measures adding one message to a ticket whose
+// transcript holds 1,000 messages already (and more as it runs).
+func BenchAppendMessages(b *testing.B, s handoff.Store) {
+	ctx := context.Background()
+	tk := newTicket("o-1", handoff.LaneNormal, handoff.StatusQueued, 0)
+	tk.Messages = nil
+	for i := range 1000 {
+		tk.Messages = append(tk.Messages, handoff.Message{From: handoff.FromUser, Kind: "text",
+			Text: fmt.Sprintf("第%d条：我的账号被盗了，怎么办？", i), At: day.Add(time.Duration(i) * time.Second)})
+	}
+	mustCreateB(b, s, tk)
+	m := handoff.Message{From: handoff.FromUser, Kind: "text", Text: "还在吗？", At: day.Add(time.Hour)}
+	for b.Loop() {
+		if err := s.AppendMessages(ctx, tk.ID, m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchQueuePosition measures a ticket's place among 100,000 queued
+// tickets in the six default lanes: a random ticket ("Random") and the
+// last of the longest lane ("Last"). createAll stores the tickets in bulk.
+func BenchQueuePosition(b *testing.B, s handoff.Store, createAll func([]*handoff.Ticket) error) {
+	const n = 100_000
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(1, 2))
+	lanes := handoff.DefaultLanes()
+	ts := make([]*handoff.Ticket, n)
+	for i := range ts {
+		l := lanes[rng.IntN(len(lanes))]
+		tk := newTicket("o-"+strconv.Itoa(i), l.Name, handoff.StatusQueued, time.Duration(i)*time.Second)
+		tk.Priority = rng.IntN(3)
+		tk.SLADueAt = tk.CreatedAt.Add(l.SLA)
+		ts[i] = tk
+	}
+	start := time.Now()
+	if err := createAll(ts); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%d tickets stored in %v", n, time.Since(start))
+	byLane := map[string][]handoff.Ticket{}
+	for _, tk := range ts {
+		byLane[tk.Lane] = append(byLane[tk.Lane], *tk)
+	}
+	var longest []handoff.Ticket
+	for _, q := range byLane {
+		if len(q) > len(longest) {
+			longest = q
+		}
+	}
+	last := slices.MaxFunc(longest, handoff.QueueOrder)
+
+	b.Run("Random", func(b *testing.B) {
+		for b.Loop() {
+			tk := ts[rng.IntN(n)]
+			if pos, err := s.QueuePosition(ctx, *tk); err != nil || pos < 1 {
+				b.Fatalf("QueuePosition(%s) = %d, %v", tk.ID, pos, err)
+			}
+		}
+	})
+	b.Run("Last", func(b *testing.B) {
+		for b.Loop() {
+			if pos, err := s.QueuePosition(ctx, last); err != nil || pos != len(longest) {
+				b.Fatalf("QueuePosition(%s) = %d, %v; want %d", last.ID, pos, err, len(longest))
+			}
+		}
+	})
+}
+
+func mustCreateB(b *testing.B, s handoff.Store, tk *handoff.Ticket) {
+	b.Helper()
+	if err := s.CreateTicket(context.Background(), tk); err != nil {
+		b.Fatal(err)
+	}
+}

@@ -1,0 +1,118 @@
+package sqlitestore_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/kefuhq/kefu/handoff"
+	"github.com/kefuhq/kefu/handoff/sqlitestore"
+	"github.com/kefuhq/kefu/internal/sqlitedb"
+)
+
+// TestUpgradeV1 opens a database written by the first schema, where the
+// transcript lived inside the ticket's JSON, and reads it with the current
+// one.
+func TestUpgradeV1(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlitedb.Open(t.TempDir() + "/kefu.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := sqlitedb.Migrate(ctx, db, "handoff.tickets", sqlitestore.Migrations[0]); err != nil {
+		t.Fatal(err)
+	}
+	cst := time.FixedZone("CST", 8*3600)
+	day := time.Date(2026, 11, 25, 9, 30, 0, 0, cst)
+	msg := func(from handoff.Sender, kind, text string, at time.Duration) handoff.Message {
+		return handoff.Message{From: from, Kind: kind, Text: text, At: day.Add(at)}
+	}
+	v1 := []handoff.Ticket{
+		{ID: "T20261125-00001", OpenID: "o-1", Lane: "normal", Reasons: []string{"user_request"}, Status: handoff.StatusQueued,
+			Priority: 1, SLADueAt: day.Add(24*time.Hour + 123*time.Millisecond), CreatedAt: day, UpdatedAt: day,
+			Messages: []handoff.Message{msg(handoff.FromUser, "text", "转人工", 0), msg(handoff.FromUser, "image", "", time.Second)},
+			Evidence: []handoff.Message{msg(handoff.FromUser, "image", "", time.Second)}, Version: 3},
+		{ID: "T20261125-00002", OpenID: "o-2", Lane: "normal", Status: handoff.StatusQueued,
+			SLADueAt: day.Add(time.Hour), CreatedAt: day.Add(time.Minute), UpdatedAt: day, Version: 1},
+		// o-3 has two open tickets, which the first schema let a race
+		// create: the older is closed.
+		{ID: "T20261125-00003", OpenID: "o-3", Lane: "minor", Status: handoff.StatusAssigned, AgentID: "agent-1",
+			SLADueAt: day.Add(6 * time.Hour), CreatedAt: day.Add(2 * time.Minute), UpdatedAt: day,
+			Messages: []handoff.Message{msg(handoff.FromUser, "text", "孩子偷偷充值", 0)}, Version: 2},
+		{ID: "T20261125-00004", OpenID: "o-3", Lane: "minor", Status: handoff.StatusQueued,
+			SLADueAt: day.Add(7 * time.Hour), CreatedAt: day.Add(3 * time.Minute), UpdatedAt: day, Version: 1},
+		{ID: "T20261125-00005", OpenID: "o-1", Lane: "normal", Status: handoff.StatusClosed,
+			SLADueAt: day, CreatedAt: day.Add(-time.Hour), UpdatedAt: day, ClosedAt: day, Version: 4,
+			Messages: []handoff.Message{msg(handoff.FromSystem, "close", "工单关闭：resolved", 0)}},
+	}
+	for _, tk := range v1 {
+		data, err := json.Marshal(tk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = db.ExecContext(ctx, `INSERT INTO handoff_tickets (id, open_id, status, lane, created_at, version, data)
+VALUES (?, ?, ?, ?, ?, ?, ?)`, tk.ID, tk.OpenID, string(tk.Status), tk.Lane, tk.CreatedAt.UnixMicro(), tk.Version, string(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO handoff_sequences (name, value) VALUES ('ticket', 5)`); err != nil {
+		t.Fatal(err)
+	}
+
+	s := mustStore(t, func() (*sql.DB, error) { return db, nil })
+	opts := cmp.Options{cmpopts.EquateEmpty()}
+	for _, want := range []handoff.Ticket{v1[0], v1[1], v1[3], v1[4]} {
+		got, err := s.Ticket(ctx, want.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got, opts); diff != "" {
+			t.Errorf("%s after the upgrade (-want +got):\n%s", want.ID, diff)
+		}
+	}
+	dup, err := s.Ticket(ctx, v1[2].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dup.Status != handoff.StatusClosed || dup.ClosedAt.IsZero() || dup.Version != 3 || len(dup.Messages) != 2 ||
+		dup.Messages[1].Kind != "close" || dup.Messages[1].From != handoff.FromSystem {
+		t.Errorf("older of two open tickets after the upgrade: %s closed %v version %d messages %+v; want closed with a note",
+			dup.Status, dup.ClosedAt, dup.Version, dup.Messages)
+	}
+	if open, err := s.OpenTicket(ctx, "o-3"); err != nil || open.ID != v1[3].ID {
+		t.Errorf("OpenTicket(o-3) = %s, %v; want %s", open.ID, err, v1[3].ID)
+	}
+	// The queue order holds: priority 1 first, although due later.
+	for id, want := range map[string]int{v1[0].ID: 1, v1[1].ID: 2, v1[3].ID: 1, v1[4].ID: 0} {
+		if got, err := s.QueuePosition(ctx, handoff.Ticket{ID: id}); err != nil || got != want {
+			t.Errorf("QueuePosition(%s) = %d, %v; want %d", id, got, err, want)
+		}
+	}
+	// Upgraded tickets take appends and updates; numbering runs on.
+	if err := s.AppendMessages(ctx, v1[0].ID, msg(handoff.FromUser, "location", "北京", time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := s.Ticket(ctx, v1[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tk.Messages) != 3 || len(tk.Evidence) != 2 || tk.Messages[2].Text != "北京" || tk.Version != 4 {
+		t.Errorf("after append: %d messages, %d evidence, version %d", len(tk.Messages), len(tk.Evidence), tk.Version)
+	}
+	tk.Status = handoff.StatusClosed
+	tk.Messages = append(tk.Messages, msg(handoff.FromSystem, "close", "工单关闭：resolved", time.Hour))
+	if err := s.UpdateTicket(ctx, &tk); err != nil {
+		t.Fatal(err)
+	}
+	next := &handoff.Ticket{OpenID: "o-1", Lane: "normal", Status: handoff.StatusQueued, CreatedAt: day.Add(time.Hour)}
+	if err := s.CreateTicket(ctx, next); err != nil || next.ID != "T20261125-00006" {
+		t.Errorf("CreateTicket after the upgrade: %s, %v; want T20261125-00006", next.ID, err)
+	}
+}
