@@ -22,8 +22,9 @@ unit:
 e2e-deps:
 	@if [ ! -d e2e/node_modules/wechat-crypto ]; then cd e2e && npm ci --no-audit --no-fund; fi
 
+## bench: Go benchmarks — webhook (plain, AES), the whole path beside the floor, FAQ match on a 10k KB, stores.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./bot/wechat/ ./kb/ ./bot/... ./cmd/...
+	$(GO) test -run '^$$' -bench . -benchmem ./bot/... ./kb/ ./intents/ ./handoff/... ./cmd/kefu/
 
 lint:
 	$(GO) vet $(PKGS)

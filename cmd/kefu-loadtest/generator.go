@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -160,30 +161,20 @@ func (g *generator) report(done <-chan struct{}, start time.Time) {
 }
 
 // user is one simulated user slot: it sends a message, waits for the
-// answer, and sends the next, until ctx ends. After a handoff (asked for, or
-// the third failed turn in a row) that user waits for a person and the slot
-// goes on as a new user, as real traffic is mostly people talking to the
-// bot. It returns the latencies of the requests that started and ended
+// answer, and sends the next, until ctx ends. After a reply announcing a
+// ticket (a request for a person, urgent content, the third failed turn)
+// that user waits for a person and the slot goes on as a new user, as real
+// traffic is mostly people talking to the bot. It returns the latencies of the requests that started and ended
 // inside [measureFrom, end].
 func (g *generator) user(ctx context.Context, n int, measureFrom, end time.Time) []time.Duration {
 	rng := rand.New(rand.NewPCG(uint64(n), rand.Uint64()))
-	generation, fails := 0, 0
+	generation := 0
 	openID := userID(n, generation)
 	var lat []time.Duration
 	var body bytes.Buffer
 	for ctx.Err() == nil {
-		text, kind := pickMessage(rng)
-		switch kind {
-		case kindNonsense:
-			fails++
-		case kindFAQ:
-			fails = 0
-		}
+		text, _ := pickMessage(rng)
 		sender := openID
-		if kind == kindHandoff || fails == 3 {
-			generation, fails = generation+1, 0
-			openID = userID(n, generation)
-		}
 		req, nonce, err := g.newRequest(ctx, sender, text, rng)
 		if err != nil {
 			g.failed.Add(1)
@@ -202,7 +193,12 @@ func (g *generator) user(ctx context.Context, n int, measureFrom, end time.Time)
 		}
 		g.sent.Add(1)
 		if err == nil {
-			err = g.check(resp.StatusCode, body.Bytes(), sender, nonce)
+			var reply string
+			reply, err = g.check(resp.StatusCode, body.Bytes(), sender, nonce)
+			if handedOff(reply) {
+				generation++
+				openID = userID(n, generation)
+			}
 		}
 		if err != nil {
 			if g.failed.Add(1) <= 5 {
@@ -215,6 +211,12 @@ func (g *generator) user(ctx context.Context, n int, measureFrom, end time.Time)
 		}
 	}
 	return lat
+}
+
+// handedOff reports whether a reply announces a ticket: that user now
+// waits for a person.
+func handedOff(reply string) bool {
+	return strings.Contains(reply, "工单号") || strings.Contains(reply, "ticket T")
 }
 
 // userID is the openid of the generation-th user of slot n: 28
@@ -262,41 +264,41 @@ func (g *generator) newRequest(ctx context.Context, openID, text string, rng *ra
 // check validates one response as the platform would: HTTP 200 and either
 // "success" (or an empty body) or a well-formed passive reply; in aes mode
 // the reply's MsgSignature must verify and it must decrypt for our AppID.
-func (g *generator) check(status int, body []byte, openID, nonce string) error {
+func (g *generator) check(status int, body []byte, openID, nonce string) (text string, err error) {
 	if status != http.StatusOK {
-		return fmt.Errorf("HTTP %d: %.80q", status, body)
+		return "", fmt.Errorf("HTTP %d: %.80q", status, body)
 	}
 	if len(body) == 0 || string(body) == "success" {
-		return nil
+		return "", nil
 	}
 	reply := body
 	if g.cipher != nil {
 		env, err := wechat.ParseEnvelope(body)
 		if err != nil {
-			return fmt.Errorf("reply envelope: %w", err)
+			return "", fmt.Errorf("reply envelope: %w", err)
 		}
 		if len(env.TimeStamp) != 10 {
-			return fmt.Errorf("reply TimeStamp %q is not Unix seconds", env.TimeStamp)
+			return "", fmt.Errorf("reply TimeStamp %q is not Unix seconds", env.TimeStamp)
 		}
 		if !wechat.CheckMsgSignature(env.MsgSignature, g.cfg.token, env.TimeStamp, env.Nonce, env.Encrypt) {
-			return errors.New("reply MsgSignature does not verify")
+			return "", errors.New("reply MsgSignature does not verify")
 		}
 		if g.strict && env.Nonce != nonce {
-			return fmt.Errorf("reply Nonce %q, want the request's %q", env.Nonce, nonce)
+			return "", fmt.Errorf("reply Nonce %q, want the request's %q", env.Nonce, nonce)
 		}
 		if reply, _, err = g.cipher.Decrypt(env.Encrypt); err != nil {
-			return fmt.Errorf("reply: %w", err)
+			return "", fmt.Errorf("reply: %w", err)
 		}
 	}
 	in, err := wechat.ParseMessage(reply)
 	if err != nil {
-		return fmt.Errorf("reply XML: %w", err)
+		return "", fmt.Errorf("reply XML: %w", err)
 	}
 	if in.Kind == "" {
-		return errors.New("reply without MsgType")
+		return "", errors.New("reply without MsgType")
 	}
 	if g.strict && (in.AccountID != openID || in.OpenID != g.cfg.account) {
-		return fmt.Errorf("reply addressed to %q from %q", in.AccountID, in.OpenID)
+		return "", fmt.Errorf("reply addressed to %q from %q", in.AccountID, in.OpenID)
 	}
-	return nil
+	return in.Text, nil
 }
