@@ -259,3 +259,24 @@ func TestTwoInstancesOneRedis(t *testing.T) {
 		t.Errorf("answers differ: %q vs %q", x, y)
 	}
 }
+
+// TestTranscriptNamesArticles checks that a ticket's transcript shows what
+// the bot answered: the article and the opening of the answer.
+func TestTranscriptNamesArticles(t *testing.T) {
+	b := bottest.New(t, bottest.Options{}).As("o_ref")
+	full := b.Say("海外用户怎么联系客服")
+	b.Say("转人工")
+	tk := b.OpenTicket()
+	var found bool
+	for _, m := range tk.Messages {
+		if m.Ref == "kb:overseas-contact" {
+			found = true
+			if !strings.HasPrefix(full, strings.TrimSuffix(m.Text, "…")) || m.Kind != "answer" {
+				t.Errorf("answer line = %+v, want the opening of %q", m, full)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("transcript has no answer from kb:overseas-contact: %+v", tk.Messages)
+	}
+}

@@ -98,6 +98,21 @@ func (st *step) userMessage() handoff.Message {
 	return m
 }
 
+// briefRunes is how much of a knowledge-base answer the history keeps.
+const briefRunes = 60
+
+// brief shortens text to briefRunes runes, marking the cut with "…".
+func brief(text string) string {
+	n := 0
+	for i := range text {
+		if n == briefRunes {
+			return text[:i] + "…"
+		}
+		n++
+	}
+	return text
+}
+
 func firstNonEmpty(ss ...string) string {
 	for _, s := range ss {
 		if s != "" {
@@ -144,7 +159,11 @@ func (st *step) route(ctx context.Context, msg handoff.Message, d intents.Decisi
 		if en && d.Article.AnswerEN != "" {
 			answer = d.Article.AnswerEN
 		}
-		return st.say(msg, answer), nil
+		// The history keeps which article answered and how it began: the
+		// agent can open the article, and every saved session stays small.
+		st.remember(msg, handoff.Message{From: handoff.FromBot, Kind: "answer", Text: brief(answer),
+			Ref: "kb:" + d.Article.ID, At: st.now})
+		return Reply{Text: answer}, nil
 	default:
 		fallback := msgFallback
 		if st.s.FailedTurns+1 == st.e.failLimit-1 {

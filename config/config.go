@@ -33,6 +33,7 @@ type Lane struct {
 // Config is every setting of kefu.
 type Config struct {
 	HTTPAddr    string
+	PprofAddr   string // empty: no profiling listener
 	DataDir     string
 	RedisURL    string // empty: embedded store
 	RedisPrefix string
@@ -72,6 +73,8 @@ type option struct {
 var options = []option{
 	{name: "http_addr", def: ":8080", usage: "address the HTTP server listens on",
 		set: func(c *Config, v string) error { c.HTTPAddr = v; return nonEmpty(v) }},
+	{name: "pprof_addr", usage: "address of a separate listener serving /debug/pprof (keep it private); empty = off",
+		set: func(c *Config, v string) error { c.PprofAddr = v; return nil }},
 	{name: "data_dir", def: "./data", usage: "directory of the embedded store (SQLite file)",
 		set: func(c *Config, v string) error { c.DataDir = v; return nonEmpty(v) }},
 	{name: "redis_url", usage: "Redis URL (redis://host:port/db); empty = embedded store, one instance",
@@ -286,7 +289,7 @@ func mask(o option, v string) string {
 // masked.
 func (c *Config) Dump() string {
 	cur := map[string]string{
-		"http_addr": c.HTTPAddr, "data_dir": c.DataDir, "redis_url": c.RedisURL, "redis_prefix": c.RedisPrefix,
+		"http_addr": c.HTTPAddr, "pprof_addr": c.PprofAddr, "data_dir": c.DataDir, "redis_url": c.RedisURL, "redis_prefix": c.RedisPrefix,
 		"wechat_app_id": c.WeChatAppID, "wechat_app_secret": c.WeChatAppSecret, "wechat_token": c.WeChatToken,
 		"wechat_api_base": c.WeChatAPIBase, "wechat_stable_token": strconv.FormatBool(c.WeChatStableToken),
 		"admin_password": c.AdminPassword, "log_level": c.LogLevel, "log_format": c.LogFormat,

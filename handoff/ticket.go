@@ -53,11 +53,14 @@ const (
 // user messages ("text", "image", "voice", "location", …); non-text messages
 // keep what identifies them (media id, URL, place) in Media.
 type Message struct {
-	From  Sender    `json:"from"`
-	Kind  string    `json:"kind,omitempty"`
-	Text  string    `json:"text"`
-	Media string    `json:"media,omitempty"`
-	At    time.Time `json:"at"`
+	From  Sender `json:"from"`
+	Kind  string `json:"kind,omitempty"`
+	Text  string `json:"text"`
+	Media string `json:"media,omitempty"`
+	// Ref names what a bot message came from, e.g. "kb:overseas-contact"
+	// for an answer from that knowledge-base article.
+	Ref string    `json:"ref,omitempty"`
+	At  time.Time `json:"at"`
 }
 
 // Ticket is one user's request for a person. A user has at most one open

@@ -48,6 +48,8 @@ type Store struct {
 	// and reads on a miss), so the cache sees the table's changes in the
 	// order they were committed.
 	wmu sync.Mutex
+	// group batches concurrent saves into one transaction.
+	group groupCommit
 	// mu guards the cache.
 	mu    sync.Mutex
 	size  int
@@ -121,9 +123,11 @@ func (s *Store) Session(ctx context.Context, openID string) (bot.Session, error)
 	return sess, nil
 }
 
-// SaveSession stores sess if the stored version equals sess.Version (0 =
-// not stored yet), then increments sess.Version. It returns bot.ErrConflict
-// when another writer got there first.
+// SaveSession stores sess if the stored version equals sess.Version and
+// increments sess.Version; bot.ErrConflict otherwise. Saves that arrive
+// while another is being written wait and are then committed together, in
+// one transaction (group commit): each still returns only once its own row
+// is committed, and a batch costs one commit instead of one per save.
 func (s *Store) SaveSession(ctx context.Context, sess *bot.Session) error {
 	if sess.OpenID == "" {
 		return fmt.Errorf("bot: save session: empty open_id")
@@ -134,33 +138,110 @@ func (s *Store) SaveSession(ctx context.Context, sess *bot.Session) error {
 	if err != nil {
 		return fmt.Errorf("bot: save session %s: %w", sess.OpenID, err)
 	}
-	conflict := fmt.Errorf("bot: save session %s at version %d: %w", sess.OpenID, sess.Version, bot.ErrConflict)
-
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	if v, ok := s.cachedVersion(sess.OpenID); ok && v != sess.Version {
-		return conflict
-	}
-	var res sql.Result
-	if sess.Version == 0 {
-		res, err = s.insert.ExecContext(ctx, sess.OpenID, string(data), sess.UpdatedAt.UnixMilli())
-	} else {
-		res, err = s.update.ExecContext(ctx, string(data), sess.UpdatedAt.UnixMilli(), sess.OpenID, sess.Version)
-	}
-	if err != nil {
-		s.forget(sess.OpenID)
-		return fmt.Errorf("bot: save session %s: %w", sess.OpenID, err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		s.forget(sess.OpenID)
-		if err != nil {
-			return fmt.Errorf("bot: save session %s: %w", sess.OpenID, err)
+	req := &saveReq{sess: *sess, data: string(data), done: make(chan struct{})}
+	s.group.mu.Lock()
+	s.group.pending = append(s.group.pending, req)
+	if !s.group.leading {
+		// Lead: write batches until no save is waiting.
+		s.group.leading = true
+		for len(s.group.pending) > 0 {
+			batch := s.group.pending
+			s.group.pending = nil
+			s.group.mu.Unlock()
+			s.commit(context.WithoutCancel(ctx), batch)
+			s.group.mu.Lock()
 		}
-		return conflict
+		s.group.leading = false
+	}
+	s.group.mu.Unlock()
+	select {
+	case <-req.done:
+	case <-ctx.Done():
+		// The save may still be committed; the caller must reload.
+		return fmt.Errorf("bot: save session %s: %w", sess.OpenID, ctx.Err())
+	}
+	if req.err != nil {
+		return req.err
 	}
 	sess.Version++
-	s.put(*sess)
 	return nil
+}
+
+// saveReq is one SaveSession in a group commit.
+type saveReq struct {
+	sess bot.Session // as given: Version is the stored version it expects
+	data string      // the JSON to store, at Version+1
+	err  error
+	done chan struct{}
+}
+
+// groupCommit collects the saves waiting for the one being written.
+type groupCommit struct {
+	mu      sync.Mutex
+	pending []*saveReq
+	leading bool // a caller is writing batches
+}
+
+// commit writes a batch in one transaction and tells every save its fate.
+func (s *Store) commit(ctx context.Context, batch []*saveReq) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	defer func() {
+		for _, r := range batch {
+			close(r.done)
+		}
+	}()
+	fail := func(r *saveReq, err error) {
+		s.forget(r.sess.OpenID)
+		r.err = fmt.Errorf("bot: save session %s: %w", r.sess.OpenID, err)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		for _, r := range batch {
+			fail(r, err)
+		}
+		return
+	}
+	insert, update := tx.StmtContext(ctx, s.insert), tx.StmtContext(ctx, s.update)
+	for _, r := range batch {
+		id, v := r.sess.OpenID, r.sess.Version
+		if cached, ok := s.cachedVersion(id); ok && cached != v {
+			r.err = fmt.Errorf("bot: save session %s at version %d: %w", id, v, bot.ErrConflict)
+			continue
+		}
+		var res sql.Result
+		if v == 0 {
+			res, err = insert.ExecContext(ctx, id, r.data, r.sess.UpdatedAt.UnixMilli())
+		} else {
+			res, err = update.ExecContext(ctx, r.data, r.sess.UpdatedAt.UnixMilli(), id, v)
+		}
+		if err != nil {
+			fail(r, err)
+			continue
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			s.forget(id)
+			r.err = fmt.Errorf("bot: save session %s at version %d: %w", id, v, bot.ErrConflict)
+			if err != nil {
+				r.err = fmt.Errorf("bot: save session %s: %w", id, err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		for _, r := range batch {
+			if r.err == nil {
+				fail(r, err)
+			}
+		}
+		return
+	}
+	for _, r := range batch {
+		if r.err == nil {
+			stored := r.sess
+			stored.Version++
+			s.put(stored)
+		}
+	}
 }
 
 // DeleteSession forgets the user's session; deleting a missing one is not

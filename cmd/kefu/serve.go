@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -45,6 +46,13 @@ func serve(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 	}
 	log.Info("kefu serving", "addr", ln.Addr().String(), "webhook", "/wechat", "mode", mode,
 		"kb_articles", a.router.Index().Len())
+	if cfg.PprofAddr != "" {
+		stop, err := servePprof(cfg.PprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -62,6 +70,23 @@ func serve(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// servePprof serves the Go profiler on its own listener, apart from the
+// public routes.
+func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("KEFU_PPROF_ADDR %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	log.Warn("profiler listening: keep this address private", "addr", ln.Addr().String())
+	return func() { srv.Close() }, nil
 }
 
 // routes builds the HTTP handler: the webhook, health and metrics.
