@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/kefuhq/kefu/handoff"
 	handoffsqlite "github.com/kefuhq/kefu/handoff/sqlitestore"
 	"github.com/kefuhq/kefu/intents"
+	"github.com/kefuhq/kefu/internal/clocktest"
 	"github.com/kefuhq/kefu/internal/sqlitedb"
 	"github.com/kefuhq/kefu/kb"
 )
@@ -27,26 +27,6 @@ type Stores struct {
 	Dedupe   bot.Deduper
 	Locks    bot.Locker
 	Tickets  handoff.Store
-}
-
-// Clock is a settable clock shared by the engine and the handoff service.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
 }
 
 // Options change what New builds. The zero value is the default install:
@@ -67,7 +47,7 @@ type Bot struct {
 	Stores  Stores
 	Handoff *handoff.Service
 	Router  *intents.Router
-	Clock   *Clock
+	Clock   *clocktest.Clock
 	user    string
 	seq     int64
 	last    bot.Inbound
@@ -76,7 +56,7 @@ type Bot struct {
 // New builds an engine with the default knowledge base and rules.
 func New(tb testing.TB, opts Options) *Bot {
 	tb.Helper()
-	clock := &Clock{now: time.Date(2026, 11, 25, 10, 0, 0, 0, time.FixedZone("CST", 8*3600))}
+	clock := clocktest.New(time.Date(2026, 11, 25, 10, 0, 0, 0, time.FixedZone("CST", 8*3600)))
 	var st Stores
 	if opts.Stores != nil {
 		st = *opts.Stores

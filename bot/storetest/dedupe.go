@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kefuhq/kefu/bot"
+	"github.com/kefuhq/kefu/internal/clocktest"
 )
 
 // TestDeduper runs the conformance tests of a bot.Deduper. newDeduper
@@ -18,23 +19,23 @@ import (
 // expiry to a server ignores now (the expiry test then waits a little).
 func TestDeduper(t *testing.T, newDeduper func(t *testing.T, now func() time.Time) bot.Deduper) {
 	t.Run("First", func(t *testing.T) {
-		c := newClock()
+		c := clocktest.NewNear()
 		testDedupeFirst(t, newDeduper(t, c.Now))
 	})
 	t.Run("Finished", func(t *testing.T) {
-		c := newClock()
+		c := clocktest.NewNear()
 		testDedupeFinished(t, newDeduper(t, c.Now))
 	})
 	t.Run("FinishWithoutBegin", func(t *testing.T) {
-		c := newClock()
+		c := clocktest.NewNear()
 		testDedupeFinishWithoutBegin(t, newDeduper(t, c.Now))
 	})
 	t.Run("Expiry", func(t *testing.T) {
-		c := newClock()
+		c := clocktest.NewNear()
 		testDedupeExpiry(t, newDeduper(t, c.Now), c)
 	})
 	t.Run("Race", func(t *testing.T) {
-		c := newClock()
+		c := clocktest.NewNear()
 		testDedupeRace(t, newDeduper(t, c.Now))
 	})
 }
@@ -106,7 +107,7 @@ func testDedupeFinishWithoutBegin(t *testing.T, d bot.Deduper) {
 	}
 }
 
-func testDedupeExpiry(t *testing.T, d bot.Deduper, c *clock) {
+func testDedupeExpiry(t *testing.T, d bot.Deduper, c *clocktest.Clock) {
 	const ttl = 50 * time.Millisecond
 	mustBegin(t, d, "o-1|1", ttl)
 	if _, first := mustBegin(t, d, "o-1|1", ttl); first {

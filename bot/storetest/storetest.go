@@ -9,7 +9,6 @@
 package storetest
 
 import (
-	"sync"
 	"testing"
 	"time"
 )
@@ -18,32 +17,6 @@ import (
 // an XML CDATA end, emoji, backslashes, and control characters other than
 // NUL.
 const awkward = "我的账号被盗了！\"转人工\" 'quote' ]]> <xml>&amp; 😀👨‍👩‍👧 \\n\\\" tab\there\r\nbell\a\x01\x1f\x7f end"
-
-// clock is a settable time source for stores that take one.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock {
-	// Whole milliseconds, which every backend keeps exactly; near the real
-	// time, so stores that also expire keys on the server's clock agree.
-	return &clock{now: time.Now().Truncate(time.Millisecond)}
-}
-
-// Now returns the clock's time.
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock on by d.
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // eventually calls cond every few milliseconds until it returns true or
 // the deadline passes. It is for what only the server's clock can bring

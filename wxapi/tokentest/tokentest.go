@@ -11,10 +11,10 @@ package tokentest
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/kefuhq/kefu/internal/clocktest"
 	"github.com/kefuhq/kefu/wxapi"
 )
 
@@ -22,9 +22,9 @@ import (
 // newCache returns an empty cache for one subtest that reads the time from
 // now; the tests move that clock on.
 func TestTokenCache(t *testing.T, newCache func(t *testing.T, now func() time.Time) wxapi.TokenCache) {
-	run := func(name string, test func(t *testing.T, c wxapi.TokenCache, clk *clock)) {
+	run := func(name string, test func(t *testing.T, c wxapi.TokenCache, clk *clocktest.Clock)) {
 		t.Run(name, func(t *testing.T) {
-			clk := newClock()
+			clk := clocktest.NewNear()
 			test(t, newCache(t, clk.Now), clk)
 		})
 	}
@@ -35,30 +35,6 @@ func TestTokenCache(t *testing.T, newCache func(t *testing.T, now func() time.Ti
 	run("Replace", testReplace)
 	run("Delete", testDelete)
 	run("Apps", testApps)
-}
-
-// clock is a settable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock {
-	// Whole milliseconds, near the real time, so that a cache that also
-	// expires keys on a server's clock agrees with it.
-	return &clock{now: time.Now().Truncate(time.Millisecond)}
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 const (
@@ -92,17 +68,17 @@ func want(t *testing.T, c wxapi.TokenCache, app, tok string, exp time.Time) {
 	}
 }
 
-func testNoToken(t *testing.T, c wxapi.TokenCache, _ *clock) {
+func testNoToken(t *testing.T, c wxapi.TokenCache, _ *clocktest.Clock) {
 	want(t, c, appID, "", time.Time{})
 }
 
-func testOK(t *testing.T, c wxapi.TokenCache, clk *clock) {
+func testOK(t *testing.T, c wxapi.TokenCache, clk *clocktest.Clock) {
 	exp := clk.Now().Add(7200 * time.Second)
 	mustSet(t, c, appID, token, exp)
 	want(t, c, appID, token, exp)
 }
 
-func testExpiry(t *testing.T, c wxapi.TokenCache, clk *clock) {
+func testExpiry(t *testing.T, c wxapi.TokenCache, clk *clocktest.Clock) {
 	exp := clk.Now().Add(time.Hour)
 	mustSet(t, c, appID, token, exp)
 	clk.Advance(time.Hour - time.Millisecond)
@@ -111,14 +87,14 @@ func testExpiry(t *testing.T, c wxapi.TokenCache, clk *clock) {
 	want(t, c, appID, "", time.Time{})
 }
 
-func testAlreadyExpired(t *testing.T, c wxapi.TokenCache, clk *clock) {
+func testAlreadyExpired(t *testing.T, c wxapi.TokenCache, clk *clocktest.Clock) {
 	mustSet(t, c, appID, token, clk.Now().Add(-time.Second))
 	want(t, c, appID, "", time.Time{})
 	mustSet(t, c, appID, token, clk.Now())
 	want(t, c, appID, "", time.Time{})
 }
 
-func testReplace(t *testing.T, c wxapi.TokenCache, clk *clock) {
+func testReplace(t *testing.T, c wxapi.TokenCache, clk *clocktest.Clock) {
 	mustSet(t, c, appID, "old-token", clk.Now().Add(time.Minute))
 	exp := clk.Now().Add(2 * time.Hour)
 	mustSet(t, c, appID, token, exp)
@@ -129,7 +105,7 @@ func testReplace(t *testing.T, c wxapi.TokenCache, clk *clock) {
 	want(t, c, appID, "newer-token", exp)
 }
 
-func testDelete(t *testing.T, c wxapi.TokenCache, clk *clock) {
+func testDelete(t *testing.T, c wxapi.TokenCache, clk *clocktest.Clock) {
 	ctx := context.Background()
 	if err := c.DeleteToken(ctx, appID); err != nil {
 		t.Errorf("DeleteToken of a missing token: %v", err)
@@ -144,7 +120,7 @@ func testDelete(t *testing.T, c wxapi.TokenCache, clk *clock) {
 	want(t, c, appID, token, exp)
 }
 
-func testApps(t *testing.T, c wxapi.TokenCache, clk *clock) {
+func testApps(t *testing.T, c wxapi.TokenCache, clk *clocktest.Clock) {
 	expA, expB := clk.Now().Add(time.Hour), clk.Now().Add(2*time.Hour)
 	mustSet(t, c, "wx-a", "token-a", expA)
 	mustSet(t, c, "wx-b", "token-b", expB)
