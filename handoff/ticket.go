@@ -151,10 +151,13 @@ type Filter struct {
 // The operations that run on every message of a queued user —
 // TicketHeader and AppendMessages — cost the same however many tickets
 // there are (up to a logarithm) and however long the transcripts grow.
-// QueuePosition reads no transcript and no ticket outside the lane's queue:
-// the shared store ranks in logarithmic time, the embedded one counts the
-// tickets ahead in an index. Only Ticket, OpenTicket and Tickets without
-// Summary read whole transcripts.
+// QueueLength costs the same however long the queue. QueuePosition reads
+// no transcript and no ticket outside the lane's queue: the shared store
+// ranks in logarithmic time; the embedded one takes the queue's length
+// less the tickets behind the ticket when they are few — a new ticket,
+// normally last in its lane, has none, which costs a logarithm —, else
+// counts the tickets ahead in an index. Only Ticket, OpenTicket and
+// Tickets without Summary read whole transcripts.
 //
 // A user has at most one open (queued or assigned) ticket: CreateTicket
 // and UpdateTicket refuse a second one with ErrConflict.
@@ -198,6 +201,11 @@ type Store interface {
 	// ticket, however stale t is. ErrNotFound when there is no such
 	// ticket.
 	QueuePosition(ctx context.Context, t Ticket) (int, error)
+	// QueueLength returns the number of queued tickets in the lane, 0 for
+	// a lane that has none (or is unknown to the store), at a cost that
+	// does not grow with their number. It moves with every create and
+	// update that puts a ticket in or out of the lane's queue.
+	QueueLength(ctx context.Context, lane string) (int, error)
 	// Tickets lists the tickets matching f, oldest first (by CreatedAt,
 	// then ID) or newest first with f.Newest, at most f.Limit of them.
 	Tickets(ctx context.Context, f Filter) ([]Ticket, error)

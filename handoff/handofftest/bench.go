@@ -45,7 +45,12 @@ func BenchAppendMessages(b *testing.B, s handoff.Store) {
 
 // BenchQueuePosition measures a ticket's place among 100,000 queued
 // tickets in the six default lanes: a random ticket ("Random") and the
-// last of the longest lane ("Last"). createAll stores the tickets in bulk.
+// last of the longest lane ("Last"). Then, in a lane of its own holding
+// another 100,000 queued tickets, the place of a ticket just opened —
+// priority 0, due a lane's SLA after now: the last of the lane, as a
+// handoff's ticket normally is ("New") —, of a ticket at the head of that
+// lane ("Head"), and of the new ticket once 100 more have been opened
+// behind it ("NearEnd"). createAll stores the tickets in bulk.
 func BenchQueuePosition(b *testing.B, s handoff.Store, createAll func([]*handoff.Ticket) error) {
 	const n = 100_000
 	ctx := context.Background()
@@ -91,11 +96,118 @@ func BenchQueuePosition(b *testing.B, s handoff.Store, createAll func([]*handoff
 			}
 		}
 	})
+
+	// The lane of 100,000, filled once, by the first subbenchmark that
+	// needs it.
+	var (
+		filled   bool
+		newTk    handoff.Ticket
+		headTk   handoff.Ticket
+		nextUser = 2 * n
+	)
+	fill := func(b *testing.B) {
+		b.Helper()
+		if filled {
+			return
+		}
+		filled = true
+		ts := make([]*handoff.Ticket, n)
+		for i := range ts {
+			tk := newTicket("o-"+strconv.Itoa(n+i), benchLane, handoff.StatusQueued, time.Duration(i)*time.Second)
+			tk.Priority = rng.IntN(3)
+			tk.SLADueAt = tk.CreatedAt.Add(benchLaneSLA)
+			ts[i] = tk
+		}
+		start := time.Now()
+		if err := createAll(ts); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("%d tickets stored in lane %s in %v", n, benchLane, time.Since(start))
+		newTk = *openBench(b, s, &nextUser, n, 0)
+		headTk = *openBench(b, s, &nextUser, n+1, 3)
+	}
+	b.Run("New", func(b *testing.B) {
+		fill(b)
+		for b.Loop() {
+			if pos, err := s.QueuePosition(ctx, newTk); err != nil || pos != n+2 {
+				b.Fatalf("QueuePosition(new %s) = %d, %v; want %d", newTk.ID, pos, err, n+2)
+			}
+		}
+	})
+	b.Run("Head", func(b *testing.B) {
+		fill(b)
+		for b.Loop() {
+			if pos, err := s.QueuePosition(ctx, headTk); err != nil || pos != 1 {
+				b.Fatalf("QueuePosition(head %s) = %d, %v; want 1", headTk.ID, pos, err)
+			}
+		}
+	})
+	const behind = 100
+	nearEnd := false
+	b.Run("NearEnd", func(b *testing.B) {
+		fill(b)
+		if !nearEnd { // once: with -count, b.Run runs this again on the same store
+			nearEnd = true
+			for i := range behind {
+				openBench(b, s, &nextUser, n+2+i, 0)
+			}
+		}
+		for b.Loop() {
+			if pos, err := s.QueuePosition(ctx, newTk); err != nil || pos != n+2 {
+				b.Fatalf("QueuePosition(%s, %d behind) = %d, %v; want %d", newTk.ID, behind, pos, err, n+2)
+			}
+		}
+	})
+}
+
+// benchLane is the lane of the benchmarks' 100,000-ticket queue, apart
+// from the default lanes; benchLaneSLA is its SLA.
+const (
+	benchLane    = "bench-100k"
+	benchLaneSLA = 24 * time.Hour
+)
+
+// openBench opens a ticket in benchLane for a new user as the Service
+// does — the deadline its SLA after its creation —, created at the
+// offset'th second, with this priority.
+func openBench(b *testing.B, s handoff.Store, user *int, offset, priority int) *handoff.Ticket {
+	b.Helper()
+	*user++
+	tk := newTicket("o-"+strconv.Itoa(*user), benchLane, handoff.StatusQueued, time.Duration(offset)*time.Second)
+	tk.Priority = priority
+	tk.SLADueAt = tk.CreatedAt.Add(benchLaneSLA)
+	mustCreateB(b, s, tk)
+	return tk
 }
 
 func mustCreateB(b *testing.B, s handoff.Store, tk *handoff.Ticket) {
 	b.Helper()
 	if err := s.CreateTicket(context.Background(), tk); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// BenchQueueLength measures the length of a lane's queue holding 100,000
+// tickets. createAll stores the tickets in bulk.
+func BenchQueueLength(b *testing.B, s handoff.Store, createAll func([]*handoff.Ticket) error) {
+	const n = 100_000
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(1, 2))
+	ts := make([]*handoff.Ticket, n)
+	for i := range ts {
+		tk := newTicket("o-"+strconv.Itoa(i), benchLane, handoff.StatusQueued, time.Duration(i)*time.Second)
+		tk.Priority = rng.IntN(3)
+		tk.SLADueAt = tk.CreatedAt.Add(benchLaneSLA)
+		ts[i] = tk
+	}
+	start := time.Now()
+	if err := createAll(ts); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%d tickets stored in %v", n, time.Since(start))
+	for b.Loop() {
+		if got, err := s.QueueLength(ctx, benchLane); err != nil || got != n {
+			b.Fatalf("QueueLength(%s) = %d, %v; want %d", benchLane, got, err, n)
+		}
 	}
 }

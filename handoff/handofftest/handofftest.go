@@ -68,6 +68,11 @@ func TestStore(t *testing.T, newStore func(t *testing.T) handoff.Store) {
 		t.Run("Order", func(t *testing.T) { testQueueOrder(t, newStore(t)) })
 		t.Run("Changes", func(t *testing.T) { testQueueChanges(t, newStore(t)) })
 		t.Run("ErrNotFound", func(t *testing.T) { testQueueNotFound(t, newStore(t)) })
+		t.Run("Random", func(t *testing.T) { testQueueRandom(t, newStore(t)) })
+	})
+	t.Run("QueueLength", func(t *testing.T) {
+		t.Run("Changes", func(t *testing.T) { testQueueLengthChanges(t, newStore(t)) })
+		t.Run("Concurrent", func(t *testing.T) { testQueueLengthConcurrent(t, newStore(t)) })
 	})
 	t.Run("Tickets", func(t *testing.T) { testTickets(t, newStore(t)) })
 	t.Run("CountSince", func(t *testing.T) { testCountSince(t, newStore(t)) })

@@ -27,6 +27,13 @@ func BenchmarkQueuePosition(b *testing.B) {
 	})
 }
 
+func BenchmarkQueueLength(b *testing.B) {
+	s := mustBenchStore(b)
+	handofftest.BenchQueueLength(b, s, func(ts []*handoff.Ticket) error {
+		return redisstore.CreateTickets(context.Background(), s, ts)
+	})
+}
+
 func mustBenchStore(b *testing.B) *redisstore.Store {
 	rdb, prefix := redistest.Client(b)
 	return redisstore.New(rdb, prefix)

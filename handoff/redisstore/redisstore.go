@@ -25,9 +25,10 @@
 //
 //	queue:<lane>   the queued tickets of the lane, all scored 0, so that
 //	               Redis orders them by member: the fixed-width key of
-//	               queueMember, then the id. ZRANK gives a ticket's place
-//	               and ZRANGE queue:<lane> 0 0 the next ticket to serve
-//	               (its id is the member from byte queueKeyLen on).
+//	               queueMember, then the id. ZRANK gives a ticket's place,
+//	               ZCARD the length of the queue, and ZRANGE queue:<lane>
+//	               0 0 the next ticket to serve (its id is the member from
+//	               byte queueKeyLen on).
 //
 // A ticket, its transcript and its index entries change together, in one
 // Lua script; appending to the transcript is an RPUSH and a version bump,
@@ -516,6 +517,16 @@ func (s *Store) QueuePosition(ctx context.Context, t handoff.Ticket) (int, error
 		}
 	}
 	return 0, fmt.Errorf("handoff: queue position of %s: lane keeps changing: %w", t.ID, handoff.ErrConflict)
+}
+
+// QueueLength returns the number of queued tickets in the lane: the
+// cardinality of its queue (ZCARD, constant time).
+func (s *Store) QueueLength(ctx context.Context, lane string) (int, error) {
+	n, err := s.rdb.ZCard(ctx, s.queueKey(lane)).Result()
+	if err != nil {
+		return 0, fmt.Errorf("handoff: queue length of %s: %w", lane, err)
+	}
+	return int(n), nil
 }
 
 // Tickets lists the tickets matching f, oldest first (by CreatedAt, then

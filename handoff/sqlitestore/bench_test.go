@@ -30,6 +30,13 @@ func BenchmarkQueuePosition(b *testing.B) {
 	})
 }
 
+func BenchmarkQueueLength(b *testing.B) {
+	s := mustBenchStore(b)
+	handofftest.BenchQueueLength(b, s, func(ts []*handoff.Ticket) error {
+		return sqlitestore.CreateTickets(context.Background(), s, ts)
+	})
+}
+
 func mustBenchStore(b *testing.B) *sqlitestore.Store {
 	b.Helper()
 	db, err := sqlitedb.Open(filepath.Join(b.TempDir(), "kefu.db"))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -95,6 +96,12 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, tk.ID, tk.OpenID, string(tk.Status), tk.Lane, tk.
 			t.Errorf("QueuePosition(%s) = %d, %v; want %d", id, got, err, want)
 		}
 	}
+	// The queues' lengths are counted from the upgraded tickets.
+	for lane, want := range map[string]int{"normal": 2, "minor": 1} {
+		if got, err := s.QueueLength(ctx, lane); err != nil || got != want {
+			t.Errorf("QueueLength(%s) = %d, %v; want %d", lane, got, err, want)
+		}
+	}
 	// Upgraded tickets take appends and updates; numbering runs on.
 	if err := s.AppendMessages(ctx, v1[0].ID, msg(handoff.FromUser, "location", "北京", time.Minute)); err != nil {
 		t.Fatal(err)
@@ -115,4 +122,84 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, tk.ID, tk.OpenID, string(tk.Status), tk.Lane, tk.
 	if err := s.CreateTicket(ctx, next); err != nil || next.ID != "T20261125-00006" {
 		t.Errorf("CreateTicket after the upgrade: %s, %v; want T20261125-00006", next.ID, err)
 	}
+}
+
+// TestUpgradeV2 opens a database written by the second schema, before the
+// queues' lengths were kept, and checks that the upgrade counts them and
+// that they move on from there.
+func TestUpgradeV2(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlitedb.Open(t.TempDir() + "/kefu.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := sqlitedb.Migrate(ctx, db, "handoff.tickets", sqlitestore.Migrations[:2]...); err != nil {
+		t.Fatal(err)
+	}
+	cst := time.FixedZone("CST", 8*3600)
+	day := time.Date(2026, 11, 25, 9, 30, 0, 0, cst)
+	tk := func(n int, lane string, st handoff.Status, priority int) handoff.Ticket {
+		created := day.Add(time.Duration(n) * time.Minute)
+		return handoff.Ticket{ID: fmt.Sprintf("T20261125-%05d", n), OpenID: fmt.Sprint("o-", n), Lane: lane,
+			Reasons: []string{"user_request"}, Status: st, Priority: priority, SLADueAt: created.Add(24 * time.Hour),
+			CreatedAt: created, UpdatedAt: created, Version: 1}
+	}
+	v2 := []handoff.Ticket{
+		tk(1, "normal", handoff.StatusQueued, 0),
+		tk(2, "normal", handoff.StatusQueued, 1),
+		tk(3, "normal", handoff.StatusAssigned, 0),
+		tk(4, "normal", handoff.StatusClosed, 0),
+		tk(5, "normal", handoff.StatusQueued, 0),
+		tk(6, "care", handoff.StatusQueued, 0),
+		tk(7, "emergency", handoff.StatusClosed, 0),
+	}
+	for _, tk := range v2 {
+		data, err := json.Marshal(tk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = db.ExecContext(ctx, `INSERT INTO handoff_tickets (id, open_id, status, lane, priority, sla_due_at,
+	created_at, version, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, tk.ID, tk.OpenID, string(tk.Status), tk.Lane,
+			tk.Priority, tk.SLADueAt.UnixMicro(), tk.CreatedAt.UnixMicro(), tk.Version, string(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO handoff_sequences (name, value) VALUES ('ticket', 7)`); err != nil {
+		t.Fatal(err)
+	}
+
+	s := mustStore(t, func() (*sql.DB, error) { return db, nil })
+	check := func(step string, lengths map[string]int, places map[string]int) {
+		t.Helper()
+		for lane, want := range lengths {
+			if got, err := s.QueueLength(ctx, lane); err != nil || got != want {
+				t.Errorf("%s: QueueLength(%s) = %d, %v; want %d", step, lane, got, err, want)
+			}
+		}
+		for id, want := range places {
+			if got, err := s.QueuePosition(ctx, handoff.Ticket{ID: id}); err != nil || got != want {
+				t.Errorf("%s: QueuePosition(%s) = %d, %v; want %d", step, id, got, err, want)
+			}
+		}
+	}
+	check("upgraded", map[string]int{"normal": 3, "care": 1, "emergency": 0},
+		map[string]int{v2[1].ID: 1, v2[0].ID: 2, v2[4].ID: 3, v2[5].ID: 1, v2[2].ID: 0})
+
+	next := tk(8, "normal", handoff.StatusQueued, 0)
+	next.ID = ""
+	if err := s.CreateTicket(ctx, &next); err != nil {
+		t.Fatal(err)
+	}
+	moved, err := s.Ticket(ctx, v2[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved.Lane = "care"
+	if err := s.UpdateTicket(ctx, &moved); err != nil {
+		t.Fatal(err)
+	}
+	check("after a create and a move", map[string]int{"normal": 3, "care": 2},
+		map[string]int{v2[1].ID: 1, v2[4].ID: 2, next.ID: 3, v2[0].ID: 1, v2[5].ID: 2})
 }

@@ -5,7 +5,9 @@
 // columns copying the fields tickets are looked up and queued by — and its
 // transcript, one row per message in handoff_messages. A message row is
 // never changed once written: appending is an INSERT and a version bump,
-// whatever the length of the transcript.
+// whatever the length of the transcript. handoff_queue_counts holds the
+// number of queued tickets of each lane, kept by triggers on
+// handoff_tickets in the transaction of every write.
 package sqlitestore
 
 import (
@@ -32,6 +34,12 @@ var _ handoff.Store = (*Store)(nil)
 // which matters only to the order of tickets due within the same
 // millisecond. Version 1 could, after a race, hold two open tickets of one
 // user: all but the newest are closed, with a note in their transcript.
+//
+// Version 3 adds handoff_queue_counts, the length of each lane's queue,
+// filled from the stored tickets and from then on kept by triggers: every
+// INSERT, UPDATE (of status or lane) and DELETE of handoff_tickets moves
+// the counts in the same statement, so in the same transaction, whatever
+// code path writes the row.
 var migrations = []string{
 	`CREATE TABLE IF NOT EXISTS handoff_tickets (
 	id         TEXT PRIMARY KEY,
@@ -92,7 +100,36 @@ WHERE o.status IN ('queued', 'assigned') AND EXISTS (SELECT 1 FROM handoff_ticke
 CREATE UNIQUE INDEX handoff_tickets_one_open ON handoff_tickets (open_id) WHERE status IN ('queued', 'assigned');
 -- The queue of each lane, in handoff.QueueOrder.
 CREATE INDEX handoff_tickets_queue ON handoff_tickets (lane, priority DESC, sla_due_at, created_at, id) WHERE status = 'queued';`,
+
+	`CREATE TABLE handoff_queue_counts (
+	lane TEXT PRIMARY KEY,
+	n    INTEGER NOT NULL -- queued tickets in the lane
+) STRICT, WITHOUT ROWID;
+INSERT INTO handoff_queue_counts (lane, n)
+SELECT lane, count(*) FROM handoff_tickets WHERE status = 'queued' GROUP BY lane;
+
+CREATE TRIGGER handoff_queue_counts_insert AFTER INSERT ON handoff_tickets
+WHEN new.status = 'queued' BEGIN
+	INSERT INTO handoff_queue_counts (lane, n) VALUES (new.lane, 1)
+	ON CONFLICT (lane) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER handoff_queue_counts_update AFTER UPDATE OF status, lane ON handoff_tickets
+WHEN (old.status = 'queued' OR new.status = 'queued') AND (old.status IS NOT new.status OR old.lane IS NOT new.lane) BEGIN
+	UPDATE handoff_queue_counts SET n = n - 1 WHERE old.status = 'queued' AND lane = old.lane;
+	INSERT INTO handoff_queue_counts (lane, n) SELECT new.lane, 1 WHERE new.status = 'queued'
+	ON CONFLICT (lane) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER handoff_queue_counts_delete AFTER DELETE ON handoff_tickets
+WHEN old.status = 'queued' BEGIN
+	UPDATE handoff_queue_counts SET n = n - 1 WHERE lane = old.lane;
+END;`,
 }
+
+// defaultBehindLimit is how many tickets behind a ticket QueuePosition
+// counts at most before it counts those ahead instead; see QueuePosition.
+// Counting up to it costs about 25 µs, what a ticket at the head of a long
+// queue (one a merge just raised) pays on top of its own short count.
+const defaultBehindLimit = 256
 
 // openStatuses is the SQL list of the open statuses. It is written out
 // (not bound) in the statements that must use the partial indexes, whose
@@ -106,6 +143,10 @@ type Store struct {
 	header, messages, insert, insertMessage *sql.Stmt
 	state, update, bump, exists, nextSeq    *sql.Stmt
 	openOf, open, position, count           *sql.Stmt
+	behind, queueLength                     *sql.Stmt
+
+	// behindLimit: see defaultBehindLimit.
+	behindLimit int
 }
 
 // headerColumns are read by scanHeader.
@@ -117,7 +158,7 @@ func New(db *sql.DB) (*Store, error) {
 	if err := sqlitedb.Migrate(ctx, db, "handoff.tickets", migrations...); err != nil {
 		return nil, fmt.Errorf("handoff: ticket store: %w", err)
 	}
-	s := &Store{db: db}
+	s := &Store{db: db, behindLimit: defaultBehindLimit}
 	for _, p := range []struct {
 		stmt **sql.Stmt
 		sql  string
@@ -148,6 +189,18 @@ ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value`},
 		AND (q.sla_due_at, q.created_at, q.id) < (t.sla_due_at, t.created_at, t.id))
 	ELSE 0 END
 FROM handoff_tickets t WHERE t.id = ?`},
+		// Whether the ticket is queued, the length of its lane's queue,
+		// and the tickets behind it, counted up to a limit in each of the
+		// two ranges of handoff_tickets_queue they fill: the lower
+		// priorities, and the same priority later in (sla_due_at,
+		// created_at, id). Both bounds are ?1, the ticket's id ?2.
+		{&s.behind, `SELECT t.status = 'queued', coalesce((SELECT c.n FROM handoff_queue_counts c WHERE c.lane = t.lane), 0),
+	(SELECT count(*) FROM (SELECT 1 FROM handoff_tickets q WHERE t.status = 'queued' AND q.status = 'queued'
+		AND q.lane = t.lane AND q.priority < t.priority LIMIT ?1))
+	+ (SELECT count(*) FROM (SELECT 1 FROM handoff_tickets q WHERE t.status = 'queued' AND q.status = 'queued'
+		AND q.lane = t.lane AND q.priority = t.priority AND (q.sla_due_at, q.created_at, q.id) > (t.sla_due_at, t.created_at, t.id) LIMIT ?1))
+FROM handoff_tickets t WHERE t.id = ?2`},
+		{&s.queueLength, `SELECT n FROM handoff_queue_counts WHERE lane = ?`},
 		{&s.count, `SELECT count(*) FROM handoff_tickets WHERE open_id = ? AND created_at >= ?`},
 	} {
 		stmt, err := db.PrepareContext(ctx, p.sql)
@@ -164,7 +217,7 @@ FROM handoff_tickets t WHERE t.id = ?`},
 func (s *Store) Close() error {
 	var errs []error
 	for _, st := range []*sql.Stmt{s.header, s.messages, s.insert, s.insertMessage, s.state, s.update, s.bump,
-		s.exists, s.nextSeq, s.openOf, s.open, s.position, s.count} {
+		s.exists, s.nextSeq, s.openOf, s.open, s.position, s.count, s.behind, s.queueLength} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -459,12 +512,39 @@ func (s *Store) OpenTicket(ctx context.Context, openID string) (handoff.Ticket, 
 }
 
 // QueuePosition returns the place of the stored ticket t.ID in the queue of
-// its lane, or 0 when it is not queued. It counts the tickets ahead in the
-// index handoff_tickets_queue: the cost grows with the position (an
-// index-only count), not with the number of other tickets.
+// its lane, or 0 when it is not queued. A ticket's place is the length of
+// the queue (handoff_queue_counts) less the tickets behind it, or one more
+// than the tickets ahead of it, both counted in the index
+// handoff_tickets_queue. It counts the tickets behind first, up to
+// behindLimit of them: a ticket with fewer behind it — a new ticket, last
+// in its lane, has none — costs O(log n + behind) in the length n of the
+// queue, about 10 µs. Only a ticket with more behind it counts those
+// ahead, at a cost that grows with its place (an index-only count, about
+// 0.1 µs a ticket: 11 ms for 100,000 ahead) plus the bounded count of
+// those behind. The tickets behind are not counted without a bound
+// because a merge raises a ticket's priority: it then stands ahead of
+// most of its lane, with few tickets ahead and many behind. Each of the
+// two statements reads one snapshot; the second names the ticket by id
+// alone, so it answers for the ticket as stored then.
 func (s *Store) QueuePosition(ctx context.Context, t handoff.Ticket) (int, error) {
+	var (
+		queued         bool
+		length, behind int
+	)
+	err := s.behind.QueryRowContext(ctx, s.behindLimit, t.ID).Scan(&queued, &length, &behind)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, fmt.Errorf("handoff: queue position of %s: %w", t.ID, handoff.ErrNotFound)
+	case err != nil:
+		return 0, fmt.Errorf("handoff: queue position of %s: %w", t.ID, err)
+	case !queued:
+		return 0, nil
+	case behind < s.behindLimit:
+		// Both counts are below the limit, so exact.
+		return length - behind, nil
+	}
 	var pos int
-	err := s.position.QueryRowContext(ctx, t.ID).Scan(&pos)
+	err = s.position.QueryRowContext(ctx, t.ID).Scan(&pos)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("handoff: queue position of %s: %w", t.ID, handoff.ErrNotFound)
 	}
@@ -472,6 +552,20 @@ func (s *Store) QueuePosition(ctx context.Context, t handoff.Ticket) (int, error
 		return 0, fmt.Errorf("handoff: queue position of %s: %w", t.ID, err)
 	}
 	return pos, nil
+}
+
+// QueueLength returns the number of queued tickets in the lane: one row of
+// handoff_queue_counts.
+func (s *Store) QueueLength(ctx context.Context, lane string) (int, error) {
+	var n int
+	err := s.queueLength.QueryRowContext(ctx, lane).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("handoff: queue length of %s: %w", lane, err)
+	}
+	return n, nil
 }
 
 // Tickets lists the tickets matching f, oldest first (by CreatedAt, then
