@@ -226,9 +226,9 @@ func (st *step) handOff(ctx context.Context, msg handoff.Message, lane, reason, 
 	} else {
 		text = prefix + fmt.Sprintf(msgHandoff.in(en), laneTitle, out.Ticket.ID, out.Position, wait)
 	}
-	if err := st.e.handoff.Append(ctx, out.Ticket.ID, handoff.Message{From: handoff.FromBot, Kind: "text", Text: text, At: st.now}); err != nil {
-		return Reply{}, err
-	}
+	// The ticket's transcript already says, in a system line, where it
+	// went: the reply is not written to it again (one transaction less per
+	// handoff).
 	return Reply{Text: text}, nil
 }
 

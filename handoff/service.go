@@ -147,8 +147,10 @@ func (s *Service) open(ctx context.Context, req Request, lane Lane, now time.Tim
 		SLADueAt:  now.Add(lane.SLA),
 		CreatedAt: now,
 		UpdatedAt: now,
-		Messages:  slices.Clone(req.Transcript),
-		Evidence:  evidence(req.Transcript),
+		Messages: append(slices.Clone(req.Transcript), Message{From: FromSystem, Kind: "handoff",
+			Text: fmt.Sprintf("转人工：%s，原因 %s，首次回复时限 %s", lane.Title, req.Reason,
+				now.Add(lane.SLA).Format("01-02 15:04")), At: now}),
+		Evidence: evidence(req.Transcript),
 	}
 	if err := s.store.CreateTicket(ctx, &t); err != nil {
 		return Outcome{}, fmt.Errorf("handoff: create ticket: %w", err)

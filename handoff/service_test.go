@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -96,7 +97,9 @@ func TestHandoffOpen(t *testing.T) {
 	want := handoff.Ticket{
 		ID: out.Ticket.ID, OpenID: "o-1", Lane: handoff.LaneNormal, Reasons: []string{"user_request"},
 		Status: handoff.StatusQueued, SLADueAt: t0.Add(24 * time.Hour), CreatedAt: t0, UpdatedAt: t0,
-		Messages: transcript, Evidence: transcript[2:3], Version: 1,
+		Messages: append(slices.Clone(transcript), handoff.Message{From: handoff.FromSystem, Kind: "handoff",
+			Text: "转人工：普通队列，原因 user_request，首次回复时限 11-26 09:30", At: t0}),
+		Evidence: transcript[2:3], Version: 1,
 	}
 	if diff := cmp.Diff(want, out.Ticket, ticketOpts); diff != "" {
 		t.Errorf("Outcome.Ticket (-want +got):\n%s", diff)
@@ -148,7 +151,7 @@ func TestHandoffMerge(t *testing.T) {
 		want.Lane, want.SLADueAt, want.UpdatedAt = handoff.LaneEmergency, now.Add(15*time.Minute), now
 		want.Reasons = []string{"user_request", "urgent:emergency"}
 		want.Merged, want.Priority, want.Version = 1, 1, 2
-		want.Messages = []handoff.Message{old,
+		want.Messages = []handoff.Message{old, first.Ticket.Messages[1],
 			{From: handoff.FromSystem, Kind: "merge", Text: "合并转人工请求：urgent:emergency", At: now}, fraud, shot}
 		want.Evidence = []handoff.Message{shot}
 		if diff := cmp.Diff(want, out.Ticket, ticketOpts); diff != "" {
@@ -202,7 +205,7 @@ func TestHandoffMerge(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if closed.Status != handoff.StatusClosed || len(closed.Messages) != 1 || closed.Messages[0].Kind != "close" {
+		if closed.Status != handoff.StatusClosed || len(closed.Messages) != 2 || closed.Messages[1].Kind != "close" {
 			t.Errorf("closed ticket: %s with %d messages", closed.Status, len(closed.Messages))
 		}
 		if pos, err := svc.Position(ctx, closed); err != nil || pos != 0 {
