@@ -3,6 +3,8 @@
 # the same run, and prints both lines and the ratio.
 #   scripts/loadtest.sh            embedded store
 #   STORE=redis scripts/loadtest.sh   Redis at 127.0.0.1:6379 (db 15, flushed first)
+#   TMPROOT=/dev/shm scripts/loadtest.sh   the embedded store on tmpfs
+#   USERS=24 DURATION=10s          concurrent users, length of each run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
@@ -13,7 +15,7 @@ APPID=wx0123456789abcdef
 ADDR=127.0.0.1:${PORT:-18080}
 [ -x bin/kefu ] || go build -o bin/kefu ./cmd/kefu
 [ -x bin/kefu-loadtest ] || go build -o bin/kefu-loadtest ./cmd/kefu-loadtest
-data=$(mktemp -d)
+data=$(mktemp -d ${TMPROOT:+-p $TMPROOT})
 env_store=()
 if [ "${STORE:-embedded}" = redis ]; then
   redis-cli -n 15 flushdb >/dev/null
