@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
-USERS=${USERS:-200}
+USERS=${USERS:-24}
 TOKEN=loadtoken
 AES=abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG
 APPID=wx0123456789abcdef
