@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -132,6 +133,7 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) (Reply, error) {
 	reply, outcome, err := e.turn(ctx, in)
 	e.observe(outcome, time.Since(start))
 	if err != nil {
+		e.forget(ctx, key)
 		return Reply{}, err
 	}
 	e.finish(ctx, key, Turn{Done: true, Reply: reply.Text})
@@ -158,7 +160,7 @@ func (e *Engine) Respond(ctx context.Context, in Inbound) Reply {
 		t, first, err := e.dedupe.BeginTurn(deadline, key, e.dedupeTTL)
 		switch {
 		case err != nil:
-			e.log.Error("dedupe unavailable", "err", err)
+			e.log.Error("dedupe unavailable", "err", e.scrub(err, in.OpenID))
 			return Reply{Text: msgBusy.zh}
 		case !first:
 			e.observe("duplicate", time.Since(start))
@@ -168,20 +170,27 @@ func (e *Engine) Respond(ctx context.Context, in Inbound) Reply {
 
 	var state atomic.Int32
 	done := make(chan Reply, 1)
+	failed := false // set before done is sent or the turn is marked late
 	e.workers.run(func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.turnTimeout)
 		defer cancel()
 		reply, outcome, err := e.turn(ctx, in)
 		if err != nil {
-			e.log.Error("turn failed", "open_id", hashID(in.OpenID), "err", err)
-			reply, outcome = Reply{Text: msgBusy.zh}, "error"
+			// Nothing was kept of the message: the user is asked to send
+			// it again, and the key is forgotten so that a retry is
+			// processed anew.
+			e.log.Error("turn failed", "open_id", hashID(in.OpenID), "err", e.scrub(err, in.OpenID))
+			reply, outcome, failed = Reply{Text: msgBusy.in(false)}, "error", true
+			e.forget(ctx, key)
 		}
 		if state.CompareAndSwap(running, passive) {
 			e.observe(outcome, time.Since(start))
 			done <- reply
 			return
 		}
-		e.finish(ctx, key, Turn{Done: true, Async: true})
+		if !failed {
+			e.finish(ctx, key, Turn{Done: true, Async: true})
+		}
 		if err := e.deliverLate(ctx, in.OpenID, reply); err != nil {
 			e.observe("late_undelivered", time.Since(start))
 			return
@@ -189,18 +198,19 @@ func (e *Engine) Respond(ctx context.Context, in Inbound) Reply {
 		e.observe("late", time.Since(start))
 	})
 
+	var r Reply
 	select {
-	case r := <-done:
-		e.finish(ctx, key, Turn{Done: true, Reply: r.Text})
-		return r
+	case r = <-done:
 	case <-deadline.Done():
 		if state.CompareAndSwap(running, late) {
 			return Reply{}
 		}
-		r := <-done
-		e.finish(ctx, key, Turn{Done: true, Reply: r.Text})
-		return r
+		r = <-done
 	}
+	if !failed {
+		e.finish(ctx, key, Turn{Done: true, Reply: r.Text})
+	}
+	return r
 }
 
 // deliverLate sends a reply that missed the passive-reply deadline through
@@ -216,7 +226,7 @@ func (e *Engine) deliverLate(ctx context.Context, openID string, r Reply) error 
 		return errors.New("bot: no sender")
 	}
 	if err := e.sender.SendText(ctx, openID, r.Text); err != nil {
-		e.log.Error("late reply not delivered", "open_id", hashID(openID), "err", err)
+		e.log.Error("late reply not delivered", "open_id", hashID(openID), "err", e.scrub(err, openID))
 		return err
 	}
 	return nil
@@ -245,6 +255,43 @@ func (e *Engine) duplicate(ctx context.Context, key string, t Turn) Reply {
 		return Reply{}
 	}
 	return Reply{Text: t.Reply}
+}
+
+// forget drops what the deduper holds for key (it expires at once), so a
+// retry of a message that failed is processed again.
+func (e *Engine) forget(ctx context.Context, key string) {
+	if key == "" {
+		return
+	}
+	if err := e.dedupe.FinishTurn(context.WithoutCancel(ctx), key, Turn{}, time.Millisecond); err != nil {
+		e.log.Error("dedupe: forget turn", "err", err)
+	}
+}
+
+// scrub replaces the user's id in an error's text with its hash: store
+// errors name the user, and logs must not.
+func (e *Engine) scrub(err error, openID string) string {
+	if openID == "" {
+		return err.Error()
+	}
+	return strings.ReplaceAll(err.Error(), openID, hashID(openID))
+}
+
+// Close waits, until ctx ends, for the turns still running (those that
+// missed their budget and will deliver late), so the stores are not closed
+// under them.
+func (e *Engine) Close(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		e.workers.wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("bot: turns still running at shutdown: %w", ctx.Err())
+	}
 }
 
 func (e *Engine) finish(ctx context.Context, key string, t Turn) {

@@ -49,8 +49,9 @@ type Inbound struct {
 }
 
 // DedupeKey identifies a message across WeChat's retries: FromUserName+MsgId
-// for messages, FromUserName+CreateTime+Event for events. An empty key means
-// the message cannot be deduplicated (a terminal chat line, say).
+// for messages, FromUserName+CreateTime+Event(+EventKey) for events, so two
+// different menu clicks within one second are both answered. An empty key
+// means the message cannot be deduplicated (a terminal chat line, say).
 func (in Inbound) DedupeKey() string {
 	if in.OpenID == "" {
 		return ""
@@ -59,7 +60,7 @@ func (in Inbound) DedupeKey() string {
 		return in.OpenID + "|" + in.MsgID
 	}
 	if in.Kind == KindEvent && !in.CreateTime.IsZero() {
-		return in.OpenID + "|" + strconv.FormatInt(in.CreateTime.Unix(), 10) + "|" + in.Event
+		return in.OpenID + "|" + strconv.FormatInt(in.CreateTime.Unix(), 10) + "|" + in.Event + "|" + in.EventKey
 	}
 	return ""
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/kefuhq/kefu/handoff"
 	"github.com/kefuhq/kefu/intents"
-	"github.com/kefuhq/kefu/kb"
 )
 
 // step is one message applied to one session.
@@ -34,8 +33,8 @@ func (st *step) run(ctx context.Context) (Reply, error) {
 		return st.event(ctx)
 	}
 	msg := st.userMessage()
-	if st.in.Text != "" {
-		st.s.English = kb.DetectEnglish(st.in.Text)
+	if english, known := language(st.in.Text); known {
+		st.s.English = english
 	}
 	if st.in.Kind == KindVoice {
 		st.s.Voice = true
@@ -43,7 +42,12 @@ func (st *step) run(ctx context.Context) (Reply, error) {
 	switch st.s.State {
 	case StateQueued, StateAgent:
 		st.outcome = "waiting"
-		return st.waiting(ctx, msg)
+		return st.waiting(ctx, msg, func() (Reply, error) {
+			if st.in.Text == "" {
+				return st.say(msg, msgAttachment.in(st.s.English)), nil
+			}
+			return st.route(ctx, msg, st.e.router.Route(st.in.Text))
+		})
 	case StateClosed, StateFlow:
 		// Flows are not built yet: a session found in one continues with
 		// the bot.
@@ -234,22 +238,23 @@ func (st *step) handOff(ctx context.Context, msg handoff.Message, lane, reason, 
 
 // waiting handles a message while the session is queued or with an agent:
 // the bot stays silent, the message goes to the ticket. Urgent content still
-// escalates; a queued user may cancel or ask for their position.
-func (st *step) waiting(ctx context.Context, msg handoff.Message) (Reply, error) {
+// escalates; a queued user may cancel or ask for their position. When the
+// ticket was closed meanwhile, the session returns to the bot and resume
+// handles the message.
+func (st *step) waiting(ctx context.Context, msg handoff.Message, resume func() (Reply, error)) (Reply, error) {
 	t, err := st.e.handoff.Store().TicketHeader(ctx, st.s.TicketID)
 	if errors.Is(err, handoff.ErrNotFound) || err == nil && !t.Status.Open() {
-		// The ticket was closed (or lost): the session returns to the bot.
 		st.s.State, st.s.TicketID = StateBot, ""
-		if st.in.Text == "" {
-			return st.say(msg, msgAttachment.in(st.s.English)), nil
-		}
-		return st.route(ctx, msg, st.e.router.Route(st.in.Text))
+		return resume()
 	}
 	if err != nil {
 		return Reply{}, fmt.Errorf("bot: ticket %s: %w", st.s.TicketID, err)
 	}
-	if t.Status == handoff.StatusAssigned && st.s.State == StateQueued {
+	// Follow the ticket: an agent took it, or it went back to the queue.
+	if t.Status == handoff.StatusAssigned {
 		st.s.State = StateAgent
+	} else {
+		st.s.State = StateQueued
 	}
 	en, text := st.s.English, st.in.Text
 	if text != "" {
@@ -259,6 +264,14 @@ func (st *step) waiting(ctx context.Context, msg handoff.Message) (Reply, error)
 				Reason: "urgent:" + d.Lane, Transcript: []handoff.Message{msg}})
 			if err != nil {
 				return Reply{}, fmt.Errorf("bot: escalate: %w", err)
+			}
+			// Usually the same ticket, merged; a new one if this one closed
+			// in between.
+			st.s.TicketID = out.Ticket.ID
+			if out.Ticket.Status == handoff.StatusAssigned {
+				st.s.State = StateAgent
+			} else {
+				st.s.State = StateQueued
 			}
 			st.outcome = "escalated"
 			prefix := ""
@@ -316,10 +329,17 @@ func (st *step) event(ctx context.Context) (Reply, error) {
 		}
 		return Reply{Text: msgWelcome.zh}, nil
 	case EventUnsubscribe:
+		// The user is gone: nobody can answer them any more (45015), so
+		// the open ticket is closed, and the session forgotten.
 		st.forget = true
 		if st.s.TicketID != "" {
+			st.effects = true
 			note := handoff.Message{From: handoff.FromSystem, Kind: "unsubscribe", Text: "用户已取消关注公众号", At: st.now}
-			if err := st.e.handoff.Append(ctx, st.s.TicketID, note); err != nil && !errors.Is(err, handoff.ErrNotFound) {
+			err := st.e.handoff.Append(ctx, st.s.TicketID, note)
+			if err == nil {
+				_, err = st.e.handoff.Close(ctx, st.s.TicketID, "unsubscribed")
+			}
+			if err != nil && !errors.Is(err, handoff.ErrNotFound) {
 				return Reply{}, err
 			}
 		}
@@ -327,19 +347,18 @@ func (st *step) event(ctx context.Context) (Reply, error) {
 	case EventClick:
 		key := strings.TrimSpace(st.in.EventKey)
 		msg := handoff.Message{From: handoff.FromUser, Kind: "click", Text: "[菜单] " + key, At: st.now}
+		resume := func() (Reply, error) {
+			if key == "" {
+				return Reply{}, nil
+			}
+			return st.route(ctx, msg, st.e.router.RouteKey(key))
+		}
 		switch st.s.State {
 		case StateQueued, StateAgent:
-			st.effects = true
-			if err := st.e.handoff.Append(ctx, st.s.TicketID, msg); err != nil && !errors.Is(err, handoff.ErrNotFound) {
-				return Reply{}, err
-			}
-			return Reply{}, nil
-		}
-		if key == "" {
-			return Reply{}, nil
+			return st.waiting(ctx, msg, resume)
 		}
 		st.s.State = StateBot
-		return st.route(ctx, msg, st.e.router.RouteKey(key))
+		return resume()
 	}
 	return Reply{}, nil
 }

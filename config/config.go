@@ -44,6 +44,9 @@ type Config struct {
 	WeChatAESKeys     []string // current key first, then the previous one
 	WeChatAPIBase     string
 	WeChatStableToken bool
+	// WeChatAllowPlaintext accepts plaintext POSTs although AES keys are
+	// set (refused by default: their signature does not cover the body).
+	WeChatAllowPlaintext bool
 
 	AdminPassword string
 
@@ -107,6 +110,8 @@ var options = []option{
 		}},
 	{name: "wechat_stable_token", def: "false", usage: "use /cgi-bin/stable_token (recommended with several instances)",
 		set: func(c *Config, v string) (err error) { c.WeChatStableToken, err = strconv.ParseBool(v); return err }},
+	{name: "wechat_allow_plaintext", def: "false", usage: "with an AES key set, still accept plaintext messages (only while switching modes)",
+		set: func(c *Config, v string) (err error) { c.WeChatAllowPlaintext, err = strconv.ParseBool(v); return err }},
 	{name: "admin_password", secret: true, usage: "password of the first admin account (username admin)",
 		set: func(c *Config, v string) error { c.AdminPassword = v; return nil }},
 	{name: "log_level", def: "info", usage: "debug, info, warn or error (message bodies only at debug)",
@@ -292,7 +297,8 @@ func (c *Config) Dump() string {
 		"http_addr": c.HTTPAddr, "pprof_addr": c.PprofAddr, "data_dir": c.DataDir, "redis_url": c.RedisURL, "redis_prefix": c.RedisPrefix,
 		"wechat_app_id": c.WeChatAppID, "wechat_app_secret": c.WeChatAppSecret, "wechat_token": c.WeChatToken,
 		"wechat_api_base": c.WeChatAPIBase, "wechat_stable_token": strconv.FormatBool(c.WeChatStableToken),
-		"admin_password": c.AdminPassword, "log_level": c.LogLevel, "log_format": c.LogFormat,
+		"wechat_allow_plaintext": strconv.FormatBool(c.WeChatAllowPlaintext),
+		"admin_password":         c.AdminPassword, "log_level": c.LogLevel, "log_format": c.LogFormat,
 		"fail_limit": strconv.Itoa(c.FailLimit), "turn_budget": c.TurnBudget.String(),
 		"match_threshold": strconv.FormatFloat(c.MatchThreshold, 'g', -1, 64), "rules_file": c.RulesFile,
 		"kb_file": c.KBFile, "repeat_limit": strconv.Itoa(c.RepeatLimit),

@@ -188,6 +188,11 @@ func runMode(t *testing.T, node, bin, redisURL, mode string, transcripts []strin
 		"KEFU_WECHAT_API_BASE=" + fake.URL(),
 		"KEFU_ADMIN_PASSWORD=" + randHex(12),
 	}
+	if mode == "plain" {
+		// A plaintext account has no EncodingAESKey; with one set, kefu
+		// refuses plaintext messages.
+		env = slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "KEFU_WECHAT_AES_KEY=") })
+	}
 	env = append(env, extraEnv...)
 	if redisURL != "" {
 		// A prefix of its own, so the run never meets other runs' keys.

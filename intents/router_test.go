@@ -42,6 +42,13 @@ func TestRouteUrgent(t *testing.T) {
 		{"零钱里的钱莫名其妙少了", "fund_loss", "emergency"},
 		{"银行卡被盗刷了", "fund_loss", "emergency"},
 		{"there was an unauthorized payment on my card", "fund_loss", "emergency"},
+		{"我转账给了网友，他不回消息了", "fraud", "emergency"},
+		{"对方收了钱就把我拉黑了", "fraud", "emergency"},
+		{"不是我本人操作的支付", "fund_loss", "emergency"},
+		{"收到一笔陌生扣款", "fund_loss", "emergency"},
+		{"莫名其妙被扣了钱", "fund_loss", "emergency"},
+		{"我的号在别的手机上登录了", "stolen_account", "emergency"},
+		{"遇到骗子了", "fraud", "emergency"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
@@ -57,6 +64,11 @@ func TestRouteNotUrgent(t *testing.T) {
 	r := mustRouter(t)
 	for _, text := range []string{
 		"怎么防止被骗",
+		"防止账号被盗有什么办法",
+		"诈骗电话怎么举报",
+		"举报诈骗账号",
+		"你们是骗子吧",
+		"学生买了个东西",
 		"如何预防账号被盗",
 		"孩子玩游戏怎么设置青少年模式",
 		"海外用户怎么联系客服",

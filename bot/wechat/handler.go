@@ -45,6 +45,12 @@ type Options struct {
 	// AESKeys are the EncodingAESKeys, current first, then the previous
 	// one during a rotation. Empty means plaintext mode only.
 	AESKeys []string
+	// AllowPlaintext accepts plaintext POSTs even when AESKeys are set.
+	// By default a server with keys (compatible or safe mode) refuses them
+	// with 401: a plaintext POST's signature does not cover its body, so one
+	// leaked signature/timestamp/nonce triple would let anyone forge
+	// messages.
+	AllowPlaintext bool
 	// MaxBody caps the request body in bytes; 0 means 1 MiB.
 	MaxBody int64
 	// Budget is the deadline set on the context given to Respond; 0 means
@@ -72,6 +78,7 @@ const (
 type Handler struct {
 	token   string
 	cipher  *Cipher // nil in plaintext-only mode
+	plain   bool    // plaintext POSTs accepted
 	maxBody int64
 	budget  time.Duration
 	log     *slog.Logger
@@ -125,6 +132,7 @@ func NewHandler(opts Options, r Responder) (*Handler, error) {
 		log:     opts.Logger,
 		now:     opts.Now,
 		resp:    r,
+		plain:   len(opts.AESKeys) == 0 || opts.AllowPlaintext,
 	}
 	if len(opts.AESKeys) > 0 {
 		c, err := NewCipher(opts.AESKeys, opts.AppID)
@@ -213,6 +221,9 @@ func (h *Handler) serve(c *gin.Context, bufs *buffers) (openID string, err error
 	}
 	if aes && h.cipher == nil {
 		return "", fmt.Errorf("%w: safe mode is not configured", ErrBadRequest)
+	}
+	if !aes && !h.plain {
+		return "", fmt.Errorf("%w: plaintext message refused: safe mode is configured", ErrBadSignature)
 	}
 	// Check what can be checked before reading the body.
 	if !aes || q.signature != "" {

@@ -685,3 +685,31 @@ func FuzzHandler(f *testing.F) {
 		}
 	})
 }
+
+// TestPlaintextRefusedInSafeMode checks that a server with AES keys refuses
+// a correctly signed plaintext POST (its signature does not cover the
+// body), unless told to accept plaintext.
+func TestPlaintextRefusedInSafeMode(t *testing.T) {
+	q := signedQuery(testToken, "1714040000", "1320562132")
+	q.Set("openid", "oKefuTestUser0000000000000A")
+	for _, tt := range []struct {
+		name  string
+		allow bool
+		want  int
+	}{
+		{"Refused", false, http.StatusUnauthorized},
+		{"AllowPlaintext", true, http.StatusOK},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := aesOptions()
+			opts.AllowPlaintext = tt.allow
+			s := mustServer(t, opts, "您好")
+			if w := s.do(http.MethodPost, q.Encode(), mustRead(t, "text.xml")); w.Code != tt.want {
+				t.Errorf("status %d, want %d: %q", w.Code, tt.want, w.Body)
+			}
+			if n := len(s.resp.calls()); (n == 1) != (tt.want == http.StatusOK) {
+				t.Errorf("responder called %d times", n)
+			}
+		})
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -81,6 +83,9 @@ func (a *app) openStores(ctx context.Context) error {
 		a.closers = append(a.closers, rdb)
 		if err := rdb.Ping(ctx).Err(); err != nil {
 			return fmt.Errorf("redis %s: %w", opts.Addr, err)
+		}
+		if err := checkRedisVersion(ctx, rdb); err != nil {
+			return err
 		}
 		s := botredis.New(rdb, a.cfg.RedisPrefix)
 		a.sessions, a.dedupe, a.locks = s, s, s
@@ -208,6 +213,26 @@ func mergeLanes(defaults []handoff.Lane, configured []config.Lane) []handoff.Lan
 		}
 	}
 	return out
+}
+
+// checkRedisVersion refuses a Redis older than 7.0: the dedupe claims a
+// message with SET … NX GET, which older servers reject, and every message
+// would then be answered "busy".
+func checkRedisVersion(ctx context.Context, rdb *redis.Client) error {
+	info, err := rdb.Info(ctx, "server").Result()
+	if err != nil {
+		return fmt.Errorf("redis: read version: %w", err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
+			major, _, _ := strings.Cut(v, ".")
+			if n, err := strconv.Atoi(major); err != nil || n < 7 {
+				return fmt.Errorf("redis: version %s; kefu needs Redis 7.0 or newer", v)
+			}
+			return nil
+		}
+	}
+	return nil
 }
 
 // Close releases the stores.

@@ -39,7 +39,7 @@ func benchApp(b *testing.B) http.Handler {
 	b.Helper()
 	cfg, err := config.Load("", false, []string{
 		"KEFU_DATA_DIR=" + b.TempDir(), "KEFU_WECHAT_TOKEN=" + benchToken,
-		"KEFU_WECHAT_AES_KEY=" + benchAES, "KEFU_WECHAT_APP_ID=" + benchAppID,
+		"KEFU_WECHAT_AES_KEY=" + benchAES, "KEFU_WECHAT_APP_ID=" + benchAppID, "KEFU_WECHAT_ALLOW_PLAINTEXT=true",
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -63,7 +63,7 @@ func floorApp(b *testing.B) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	h, err := wechat.NewHandler(wechat.Options{Token: benchToken, AppID: benchAppID, AESKeys: []string{benchAES},
-		Logger: slog.New(slog.DiscardHandler)},
+		AllowPlaintext: true, Logger: slog.New(slog.DiscardHandler)},
 		wechat.ResponderFunc(func(context.Context, bot.Inbound) bot.Reply {
 			return bot.Reply{Text: "您好，请问有什么可以帮您？"}
 		}))

@@ -17,6 +17,10 @@ import (
 	"github.com/kefuhq/kefu/config"
 )
 
+// defaultToken is config's default KEFU_WECHAT_TOKEN, fine for trying kefu
+// locally and never for a public server.
+const defaultToken = "kefu"
+
 // serve runs the HTTP server until ctx ends, then shuts down gracefully.
 func serve(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 	log := newLogger(cfg, logw)
@@ -40,9 +44,15 @@ func serve(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 		WriteTimeout:      15 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
+	if cfg.WeChatToken == defaultToken {
+		log.Warn("KEFU_WECHAT_TOKEN is the default: anyone can sign messages; set your own Token before exposing /wechat")
+	}
 	mode := "plaintext"
 	if len(cfg.WeChatAESKeys) > 0 {
-		mode = "safe (aes) and plaintext"
+		mode = "safe/compatible (aes)"
+		if cfg.WeChatAllowPlaintext {
+			mode += " and plaintext"
+		}
 	}
 	log.Info("kefu serving", "addr", ln.Addr().String(), "webhook", "/wechat", "mode", mode,
 		"kb_articles", a.router.Index().Len())
@@ -69,7 +79,9 @@ func serve(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
+	// Turns that missed their budget are still delivering through the
+	// customer-service API: let them finish before the stores close.
+	return a.engine.Close(shutdown)
 }
 
 // servePprof serves the Go profiler on its own listener, apart from the
@@ -95,7 +107,8 @@ func (a *app) routes() (http.Handler, error) {
 	r := gin.New()
 	r.Use(gin.Recovery(), accessLog(a.log), a.metrics.middleware())
 	hook, err := wechat.NewHandler(wechat.Options{
-		Token: a.cfg.WeChatToken, AppID: a.cfg.WeChatAppID, AESKeys: a.cfg.WeChatAESKeys, Logger: a.log,
+		Token: a.cfg.WeChatToken, AppID: a.cfg.WeChatAppID, AESKeys: a.cfg.WeChatAESKeys,
+		AllowPlaintext: a.cfg.WeChatAllowPlaintext, Budget: a.cfg.TurnBudget + 500*time.Millisecond, Logger: a.log,
 	}, a.engine)
 	if err != nil {
 		return nil, err
