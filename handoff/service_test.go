@@ -14,6 +14,7 @@ import (
 
 	"github.com/kefuhq/kefu/handoff"
 	"github.com/kefuhq/kefu/handoff/sqlitestore"
+	"github.com/kefuhq/kefu/internal/clocktest"
 	"github.com/kefuhq/kefu/internal/sqlitedb"
 )
 
@@ -22,27 +23,9 @@ var (
 	t0  = time.Date(2026, 11, 25, 9, 30, 0, 0, cst)
 )
 
-// clock is an injected Now that tests move by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // mustService returns a Service with the default lanes over an in-memory
 // SQLite store, and its clock at t0. wrap, when given, wraps the store.
-func mustService(t *testing.T, opts handoff.Options, wrap func(handoff.Store) handoff.Store) (*handoff.Service, handoff.Store, *clock) {
+func mustService(t *testing.T, opts handoff.Options, wrap func(handoff.Store) handoff.Store) (*handoff.Service, handoff.Store, *clocktest.Clock) {
 	t.Helper()
 	db, err := sqlitedb.OpenMemory()
 	if err != nil {
@@ -58,7 +41,7 @@ func mustService(t *testing.T, opts handoff.Options, wrap func(handoff.Store) ha
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{now: t0}
+	c := clocktest.New(t0)
 	opts.Store, opts.Lanes, opts.Now = st, lanes, c.Now
 	if wrap != nil {
 		opts.Store = wrap(st)
@@ -132,14 +115,14 @@ func TestHandoffMerge(t *testing.T) {
 	first := mustHandoff(t, svc, handoff.Request{OpenID: "o-1", Lane: handoff.LaneNormal, Reason: "user_request",
 		Transcript: []handoff.Message{old}})
 	o3 := mustHandoff(t, svc, handoff.Request{OpenID: "o-3", Lane: handoff.LaneNormal, Reason: "user_request"})
-	clk.Add(time.Minute)
+	clk.Advance(time.Minute)
 	o2 := mustHandoff(t, svc, handoff.Request{OpenID: "o-2", Lane: handoff.LaneNormal, Reason: "user_request"})
 	if o3.Position != 2 || o2.Position != 3 {
 		t.Fatalf("positions %d, %d; want 2, 3", o3.Position, o2.Position)
 	}
 
 	t.Run("LaneRaised", func(t *testing.T) {
-		clk.Add(10 * time.Minute)
+		clk.Advance(10 * time.Minute)
 		now := clk.Now()
 		fraud, shot := userText("我被骗了，转了五千块", now.Add(-time.Second)), handoff.Message{From: handoff.FromUser, Kind: "image", Media: "shot", At: now}
 		out := mustHandoff(t, svc, handoff.Request{OpenID: "o-1", Lane: handoff.LaneEmergency, Reason: "urgent:emergency",
@@ -233,7 +216,7 @@ func TestHandoffRepeatLimit(t *testing.T) {
 		if last, err = svc.Close(ctx, out.Ticket.ID, "resolved"); err != nil {
 			t.Fatal(err)
 		}
-		clk.Add(time.Hour)
+		clk.Advance(time.Hour)
 	}
 	out := mustHandoff(t, svc, handoff.Request{OpenID: "o-1", Lane: handoff.LaneNormal, Reason: "user_request"})
 	if !out.Limited || out.Ticket.ID != last.ID || out.Ticket.Status != handoff.StatusClosed {
@@ -253,7 +236,7 @@ func TestHandoffRepeatLimit(t *testing.T) {
 	if _, err := svc.Close(ctx, urgent.Ticket.ID, "resolved"); err != nil {
 		t.Fatal(err)
 	}
-	clk.Add(13 * time.Hour)
+	clk.Advance(13 * time.Hour)
 	if out := mustHandoff(t, svc, handoff.Request{OpenID: "o-1", Lane: handoff.LaneNormal, Reason: "user_request"}); out.Limited {
 		t.Errorf("handoff after the window: limited")
 	}

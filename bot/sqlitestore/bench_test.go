@@ -2,7 +2,6 @@ package sqlitestore_test
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
@@ -11,7 +10,7 @@ import (
 
 	"github.com/kefuhq/kefu/bot"
 	"github.com/kefuhq/kefu/bot/sqlitestore"
-	"github.com/kefuhq/kefu/handoff"
+	"github.com/kefuhq/kefu/bot/storetest"
 	"github.com/kefuhq/kefu/internal/sqlitedb"
 )
 
@@ -37,47 +36,8 @@ func BenchmarkSessionRoundTrip(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			b.Run("serial", func(b *testing.B) {
-				for i := 0; b.Loop(); i++ {
-					roundTrip(b, s, "user"+strconv.Itoa(i%1000))
-				}
-			})
-			b.Run("parallel", func(b *testing.B) {
-				var n atomic.Int64
-				b.RunParallel(func(pb *testing.PB) {
-					for pb.Next() {
-						roundTrip(b, s, "user"+strconv.Itoa(int(n.Add(1)%1000)))
-					}
-				})
-			})
+			storetest.BenchmarkSessionRoundTrip(b, s, 1)
 		})
-	}
-}
-
-func roundTrip(b *testing.B, s bot.SessionStore, openID string) {
-	ctx := context.Background()
-	for {
-		sess, err := s.Session(ctx, openID)
-		if err != nil {
-			b.Fatal(err)
-		}
-		now := time.Now()
-		sess.FailedTurns++
-		sess.UpdatedAt = now
-		sess.Remember(
-			handoff.Message{From: handoff.FromUser, Kind: "text", Text: "我的账号被盗了，怎么办？", At: now},
-			handoff.Message{From: handoff.FromBot, Text: "请先点击“紧急冻结”，我们会尽快为你处理。", At: now},
-		)
-		if n := len(sess.History) - 10; n > 0 {
-			sess.History = sess.History[n:]
-		}
-		err = s.SaveSession(ctx, &sess)
-		if err == nil {
-			return
-		}
-		if !errors.Is(err, bot.ErrConflict) {
-			b.Fatal(err)
-		}
 	}
 }
 
@@ -109,7 +69,7 @@ func BenchmarkTurn(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			roundTrip(b, s, openID)
+			storetest.SessionRoundTrip(b, s, openID)
 			unlock()
 			if err := d.FinishTurn(ctx, key, bot.Turn{Done: true, Reply: "好的"}, 15*time.Second); err != nil {
 				b.Fatal(err)
