@@ -15,6 +15,7 @@ import (
 
 	"github.com/kefuhq/kefu/handoff"
 	"github.com/kefuhq/kefu/intents"
+	"github.com/kefuhq/kefu/internal/logid"
 )
 
 // Sender delivers a message through the customer-service API, for replies
@@ -179,7 +180,7 @@ func (e *Engine) Respond(ctx context.Context, in Inbound) Reply {
 			// Nothing was kept of the message: the user is asked to send
 			// it again, and the key is forgotten so that a retry is
 			// processed anew.
-			e.log.Error("turn failed", "open_id", hashID(in.OpenID), "err", e.scrub(err, in.OpenID))
+			e.log.Error("turn failed", "open_id", logid.Hash(in.OpenID), "err", e.scrub(err, in.OpenID))
 			reply, outcome, failed = Reply{Text: msgBusy.in(false)}, "error", true
 			e.forget(ctx, key)
 		}
@@ -222,11 +223,11 @@ func (e *Engine) deliverLate(ctx context.Context, openID string, r Reply) error 
 		return nil
 	}
 	if e.sender == nil {
-		e.log.Warn("late reply dropped: no customer-service sender", "open_id", hashID(openID))
+		e.log.Warn("late reply dropped: no customer-service sender", "open_id", logid.Hash(openID))
 		return errors.New("bot: no sender")
 	}
 	if err := e.sender.SendText(ctx, openID, r.Text); err != nil {
-		e.log.Error("late reply not delivered", "open_id", hashID(openID), "err", e.scrub(err, openID))
+		e.log.Error("late reply not delivered", "open_id", logid.Hash(openID), "err", e.scrub(err, openID))
 		return err
 	}
 	return nil
@@ -274,7 +275,7 @@ func (e *Engine) scrub(err error, openID string) string {
 	if openID == "" {
 		return err.Error()
 	}
-	return strings.ReplaceAll(err.Error(), openID, hashID(openID))
+	return strings.ReplaceAll(err.Error(), openID, logid.Hash(openID))
 }
 
 // Close waits, until ctx ends, for the turns still running (those that

@@ -3,8 +3,6 @@ package wxapi
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/kefuhq/kefu/internal/logid"
 )
 
 // DefaultBaseURL is the WeChat API host used when Options.BaseURL is empty.
@@ -224,7 +224,7 @@ func (c *Client) call(ctx context.Context, op, path, openID string, payload any)
 		if !refreshed && errors.As(err, &ae) && isTokenCode(ae.Code) {
 			refreshed = true
 			c.log.WarnContext(ctx, "wxapi: access_token rejected, fetching a new one",
-				"op", op, "errcode", ae.Code, "open_id_hash", hashOpenID(openID))
+				"op", op, "errcode", ae.Code, "open_id_hash", logid.Hash(openID))
 			if tok, err = c.renew(ctx, tok); err != nil {
 				return fmt.Errorf("wxapi: %s: access_token: %w", op, err)
 			}
@@ -233,7 +233,7 @@ func (c *Client) call(ctx context.Context, op, path, openID string, payload any)
 		if err != nil {
 			return fmt.Errorf("wxapi: %s: %w", op, err)
 		}
-		c.log.DebugContext(ctx, "wxapi: sent", "op", op, "open_id_hash", hashOpenID(openID))
+		c.log.DebugContext(ctx, "wxapi: sent", "op", op, "open_id_hash", logid.Hash(openID))
 		return nil
 	}
 }
@@ -443,17 +443,6 @@ func stripQuery(raw string) string {
 		return raw[:i]
 	}
 	return raw
-}
-
-// hashOpenID stands for an openid in logs: stable enough to correlate lines
-// of one user, useless to look the user up. Same scheme as bot.HashID, so
-// the lines of both packages correlate.
-func hashOpenID(openID string) string {
-	if openID == "" {
-		return ""
-	}
-	sum := sha256.Sum256([]byte(openID))
-	return hex.EncodeToString(sum[:6])
 }
 
 func sleepContext(ctx context.Context, d time.Duration) error {

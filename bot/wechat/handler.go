@@ -2,8 +2,6 @@ package wechat
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/kefuhq/kefu/bot"
+	"github.com/kefuhq/kefu/internal/logid"
 )
 
 // Responder answers one inbound message. An empty Reply makes the webhook
@@ -413,19 +412,13 @@ func (h *Handler) logRequest(ctx context.Context, method string, status int, sta
 	}
 	n := 3
 	if openID != "" {
-		attrs[n] = slog.String("open_id_hash", hashID(openID))
+		attrs[n] = slog.String("open_id_hash", logid.Hash(openID))
 		n++
 	}
 	h.log.LogAttrs(ctx, slog.LevelInfo, "wechat webhook", attrs[:n]...)
 	if err != nil && status < 500 && h.log.Enabled(ctx, slog.LevelDebug) {
 		h.log.LogAttrs(ctx, slog.LevelDebug, "wechat webhook rejected", slog.Int("status", status), slog.String("error", err.Error()))
 	}
-}
-
-// hashID returns a short stable pseudonym of an OpenID for logs.
-func hashID(id string) string {
-	sum := sha256.Sum256([]byte(id))
-	return hex.EncodeToString(sum[:6])
 }
 
 // maxParamLen bounds the length of timestamp and nonce.

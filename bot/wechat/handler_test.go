@@ -19,6 +19,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/kefuhq/kefu/bot"
+	"github.com/kefuhq/kefu/internal/logid"
 )
 
 func TestMain(m *testing.M) {
@@ -546,7 +547,7 @@ func TestWebhookLogging(t *testing.T) {
 					}
 				}
 			}
-			if access == nil || access["method"] != "POST" || access["open_id_hash"] != hashID(openID) || access["latency_ms"] == nil {
+			if access == nil || access["method"] != "POST" || access["open_id_hash"] != logid.Hash(openID) || access["latency_ms"] == nil {
 				t.Errorf("access line %v in\n%s", access, out)
 			}
 			hasSecrets := strings.Contains(out, openID) || strings.Contains(out, "95017") || strings.Contains(out, "人工客服")
