@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: run build test unit e2e-deps bench lint fuzz loadtest clean
+.PHONY: run build test unit quality e2e-deps bench lint fuzz loadtest clean
 
 run:
 	$(GO) run ./cmd/kefu serve
@@ -14,6 +14,12 @@ build:
 ## test: lint, then every test (unit, conformance on SQLite and — with KEFU_TEST_REDIS_URL — Redis, fuzz seeds, end to end).
 test: lint e2e-deps
 	$(GO) test -race -count=1 $(PKGS)
+	$(MAKE) quality
+
+## quality: the matcher's figures on the dev splits of ../shared/data must not fall (without -race: it trains on 15k questions).
+quality:
+	@out=$$($(GO) test -count=1 -run '^TestDevFigures$$' -v ./kb/kbeval 2>&1); status=$$?; \
+	echo "$$out" | grep -E 'dataset=|want at least|^(ok|FAIL|---)'; exit $$status
 
 ## unit: the Go tests without installing the end-to-end client.
 unit:

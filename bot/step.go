@@ -9,6 +9,7 @@ import (
 
 	"github.com/kefuhq/kefu/handoff"
 	"github.com/kefuhq/kefu/intents"
+	"github.com/kefuhq/kefu/kb"
 )
 
 // step is one message applied to one session.
@@ -146,6 +147,9 @@ func (st *step) route(ctx context.Context, msg handoff.Message, d intents.Decisi
 		if d.Rule == "fraud" {
 			prefix = msgFraudFirst.in(en)
 		}
+		if d.Article != nil { // an urgent article: its answer is the first guidance
+			prefix = articleAnswer(d.Article, en) + "\n\n"
+		}
 		return st.handOff(ctx, msg, d.Lane, "urgent:"+d.Lane, prefix)
 	case intents.UserRequest:
 		return st.handOff(ctx, msg, st.defaultLane(), "user_request", "")
@@ -159,10 +163,7 @@ func (st *step) route(ctx context.Context, msg handoff.Message, d intents.Decisi
 	case intents.Answer, intents.Boundary:
 		st.s.FailedTurns = 0
 		st.s.LastArticleID = d.Article.ID
-		answer := d.Article.Answer
-		if en && d.Article.AnswerEN != "" {
-			answer = d.Article.AnswerEN
-		}
+		answer := articleAnswer(d.Article, en)
 		// The history keeps which article answered and how it began: the
 		// agent can open the article, and every saved session stays small.
 		st.remember(msg, handoff.Message{From: handoff.FromBot, Kind: "answer", Text: brief(answer),
@@ -175,6 +176,14 @@ func (st *step) route(ctx context.Context, msg handoff.Message, d intents.Decisi
 		}
 		return st.fail(ctx, msg, fallback.in(en))
 	}
+}
+
+// articleAnswer is the answer of a in the user's language.
+func articleAnswer(a *kb.Article, en bool) string {
+	if en && a.AnswerEN != "" {
+		return a.AnswerEN
+	}
+	return a.Answer
 }
 
 // defaultLane is the lane of a non-urgent handoff: overseas for English

@@ -47,6 +47,11 @@ type Options struct {
 	// Threshold is the least kb score that counts as answered; 0 means
 	// kb.DefaultThreshold.
 	Threshold float64
+	// UrgentThreshold is the least kb score at which an article with a
+	// handoff lane sends the user to a person; 0 means Threshold. It may be
+	// lower than Threshold: missing a stolen account costs more than an
+	// agent's minute.
+	UrgentThreshold float64
 	// BoundaryMargin lets a boundary article win over a slightly better FAQ
 	// match (the service boundary is checked before the FAQ).
 	BoundaryMargin float64
@@ -55,10 +60,9 @@ type Options struct {
 // Router routes messages. It is safe for concurrent use; SetIndex swaps the
 // knowledge base while messages are being routed.
 type Router struct {
-	rules          *compiled
-	index          atomic.Pointer[kb.Index]
-	threshold      float64
-	boundaryMargin float64
+	rules  *compiled
+	index  atomic.Pointer[kb.Index]
+	policy MatchPolicy
 }
 
 // NewRouter compiles the rules and serves answers from ix.
@@ -67,13 +71,7 @@ func NewRouter(opts Options, ix *kb.Index) (*Router, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Router{rules: c, threshold: opts.Threshold, boundaryMargin: opts.BoundaryMargin}
-	if r.threshold <= 0 {
-		r.threshold = kb.DefaultThreshold
-	}
-	if r.boundaryMargin <= 0 {
-		r.boundaryMargin = 0.05
-	}
+	r := &Router{rules: c, policy: NewMatchPolicy(opts.Threshold, opts.UrgentThreshold, opts.BoundaryMargin)}
 	r.index.Store(ix)
 	return r, nil
 }
@@ -85,7 +83,7 @@ func (r *Router) SetIndex(ix *kb.Index) { r.index.Store(ix) }
 func (r *Router) Index() *kb.Index { return r.index.Load() }
 
 // Threshold returns the least score that counts as answered.
-func (r *Router) Threshold() float64 { return r.threshold }
+func (r *Router) Threshold() float64 { return r.policy.Threshold }
 
 // CheckUrgent runs only the urgent rules. It is used in every state,
 // including while queued, where nothing else is routed.
@@ -124,39 +122,19 @@ func (r *Router) Route(text string) Decision {
 	case c.thanks.match(norm):
 		return Decision{Kind: Thanks, English: english}
 	}
-	d := r.match(text)
+	d := r.Match(text)
 	d.English = english
 	return d
 }
 
-// match asks the knowledge base. A boundary article within BoundaryMargin
-// of the best match wins, so referrals are not lost to a near FAQ.
-func (r *Router) match(text string) Decision {
+// Match asks the knowledge base alone, without the rules: the FAQ part of
+// Route, which kefu eval measures.
+func (r *Router) Match(text string) Decision {
 	ix := r.index.Load()
 	if ix == nil {
 		return Decision{Kind: Fallback}
 	}
-	matches := ix.Search(text, 5)
-	if len(matches) == 0 {
-		return Decision{Kind: Fallback}
-	}
-	best := matches[0]
-	if best.Score < r.threshold {
-		return Decision{Kind: Fallback, Article: best.Article, Score: best.Score}
-	}
-	for _, m := range matches {
-		if m.Score < r.threshold || best.Score-m.Score > r.boundaryMargin {
-			break
-		}
-		if m.Article.Kind == kb.KindBoundary {
-			return Decision{Kind: Boundary, Article: m.Article, Score: m.Score}
-		}
-	}
-	kind := Answer
-	if best.Article.Kind == kb.KindBoundary {
-		kind = Boundary
-	}
-	return Decision{Kind: kind, Article: best.Article, Score: best.Score}
+	return r.policy.Decide(ix.Search(text, MatchCandidates))
 }
 
 // RouteKey routes a menu CLICK: a key naming an article answers with it;

@@ -9,11 +9,11 @@ import (
 
 // DefaultThreshold is the Score at or above which a match counts as an
 // answer; below it the turn has failed. It was chosen on the default
-// knowledge base so that everyday paraphrases of its questions score above
-// it and unrelated questions score below it (see quality_test.go). Larger
-// knowledge bases with more similar questions per article score higher and
-// may want a higher threshold.
-const DefaultThreshold = 0.25
+// knowledge base, between the lowest score of everyday paraphrases of its
+// questions (0.25) and the highest of unrelated questions (0.17); see
+// quality_test.go. A knowledge base of another size and shape wants its
+// own: kefu eval -tune picks one on a labelled set.
+const DefaultThreshold = 0.21
 
 // Match is one search result.
 type Match struct {
@@ -55,6 +55,8 @@ type Index struct {
 	postW     []float32    // weight of the term in the question, divided by the question's norm
 	cnorm     [2][]float32 // [english][article] → 1 / norm of its centroid in that language, or 0
 	centroid  float32      // share of the centroid cosine in an article's score
+	cls       *classifier  // nil when the blend gives it no weight
+	clsWeight float32      // share of the classifier's probability in an article's score
 	pool      sync.Pool    // *scratch
 }
 
@@ -63,6 +65,9 @@ type params struct {
 	kindWeight [numKinds]float64 // scales the IDF of each kind of term
 	unknown    [numKinds]float64 // weight of a query term absent from the index, relative to a term found once
 	centroid   float64           // share of the centroid cosine in an article's score
+	clsWeight  float64           // share of the classifier's probability in an article's score, at most
+	clsPrior   float64           // questions per article at which the classifier gets half its share
+	cls        classifierParams
 }
 
 // defaultParams were tuned on the default knowledge base and on the dev
@@ -71,6 +76,10 @@ var defaultParams = params{
 	kindWeight: [numKinds]float64{kindHan1: 1, kindHan2: 1, kindHan3: 0.3, kindWord: 1, kindWord2: 0.7, kindChar3: 0.5},
 	unknown:    [numKinds]float64{kindHan1: 1.5, kindHan2: 0.7, kindHan3: 0.5, kindWord: 1, kindWord2: 0.7, kindChar3: 0.7},
 	centroid:   0.5,
+	clsWeight:  0.6,
+	clsPrior:   5,
+	cls: classifierParams{epochs: 10, rate: 0.5, l2: 1e-5, minGrad: 0.01, rest: 4, confusers: 10,
+		maxArticles: 200, maxShare: 20, budget: 5e8, probes: 5, searches: 20000},
 }
 
 // NewIndex builds an index of the published articles. Articles are copied,
@@ -227,7 +236,72 @@ func newIndex(articles []Article, p params) *Index {
 	ix.pool.New = func() any {
 		return &scratch{acc: make([]float32, nq), accA: make([]float32, na), seen: make([]bool, na)}
 	}
+	if p.clsWeight > 0 && na > 1 {
+		var confusers func(int) []int32
+		if p.cls.confusers > 0 {
+			near := make([][]int32, na)
+			// A few searches per article, fewer on a large knowledge base.
+			probes := max(1, min(p.cls.probes, p.cls.searches/na))
+			confusers = func(qi int) []int32 {
+				a := ix.qArticle[qi]
+				if near[a] == nil {
+					near[a] = ix.nearest(a, p.cls.confusers, probes)
+				}
+				return near[a]
+			}
+		}
+		ix.cls = trainClassifier(ix.questions, ix.qArticle, na, p.cls, confusers)
+		// A classifier learns little from a handful of questions per
+		// article, where the nearest question knows best: its share
+		// grows with the questions per article, m, as m / (m + clsPrior).
+		m := float64(nq) / float64(na)
+		ix.clsWeight = float32(p.clsWeight * m / (m + p.clsPrior))
+	}
+
 	return ix
+}
+
+// nearest returns up to k other articles that questions of article a are
+// most often mistaken for: the runners-up of searches for a few of its
+// questions (spread over them), by how often they come up, then by score.
+func (ix *Index) nearest(a int32, k, probes int) []int32 {
+	type vote struct {
+		n     int
+		score float64
+	}
+	votes := map[int32]*vote{}
+	first, n := int(ix.aStart[a]), int(ix.aStart[a+1]-ix.aStart[a])
+	for i := range min(n, probes) {
+		q := first + i*n/min(n, probes)
+		for _, m := range ix.Search(ix.questions[q], k+1) {
+			b := ix.byID[m.Article.ID]
+			if b == a {
+				continue
+			}
+			v := votes[b]
+			if v == nil {
+				v = &vote{}
+				votes[b] = v
+			}
+			v.n++
+			v.score += m.Score
+		}
+	}
+	out := make([]int32, 0, len(votes))
+	for b := range votes {
+		out = append(out, b)
+	}
+	slices.SortFunc(out, func(x, y int32) int {
+		vx, vy := votes[x], votes[y]
+		if vx.n != vy.n {
+			return cmp.Compare(vy.n, vx.n)
+		}
+		if vx.score != vy.score {
+			return cmp.Compare(vy.score, vx.score)
+		}
+		return cmp.Compare(x, y)
+	})
+	return out[:min(len(out), k)]
 }
 
 func tfWeight(tf int32) float64 {
@@ -251,6 +325,12 @@ type scratch struct {
 	touched []int32   // articles touched by this search
 	qterms  []queryTerm
 	top     []candidate
+
+	cls      clsScratch
+	prob     []float32 // article → classifier probability, for articles in probList
+	probSet  []bool    // article → in probList and not yet offered
+	probList []int32   // articles the classifier gave their own probability
+	probRest float32   // probability of every other article
 }
 
 type queryTerm struct {
@@ -322,6 +402,16 @@ func (ix *Index) Search(query string, k int) []Match {
 	}
 	inv := float32(1 / math.Sqrt(qnorm))
 	lang := langOf(query)
+	if ix.cls != nil {
+		if s.prob == nil { // a scratch made while the classifier was trained
+			s.prob, s.probSet = make([]float32, len(ix.articles)), make([]bool, len(ix.articles))
+		}
+		s.probList = s.probList[:0]
+		s.probRest = ix.cls.probabilities(&s.cls, query, func(a int32, p float32) {
+			s.prob[a], s.probSet[a] = p, true
+			s.probList = append(s.probList, a)
+		})
+	}
 
 	// Accumulate dot products. When the postings are few, note each article
 	// on its first touch; when they are many, most articles get touched and
@@ -359,6 +449,12 @@ func (ix *Index) Search(query string, k int) []Match {
 		// are known.
 		for a := range int32(len(ix.articles)) {
 			bound := accA[a] * inv
+			if ix.cls != nil {
+				if bound == 0 && !s.probSet[a] {
+					continue // shares nothing with the query
+				}
+				bound = (1-ix.clsWeight)*bound + ix.clsWeight*ix.probOf(s, a)
+			}
 			if bound == 0 || k <= maxInsertK && len(s.top) == k && bound < s.top[k-1].score {
 				continue
 			}
@@ -377,6 +473,9 @@ func (ix *Index) Search(query string, k int) []Match {
 		}
 		clear(acc)
 		clear(accA)
+		for _, a := range s.probList {
+			s.probSet[a] = false
+		}
 	} else {
 		for _, a := range s.touched {
 			seen[a] = false
@@ -397,6 +496,13 @@ func (ix *Index) Search(query string, k int) []Match {
 			}
 		}
 		s.touched = s.touched[:0]
+		// Articles only the classifier saw (through features the index
+		// does not keep, such as function words).
+		for _, a := range s.probList {
+			if s.probSet[a] {
+				ix.offer(s, a, -1, 0, 0, lang, inv, k)
+			}
+		}
 	}
 
 	if k > maxInsertK {
@@ -405,10 +511,11 @@ func (ix *Index) Search(query string, k int) []Match {
 	}
 	matches := make([]Match, len(s.top))
 	for i, c := range s.top {
-		matches[i] = Match{
-			Article:  &ix.articles[c.a],
-			Question: ix.questions[c.q],
-			Score:    float64(min(max(c.score, 0), 1)),
+		matches[i] = Match{Article: &ix.articles[c.a], Score: float64(min(max(c.score, 0), 1))}
+		if c.q >= 0 {
+			matches[i].Question = ix.questions[c.q]
+		} else { // matched through the classifier alone
+			matches[i].Question = matches[i].Article.Question
 		}
 	}
 	return matches
@@ -420,6 +527,10 @@ func (ix *Index) Search(query string, k int) []Match {
 // article if it is among the top k so far.
 func (ix *Index) offer(s *scratch, a, bestQ int32, best, sum float32, lang uint8, inv float32, k int) {
 	score := ((1-ix.centroid)*best + ix.centroid*sum*ix.cnorm[lang][a]) * inv
+	if ix.cls != nil {
+		score = (1-ix.clsWeight)*score + ix.clsWeight*ix.probOf(s, a)
+		s.probSet[a] = false
+	}
 	c := candidate{a: a, q: bestQ, score: score}
 	if k > maxInsertK {
 		s.top = append(s.top, c) // sorted once at the end
@@ -437,6 +548,14 @@ func (ix *Index) offer(s *scratch, a, bestQ int32, best, sum float32, lang uint8
 		s.top[i] = s.top[i-1]
 	}
 	s.top[i] = c
+}
+
+// probOf returns the classifier's probability of article a in this search.
+func (ix *Index) probOf(s *scratch, a int32) float32 {
+	if s.probSet[a] {
+		return s.prob[a]
+	}
+	return s.probRest
 }
 
 // maxInsertK is the largest k kept by insertion into a sorted top list;

@@ -219,6 +219,33 @@ func (r *reference) vector(an *analyzer, text string) (map[int32]float64, float6
 	return v, norm
 }
 
+// probabilities computes the classifier's probability of every article
+// the slow way: a dense logit for each, and a softmax over all of them.
+// It also says which articles share a weighted feature with the query.
+func (r *reference) probabilities(query string) ([]float64, map[int]bool) {
+	c := r.ix.cls
+	if c == nil {
+		return nil, nil
+	}
+	var fz featurizer
+	logits := make([]float64, c.classes)
+	touched := map[int]bool{}
+	for _, ft := range c.vector(nil, fz.features(query)) {
+		for k := c.postStart[ft.id]; k < c.postStart[ft.id+1]; k++ {
+			logits[c.postA[k]] += float64(ft.x) * float64(c.postW[k])
+			touched[int(c.postA[k])] = true
+		}
+	}
+	var z float64
+	for _, l := range logits {
+		z += math.Exp(l)
+	}
+	for a, l := range logits {
+		logits[a] = math.Exp(l) / z
+	}
+	return logits, touched
+}
+
 func (r *reference) search(query string, k int) []refMatch {
 	var an analyzer
 	qv, _ := r.vector(&an, query)
@@ -233,6 +260,7 @@ func (r *reference) search(query string, k int) []refMatch {
 		return s
 	}
 	lang := langOf(query)
+	probs, touched := r.probabilities(query)
 	var out []refMatch
 	for a := range r.ix.articles {
 		best := 0.0
@@ -245,7 +273,7 @@ func (r *reference) search(query string, k int) []refMatch {
 				}
 			}
 		}
-		if best == 0 {
+		if best == 0 && !touched[a] {
 			continue
 		}
 		var cn float64
@@ -257,7 +285,12 @@ func (r *reference) search(query string, k int) []refMatch {
 			c = dot(qv, centroid) / math.Sqrt(cn)
 		}
 		lambda := float64(r.ix.centroid)
-		out = append(out, refMatch{r.ix.articles[a].ID, (1-lambda)*best + lambda*c})
+		score := (1-lambda)*best + lambda*c
+		if r.ix.cls != nil {
+			w := float64(r.ix.clsWeight)
+			score = (1-w)*score + w*probs[a]
+		}
+		out = append(out, refMatch{r.ix.articles[a].ID, score})
 	}
 	slices.SortStableFunc(out, func(x, y refMatch) int { return cmp.Compare(y.score, x.score) })
 	return out[:min(k, len(out))]

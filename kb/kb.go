@@ -63,6 +63,11 @@ type Article struct {
 	Kind Kind `json:"kind"`
 	// Status is the editorial state; only StatusPublished is answered.
 	Status Status `json:"status"`
+	// Handoff, when set, names the lane of a person who takes over when a
+	// user's question matches this article: the bot sends the answer as
+	// first guidance and queues the user at once (for stolen accounts,
+	// fraud, payments the user did not make). Empty: the bot answers alone.
+	Handoff string `json:"handoff,omitempty"`
 }
 
 // Questions returns the standard question followed by the similar questions.
@@ -106,6 +111,9 @@ func Validate(a Article) error {
 			return fail("similar question %d is not valid UTF-8", i+1)
 		}
 	}
+	if !validLane(a.Handoff) {
+		return fail("handoff lane %q may only hold lower-case ASCII letters, digits, '-' and '_'", a.Handoff)
+	}
 	switch a.Kind {
 	case KindFAQ, KindBoundary:
 	case "":
@@ -121,6 +129,21 @@ func Validate(a Article) error {
 		return fail("unknown status %q (want %q, %q or %q)", a.Status, StatusDraft, StatusPublished, StatusArchived)
 	}
 	return nil
+}
+
+// validLane reports whether s is empty or a plausible lane name. Whether
+// the lane exists is for the handoff configuration to say.
+func validLane(s string) bool {
+	if len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func validateID(id string) error {

@@ -27,6 +27,8 @@ Usage:
   kefu tickets [flags]       list tickets (-status queued|assigned|closed|open, -lane L, -json)
   kefu tickets show ID       one ticket with its transcript
   kefu config                print the effective configuration, secrets masked
+  kefu eval -data DIR [-split dev|test] [-threshold X | -tune]
+                             measure the matcher on a labelled data set
   kefu help                  this text and every setting
 
 Settings come from kefu.yaml (or the file named by KEFU_CONFIG) and KEFU_* variables.
@@ -58,6 +60,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if cmd == "help" || cmd == "-h" || cmd == "--help" {
 		fmt.Fprint(stdout, usage, "\nSettings:\n", config.Usage())
 		return nil
+	}
+	if cmd == "eval" { // offline: needs no configuration
+		return eval(rest, stdout, stderr)
 	}
 	cfg, err := loadConfig(environ)
 	if err != nil {

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/kefuhq/kefu/intents"
+	"github.com/kefuhq/kefu/kb/kbeval"
+)
+
+// eval measures the matcher on a labelled data set (see package kbeval).
+func eval(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("data", "", "data set folder with train.jsonl, dev.jsonl, test.jsonl (required)")
+	split := fs.String("split", "dev", "split to report: dev or test")
+	threshold := fs.Float64("threshold", 0, "least score answered (0 = the matcher's default)")
+	urgent := fs.Float64("urgent-threshold", 0, "least score of an urgent article that hands off (0 = -threshold)")
+	tune := fs.Bool("tune", false, "pick the threshold on dev and report with it (dev only)")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	switch {
+	case *dir == "":
+		return fmt.Errorf("%w: kefu eval -data DIR [-split dev|test] [-threshold X | -tune]", errUsage)
+	case *tune && *split != "dev":
+		return fmt.Errorf("%w: -tune picks the threshold on dev; run -split test with -threshold", errUsage)
+	case *tune && *threshold != 0:
+		return fmt.Errorf("%w: -tune and -threshold exclude each other", errUsage)
+	}
+	ds, err := kbeval.Load(*dir)
+	if err != nil {
+		return err
+	}
+	examples, err := ds.Split(*split)
+	if err != nil {
+		return err
+	}
+	run := ds.Search(*split, examples)
+	policy := intents.NewMatchPolicy(*threshold, *urgent, 0)
+	if *tune {
+		policy = run.Tune()
+	}
+	rep := run.Report(policy)
+	fmt.Fprintf(stdout, "articles=%d questions=%d in_scope=%d out_of_scope=%d urgent=%d urgent_threshold=%.4f\n",
+		len(ds.Articles()), len(examples), rep.InScope, rep.OutOfScope, rep.Urgent, rep.UrgentThreshold)
+	fmt.Fprintln(stdout, rep)
+	return nil
+}

@@ -1,0 +1,79 @@
+package intents
+
+import "github.com/kefuhq/kefu/kb"
+
+// MatchCandidates is how many knowledge-base matches a decision looks at.
+const MatchCandidates = 5
+
+// MatchPolicy turns knowledge-base matches into a decision: answer, refer
+// beyond the boundary, hand to a person, or fail the turn.
+type MatchPolicy struct {
+	// Threshold is the least score that counts as answered.
+	Threshold float64
+	// UrgentThreshold is the least score at which an article with a
+	// handoff lane sends the user to a person.
+	UrgentThreshold float64
+	// BoundaryMargin lets a boundary article within this distance of the
+	// best match win over it.
+	BoundaryMargin float64
+}
+
+// UrgentShare is the default urgent threshold as a share of the answer
+// threshold: an urgent article hands off on much weaker evidence than an
+// answer needs, because a missed stolen account costs more than an agent's
+// minute on a question that was not urgent after all.
+const UrgentShare = 0.25
+
+// NewMatchPolicy fills in defaults: threshold 0 means kb.DefaultThreshold,
+// urgent 0 means UrgentShare × threshold, margin 0 means 0.05. An urgent
+// threshold above the threshold is lowered to it.
+func NewMatchPolicy(threshold, urgent, margin float64) MatchPolicy {
+	if threshold <= 0 {
+		threshold = kb.DefaultThreshold
+	}
+	if urgent <= 0 {
+		urgent = UrgentShare * threshold
+	}
+	urgent = min(urgent, threshold)
+	if margin <= 0 {
+		margin = 0.05
+	}
+	return MatchPolicy{Threshold: threshold, UrgentThreshold: urgent, BoundaryMargin: margin}
+}
+
+// Decide decides on matches, best first, as returned by kb.Index.Search. An
+// urgent article (one with a handoff lane) at or above UrgentThreshold
+// hands off in its lane, with the article when it also reaches Threshold
+// (below it the person takes over without a possibly wrong answer from the
+// bot); a boundary article within BoundaryMargin of the
+// best match wins, so referrals are not lost to a near FAQ; below
+// Threshold the turn fails, with the best candidate kept for the record.
+func (p MatchPolicy) Decide(matches []kb.Match) Decision {
+	if len(matches) == 0 {
+		return Decision{Kind: Fallback}
+	}
+	best := matches[0]
+	if best.Article.Handoff != "" && best.Score >= p.UrgentThreshold {
+		d := Decision{Kind: Urgent, Rule: "kb:" + best.Article.ID, Lane: best.Article.Handoff, Score: best.Score}
+		if best.Score >= p.Threshold {
+			d.Article = best.Article // confident: its answer is the first guidance
+		}
+		return d
+	}
+	if best.Score < p.Threshold {
+		return Decision{Kind: Fallback, Article: best.Article, Score: best.Score}
+	}
+	for _, m := range matches {
+		if m.Score < p.Threshold || best.Score-m.Score > p.BoundaryMargin {
+			break
+		}
+		if m.Article.Kind == kb.KindBoundary {
+			return Decision{Kind: Boundary, Article: m.Article, Score: m.Score}
+		}
+	}
+	kind := Answer
+	if best.Article.Kind == kb.KindBoundary {
+		kind = Boundary
+	}
+	return Decision{Kind: kind, Article: best.Article, Score: best.Score}
+}

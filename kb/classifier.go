@@ -1,0 +1,401 @@
+package kb
+
+import (
+	"cmp"
+	"math"
+	"math/rand/v2"
+	"slices"
+)
+
+// classifier is a linear model over the knowledge base's questions: a
+// multinomial logistic regression whose features are TF-IDF weighted
+// n-grams (CJK character 1–4-grams; words, word bigrams and character
+// 3–4-grams of English text). It learns which n-grams tell one article
+// from another, which nearest-question similarity cannot: in a large
+// article many questions share words with other articles, and the model
+// weighs them down.
+//
+// To stay small and fast on large knowledge bases the model is sparse: a
+// feature has a weight only for the articles whose questions contain it,
+// stored as postings like the index's. A query's logit for an article is
+// the sum of its features' weights for that article, and articles the
+// query shares no feature with have logit 0, so their probability mass is
+// counted without visiting them.
+type classifier struct {
+	featIDs   map[uint64]int32 // feature hash → feature id
+	idf       []float32        // feature id → inverse document frequency over questions
+	postStart []int32          // weights of feature f are postA/postW[postStart[f]:postStart[f+1]]
+	postA     []int32          // article ids, ascending within a feature
+	postW     []float32        // learned weights
+	classes   int              // number of articles
+	unknown   float32          // weight of a feature never seen in training
+}
+
+// classifierParams are the training settings.
+type classifierParams struct {
+	epochs int     // passes over the questions
+	rate   float64 // AdaGrad learning rate
+	l2     float64 // weight decay per update
+	// minGrad is the least gradient of a logit that updates weights: a
+	// question whose articles' probabilities are all within it of their
+	// targets is learnt, and leaving it alone keeps the model from
+	// over-fitting the easy questions (it also helps accuracy on dev).
+	minGrad float32
+	// rest is how many epochs a learnt question sits out.
+	rest uint8
+	// A feature found in more than max(maxArticles, articles/maxShare)
+	// articles gets no weights.
+	maxArticles, maxShare int
+	// budget bounds the weight visits of all epochs, and so the time
+	// training takes on a large knowledge base (about 1 s per 1e8 here).
+	budget int64
+	// probes is how many of an article's questions are searched to find
+	// the articles it may be confused with, and searches bounds the
+	// searches over all articles.
+	probes, searches int
+	// confusers is how many of the articles most similar to a question
+	// (by the index) get a weight for the question's features, so the
+	// model can learn what tells them apart.
+	confusers int
+}
+
+// minEpochs is the fewest passes the training budget allows for.
+const minEpochs = 2
+
+// feature is one weighted feature of a text.
+type feature struct {
+	id int32
+	x  float32
+}
+
+// clsKind namespaces the classifier's feature hashes.
+const (
+	clsHan    = 16 // + n for a CJK character n-gram
+	clsWord   = 24
+	clsWord2  = 25
+	clsChars  = 26 // + n for a character n-gram of English text
+	clsMaxHan = 4
+)
+
+// featurizer turns text into the classifier's hashed features. It keeps
+// its buffers between calls; one featurizer must not be used by two
+// goroutines at once.
+type featurizer struct {
+	run    []rune
+	latin  []rune // the words of the text, space separated, with a space before and after
+	word   []rune
+	prev   uint64
+	hasPrv bool
+	hashes []uint64
+}
+
+// features returns the feature hashes of s, with repeats. The slice is
+// owned by the featurizer and valid until the next call.
+func (fz *featurizer) features(s string) []uint64 {
+	fz.hashes, fz.run, fz.word, fz.hasPrv = fz.hashes[:0], fz.run[:0], fz.word[:0], false
+	fz.latin = append(fz.latin[:0], ' ')
+	for _, r := range s {
+		r = fold(r)
+		switch classify(r) {
+		case classCJK:
+			fz.endWord()
+			fz.run = append(fz.run, r)
+		case classWord:
+			fz.endRun()
+			fz.word = append(fz.word, r)
+		case classIgnore:
+		default:
+			fz.endWord()
+			fz.endRun()
+		}
+	}
+	fz.endWord()
+	fz.endRun()
+	l := fz.latin
+	for n := 3; n <= 4; n++ {
+		for i := 0; i+n <= len(l); i++ {
+			fz.hashes = append(fz.hashes, hashRunes(clsChars+termKind(n), l[i:i+n]))
+		}
+	}
+	return fz.hashes
+}
+
+func (fz *featurizer) endRun() {
+	r := fz.run
+	for n := 1; n <= clsMaxHan; n++ {
+		for i := 0; i+n <= len(r); i++ {
+			fz.hashes = append(fz.hashes, hashRunes(clsHan+termKind(n), r[i:i+n]))
+		}
+	}
+	fz.run = fz.run[:0]
+}
+
+func (fz *featurizer) endWord() {
+	if len(fz.word) == 0 {
+		return
+	}
+	h := hashRunes(clsWord, fz.word)
+	fz.hashes = append(fz.hashes, h)
+	if fz.hasPrv {
+		fz.hashes = append(fz.hashes, mix(fz.prev*0x9e3779b97f4a7c15^h^clsWord2<<56))
+	}
+	fz.prev, fz.hasPrv = h, true
+	fz.latin = append(append(fz.latin, fz.word...), ' ')
+	fz.word = fz.word[:0]
+}
+
+// vector turns feature hashes into a unit TF-IDF vector (sublinear term
+// frequency) over the known features, appending to dst. Unknown features
+// count in the norm, so a query mostly made of unknown words gets small
+// weights.
+func (c *classifier) vector(dst []feature, hashes []uint64) []feature {
+	slices.Sort(hashes)
+	var norm float64
+	for i := 0; i < len(hashes); {
+		j := i + 1
+		for j < len(hashes) && hashes[j] == hashes[i] {
+			j++
+		}
+		tf := float32(tfWeight(int32(j - i)))
+		if id, ok := c.featIDs[hashes[i]]; ok {
+			x := tf * c.idf[id]
+			dst = append(dst, feature{id: id, x: x})
+			norm += float64(x) * float64(x)
+		} else {
+			x := tf * c.unknown
+			norm += float64(x) * float64(x)
+		}
+		i = j
+	}
+	if norm > 0 {
+		inv := float32(1 / math.Sqrt(norm))
+		for i := range dst {
+			dst[i].x *= inv
+		}
+	}
+	return dst
+}
+
+// trainClassifier fits the model to questions (texts with the article each
+// belongs to) among n articles.
+func trainClassifier(texts []string, labels []int32, n int, p classifierParams, confusers func(qi int) []int32) *classifier {
+	c := &classifier{featIDs: make(map[uint64]int32), classes: n}
+	var fz featurizer
+
+	// Feature ids, document frequencies over questions, and the (feature,
+	// article) pairs that get a weight: each feature of a question with the
+	// question's article, and with the articles it may be confused with.
+	var df []int32
+	var own, confused []uint64 // feature id << 32 | article
+	for qi, text := range texts {
+		hs := fz.features(text)
+		slices.Sort(hs)
+		hs = slices.Compact(hs)
+		for _, h := range hs {
+			id, ok := c.featIDs[h]
+			if !ok {
+				id = int32(len(df))
+				c.featIDs[h] = id
+				df = append(df, 0)
+			}
+			df[id]++
+			own = append(own, uint64(id)<<32|uint64(labels[qi]))
+			if confusers != nil {
+				for _, a := range confusers(qi) {
+					confused = append(confused, uint64(id)<<32|uint64(a))
+				}
+			}
+		}
+	}
+	nq := float64(len(texts))
+	c.idf = make([]float32, len(df))
+	for f, d := range df {
+		c.idf[f] = float32(math.Log((1+nq)/(1+float64(d))) + 1)
+	}
+	c.unknown = float32(math.Log(1+nq) + 1)
+
+	// A feature found in very many articles (a common character, "how")
+	// says little about which one is meant and would cost the most to
+	// train and to score: it gets no weights, though it still counts in a
+	// question's norm.
+	slices.Sort(own)
+	own = slices.Compact(own)
+	articlesOf := make([]int32, len(df))
+	for _, k := range own {
+		articlesOf[k>>32]++
+	}
+	limit := int32(max(p.maxArticles, n/p.maxShare))
+	pairs := append(own, confused...)
+	slices.Sort(pairs)
+	pairs = slices.Compact(pairs)
+	pairs = slices.DeleteFunc(pairs, func(k uint64) bool { return articlesOf[k>>32] > limit })
+
+	// The training budget: an epoch visits, for each question, the
+	// weights of its features. When even minEpochs epochs would exceed
+	// the budget, the features with the most weights go first; the
+	// epochs are as many as fit, up to p.epochs.
+	weightsOf := make([]int32, len(df))
+	for _, k := range pairs {
+		weightsOf[k>>32]++
+	}
+	var work int64 // weight visits of one epoch
+	for f := range df {
+		work += int64(df[f]) * int64(weightsOf[f])
+	}
+	if work*minEpochs > p.budget {
+		byWeights := make([]int32, len(df))
+		for f := range byWeights {
+			byWeights[f] = int32(f)
+		}
+		slices.SortFunc(byWeights, func(x, y int32) int { return cmp.Compare(weightsOf[y], weightsOf[x]) })
+		drop := make([]bool, len(df))
+		for _, f := range byWeights {
+			if work*minEpochs <= p.budget {
+				break
+			}
+			drop[f] = true
+			work -= int64(df[f]) * int64(weightsOf[f])
+		}
+		pairs = slices.DeleteFunc(pairs, func(k uint64) bool { return drop[k>>32] })
+	}
+	epochs := p.epochs
+	if work > 0 {
+		epochs = int(min(int64(p.epochs), max(minEpochs, p.budget/work)))
+	}
+
+	// Postings: for each feature, its articles, ascending.
+	c.postStart = make([]int32, len(df)+1)
+	c.postA = make([]int32, len(pairs))
+	c.postW = make([]float32, len(pairs))
+	for i, k := range pairs {
+		c.postStart[k>>32+1]++
+		c.postA[i] = int32(uint32(k))
+	}
+	for f := range df {
+		c.postStart[f+1] += c.postStart[f]
+	}
+
+	// Training vectors.
+	vecs := make([][]feature, len(texts))
+	for qi, text := range texts {
+		vecs[qi] = c.vector(nil, fz.features(text))
+	}
+
+	// AdaGrad on the cross-entropy, over the sparse weights.
+	g2 := make([]float32, len(c.postW))
+	logit := make([]float32, n)
+	touched := make([]int32, 0, n)
+	seen := make([]bool, n)
+	order := make([]int, len(texts))
+	for i := range order {
+		order[i] = i
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	rate, l2, minGrad := float32(p.rate), float32(p.l2), p.minGrad
+	rest := make([]uint8, len(texts)) // epochs a learnt question sits out
+	for range epochs {
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for _, qi := range order {
+			if rest[qi] > 0 {
+				rest[qi]--
+				continue
+			}
+			y := labels[qi]
+			touched = touched[:0]
+			for _, ft := range vecs[qi] {
+				for k := c.postStart[ft.id]; k < c.postStart[ft.id+1]; k++ {
+					a := c.postA[k]
+					if !seen[a] {
+						seen[a] = true
+						touched = append(touched, a)
+					}
+					logit[a] += ft.x * c.postW[k]
+				}
+			}
+			// Softmax over the touched articles; the others have logit 0.
+			mx := float32(0)
+			for _, a := range touched {
+				mx = max(mx, logit[a])
+			}
+			z := float64(n-len(touched)) * math.Exp(float64(-mx))
+			for _, a := range touched {
+				z += math.Exp(float64(logit[a] - mx))
+			}
+			learnt := true
+			for _, a := range touched {
+				prob := float32(math.Exp(float64(logit[a]-mx)) / z)
+				if a == y {
+					prob--
+				}
+				if prob > -minGrad && prob < minGrad {
+					prob = 0 // learnt: leave its weights alone this time
+				} else {
+					learnt = false
+				}
+				logit[a] = prob // now the gradient of the logit
+			}
+			if learnt {
+				rest[qi] = p.rest
+			}
+			for _, ft := range vecs[qi] {
+				for k := c.postStart[ft.id]; k < c.postStart[ft.id+1]; k++ {
+					ga := logit[c.postA[k]]
+					if ga == 0 {
+						continue
+					}
+					g := ga*ft.x + l2*c.postW[k]
+					g2[k] += g * g
+					c.postW[k] -= rate * g / float32(math.Sqrt(float64(g2[k])))
+				}
+			}
+			for _, a := range touched {
+				logit[a], seen[a] = 0, false
+			}
+		}
+	}
+	return c
+}
+
+// clsScratch is the working memory of one classification.
+type clsScratch struct {
+	fz      featurizer
+	vec     []feature
+	logit   []float32 // article → logit (zero between calls)
+	seen    []bool
+	touched []int32
+}
+
+// probabilities computes the probability of every article the query
+// shares a feature with, calling visit for each; the others share the rest
+// of the mass equally. It returns the probability of an untouched article.
+func (c *classifier) probabilities(s *clsScratch, query string, visit func(a int32, p float32)) float32 {
+	if len(s.logit) < c.classes {
+		s.logit, s.seen = make([]float32, c.classes), make([]bool, c.classes)
+	}
+	s.vec = c.vector(s.vec[:0], s.fz.features(query))
+	s.touched = s.touched[:0]
+	for _, ft := range s.vec {
+		for k := c.postStart[ft.id]; k < c.postStart[ft.id+1]; k++ {
+			a := c.postA[k]
+			if !s.seen[a] {
+				s.seen[a] = true
+				s.touched = append(s.touched, a)
+			}
+			s.logit[a] += ft.x * c.postW[k]
+		}
+	}
+	mx := float32(0)
+	for _, a := range s.touched {
+		mx = max(mx, s.logit[a])
+	}
+	z := float64(c.classes-len(s.touched)) * math.Exp(float64(-mx))
+	for _, a := range s.touched {
+		z += math.Exp(float64(s.logit[a] - mx))
+	}
+	slices.SortFunc(s.touched, func(x, y int32) int { return cmp.Compare(x, y) })
+	for _, a := range s.touched {
+		visit(a, float32(math.Exp(float64(s.logit[a]-mx))/z))
+		s.logit[a], s.seen[a] = 0, false
+	}
+	return float32(math.Exp(float64(-mx)) / z)
+}

@@ -1,0 +1,317 @@
+// Package kbeval measures the knowledge-base matcher on a labelled data set:
+// it builds a knowledge base from the training questions (one article per
+// intent), runs every question of a split through the same decision the bot
+// makes, and reports in-scope accuracy, out-of-scope recall and precision,
+// urgent recall and the latency of one match.
+package kbeval
+
+import (
+	"bufio"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kefuhq/kefu/intents"
+	"github.com/kefuhq/kefu/kb"
+)
+
+// OOS is the intent of out-of-scope questions: the knowledge base must not
+// answer them.
+const OOS = "oos"
+
+// UrgentLane is the handoff lane given to the articles of urgent intents.
+const UrgentLane = "emergency"
+
+// Example is one labelled question.
+type Example struct {
+	Text   string `json:"text"`
+	Intent string `json:"intent"`
+}
+
+// Dataset is a labelled data set in the layout of ../shared/data: a folder
+// with train.jsonl, dev.jsonl and test.jsonl, and optionally
+// urgent_intents.json.
+type Dataset struct {
+	// Name is the folder's base name.
+	Name string
+	// Train holds the training questions; they become the knowledge base.
+	Train []Example
+	// Urgent lists the intents that must go straight to a person.
+	Urgent map[string]bool
+
+	dir string
+}
+
+// Load reads the training split and the urgent intents of the data set in
+// dir. The dev and test splits are read by Split, on demand.
+func Load(dir string) (*Dataset, error) {
+	ds := &Dataset{Name: filepath.Base(filepath.Clean(dir)), Urgent: map[string]bool{}, dir: dir}
+	var err error
+	if ds.Train, err = readJSONL(filepath.Join(dir, "train.jsonl")); err != nil {
+		return nil, err
+	}
+	// A knowledge base has no article for "anything else": out-of-scope
+	// training questions (CLINC150 has some) are left out.
+	ds.Train = slices.DeleteFunc(ds.Train, func(ex Example) bool { return ex.Intent == OOS })
+	data, err := os.ReadFile(filepath.Join(dir, "urgent_intents.json"))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("kbeval: %w", err)
+	default:
+		var urgent []string
+		if err := json.Unmarshal(data, &urgent); err != nil {
+			return nil, fmt.Errorf("kbeval: %s/urgent_intents.json: %w", dir, err)
+		}
+		for _, in := range urgent {
+			ds.Urgent[in] = true
+		}
+	}
+	return ds, nil
+}
+
+// Split reads the named split: "dev" or "test" (or "train").
+func (ds *Dataset) Split(name string) ([]Example, error) {
+	switch name {
+	case "dev", "test", "train":
+	default:
+		return nil, fmt.Errorf("kbeval: unknown split %q (want dev or test)", name)
+	}
+	return readJSONL(filepath.Join(ds.dir, name+".jsonl"))
+}
+
+func readJSONL(path string) ([]Example, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("kbeval: %w", err)
+	}
+	defer f.Close()
+	var out []Example
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		if strings.TrimSpace(sc.Text()) == "" {
+			continue
+		}
+		var ex Example
+		if err := json.Unmarshal(sc.Bytes(), &ex); err != nil {
+			return nil, fmt.Errorf("kbeval: %s:%d: %w", path, line, err)
+		}
+		if ex.Intent == "" || strings.TrimSpace(ex.Text) == "" {
+			return nil, fmt.Errorf("kbeval: %s:%d: want a text and an intent", path, line)
+		}
+		out = append(out, ex)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("kbeval: %s: %w", path, err)
+	}
+	return out, nil
+}
+
+// ArticleID turns an intent name into an article ID.
+func ArticleID(intent string) string {
+	return strings.Map(func(r rune) rune {
+		if 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_' || r == '.' {
+			return r
+		}
+		return '.'
+	}, intent)
+}
+
+// Articles builds the knowledge base of the data set: one published FAQ
+// article per intent, in order of first appearance, with the intent's
+// first training question as its standard question and the others as
+// similar questions. Articles of urgent intents hand off in UrgentLane.
+func (ds *Dataset) Articles() []kb.Article {
+	var out []kb.Article
+	pos := map[string]int{}
+	for _, ex := range ds.Train {
+		i, ok := pos[ex.Intent]
+		if !ok {
+			i = len(out)
+			pos[ex.Intent] = i
+			a := kb.Article{ID: ArticleID(ex.Intent), Question: ex.Text, Answer: ex.Intent,
+				Category: ds.Name, Kind: kb.KindFAQ, Status: kb.StatusPublished}
+			if ds.Urgent[ex.Intent] {
+				a.Handoff = UrgentLane
+			}
+			out = append(out, a)
+			continue
+		}
+		out[i].Similar = append(out[i].Similar, ex.Text)
+	}
+	return out
+}
+
+// Report is the outcome of one evaluation.
+type Report struct {
+	Dataset, Split string
+	// InScope and OutOfScope count the questions of the split.
+	InScope, OutOfScope, Urgent int
+	// InScopeAcc is the share of in-scope questions whose top article is
+	// right and accepted (answered or handed off as urgent).
+	InScopeAcc float64
+	// InScopeAccNoThreshold is the share of in-scope questions whose top
+	// article is right, whatever its score.
+	InScopeAccNoThreshold float64
+	// OOSRecall is the share of out-of-scope questions rejected.
+	OOSRecall float64
+	// OOSPrecision is the share of rejected questions that were out of
+	// scope.
+	OOSPrecision float64
+	// UrgentRecall is the share of questions of urgent intents routed to a
+	// person.
+	UrgentRecall float64
+	// Threshold and UrgentThreshold are the policy's.
+	Threshold, UrgentThreshold float64
+	// P50 and P99 are percentiles of the time of one match (search and
+	// decision).
+	P50, P99 time.Duration
+}
+
+// String is the summary line of kefu eval.
+func (r Report) String() string {
+	return fmt.Sprintf("dataset=%s split=%s in_scope_acc=%.4f in_scope_acc_nothreshold=%.4f oos_recall=%.4f oos_precision=%.4f urgent_recall=%.4f threshold=%.4f p50_us=%.1f p99_us=%.1f",
+		r.Dataset, r.Split, r.InScopeAcc, r.InScopeAccNoThreshold, r.OOSRecall, r.OOSPrecision, r.UrgentRecall,
+		r.Threshold, us(r.P50), us(r.P99))
+}
+
+func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
+
+// Run holds the matches of every question of one split, so that policies
+// can be compared without searching again.
+type Run struct {
+	ds       *Dataset
+	split    string
+	examples []Example
+	matches  [][]kb.Match
+	times    []time.Duration
+}
+
+// Search builds the index of the data set's knowledge base and searches
+// every question of examples once, timing each search.
+func (ds *Dataset) Search(split string, examples []Example) *Run {
+	ix := kb.NewIndex(ds.Articles())
+	r := &Run{ds: ds, split: split, examples: examples,
+		matches: make([][]kb.Match, len(examples)), times: make([]time.Duration, len(examples))}
+	policy := intents.NewMatchPolicy(0, 0, 0)
+	for i, ex := range examples {
+		start := time.Now()
+		r.matches[i] = ix.Search(ex.Text, intents.MatchCandidates)
+		_ = policy.Decide(r.matches[i])
+		r.times[i] = time.Since(start)
+	}
+	return r
+}
+
+// Report decides every question under policy and scores the decisions.
+func (r *Run) Report(policy intents.MatchPolicy) Report {
+	rep := Report{Dataset: r.ds.Name, Split: r.split, Threshold: policy.Threshold, UrgentThreshold: policy.UrgentThreshold}
+	var correct, correctAny, rejected, rejectedOOS, urgentRouted int
+	for i, ex := range r.examples {
+		d := policy.Decide(r.matches[i])
+		accepted := Answered(d)
+		if !accepted {
+			rejected++
+		}
+		if ex.Intent == OOS {
+			rep.OutOfScope++
+			if !accepted {
+				rejectedOOS++
+			}
+			continue
+		}
+		rep.InScope++
+		want := ArticleID(ex.Intent)
+		if ms := r.matches[i]; len(ms) > 0 && ms[0].Article.ID == want {
+			correctAny++
+			if accepted {
+				correct++
+			}
+		}
+		if r.ds.Urgent[ex.Intent] {
+			rep.Urgent++
+			if d.Kind == intents.Urgent {
+				urgentRouted++
+			}
+		}
+	}
+	rep.InScopeAcc = ratio(correct, rep.InScope)
+	rep.InScopeAccNoThreshold = ratio(correctAny, rep.InScope)
+	rep.OOSRecall = ratio(rejectedOOS, rep.OutOfScope)
+	rep.OOSPrecision = ratio(rejectedOOS, rejected)
+	rep.UrgentRecall = ratio(urgentRouted, rep.Urgent)
+	times := slices.Clone(r.times)
+	slices.SortFunc(times, cmp.Compare)
+	rep.P50, rep.P99 = percentile(times, 0.50), percentile(times, 0.99)
+	return rep
+}
+
+// Answered reports whether the bot answers from the knowledge base: with
+// an article, urgent or not. A question handed to a person without an
+// article (an unconfident urgent match) counts as rejected by the
+// knowledge base.
+func Answered(d intents.Decision) bool {
+	return d.Kind != intents.Fallback && d.Article != nil
+}
+
+func ratio(n, d int) float64 {
+	if d == 0 {
+		return 0
+	}
+	return float64(n) / float64(d)
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))]
+}
+
+// OOSWeight is the weight of out-of-scope recall against in-scope
+// accuracy when Tune picks the threshold. A refused question that the
+// knowledge base answers costs the user a failed turn and, after a few, an
+// agent's ticket; a stray answer to an off-topic question is visibly off
+// and the user asks again. In-scope accuracy therefore counts double.
+const OOSWeight = 0.5
+
+// Tune picks the policy on this run, which must be a dev split. The
+// threshold maximises InScopeAcc + OOSWeight × OOSRecall, averaged over a
+// window of ±0.02 around each candidate (the curve is noisy on small dev
+// sets; the window keeps the choice away from a lone spike). Candidates
+// run from 0.01 to 0.99 in steps of 0.005; ties go to the lower one. The
+// urgent threshold is the policy's default share of it.
+func (r *Run) Tune() intents.MatchPolicy {
+	const step, window = 0.005, 4 // window: steps each side
+	var ts, crit []float64
+	for i := 2; i <= 198; i++ {
+		t := float64(i) * step
+		rep := r.Report(intents.NewMatchPolicy(t, 0, 0))
+		ts = append(ts, t)
+		if rep.OutOfScope == 0 {
+			crit = append(crit, rep.InScopeAcc)
+			continue
+		}
+		crit = append(crit, rep.InScopeAcc+OOSWeight*rep.OOSRecall)
+	}
+	best, bestScore := 0, -1.0
+	for i := range ts {
+		var sum float64
+		n := 0
+		for j := max(0, i-window); j <= min(len(ts)-1, i+window); j++ {
+			sum += crit[j]
+			n++
+		}
+		if avg := sum / float64(n); avg > bestScore {
+			best, bestScore = i, avg
+		}
+	}
+	return intents.NewMatchPolicy(ts[best], 0, 0)
+}

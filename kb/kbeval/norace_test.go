@@ -1,0 +1,5 @@
+//go:build !race
+
+package kbeval
+
+const raceEnabled = false
