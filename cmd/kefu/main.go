@@ -4,6 +4,7 @@
 //	kefu serve      run the server (webhook, API, metrics)
 //	kefu chat       talk to the bot in the terminal
 //	kefu tickets    list tickets (kefu tickets show ID for one)
+//	kefu kb         the knowledge base offline (kefu kb for its commands)
 //	kefu config     print the effective configuration, secrets masked
 package main
 
@@ -26,6 +27,8 @@ Usage:
   kefu chat [-user ID]       talk to the bot in the terminal, on the same store
   kefu tickets [flags]       list tickets (-status queued|assigned|closed|open, -lane L, -json)
   kefu tickets show ID       one ticket with its transcript
+  kefu kb list|history|export|import|publish|rollback
+                             the knowledge base offline: versions, import/export JSON and CSV
   kefu config                print the effective configuration, secrets masked
   kefu eval -data DIR [-split dev|test] [-threshold X | -tune]
                              measure the matcher on a labelled data set
@@ -75,6 +78,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return chat(ctx, cfg, rest, stdin, stdout, stderr)
 	case "tickets":
 		return tickets(ctx, cfg, rest, stdout, stderr)
+	case "kb":
+		return kbCommand(ctx, cfg, rest, stdin, stdout, stderr)
 	case "config":
 		fmt.Fprint(stdout, cfg.Dump())
 		return nil

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/kefuhq/kefu/internal/redistest"
+	"github.com/kefuhq/kefu/kb"
+)
+
+// kbEnv returns the environment of a fresh store: embedded under a new
+// data directory, or on Redis under a new key prefix.
+type kbEnv func(t *testing.T) []string
+
+var kbStores = []struct {
+	name string
+	env  kbEnv
+}{
+	{"Embedded", func(t *testing.T) []string { return []string{"KEFU_DATA_DIR=" + t.TempDir()} }},
+	{"Redis", func(t *testing.T) []string {
+		_, prefix := redistest.Client(t)
+		return []string{"KEFU_DATA_DIR=" + t.TempDir(), "KEFU_REDIS_URL=" + os.Getenv(redistest.EnvURL), "KEFU_REDIS_PREFIX=" + prefix}
+	}},
+}
+
+// kefu runs the command in-process and returns its output.
+func kefu(t *testing.T, env []string, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), args, strings.NewReader(stdin), &stdout, &stderr, env)
+	return stdout.String() + stderr.String(), err
+}
+
+func mustKefu(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	out, err := kefu(t, env, "", args...)
+	if err != nil {
+		t.Fatalf("kefu %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// TestKB edits the knowledge base offline the way an editor would: list
+// the seeded default, export, import a changed CSV (dry run first), look at
+// the history, roll back.
+func TestKB(t *testing.T) {
+	for _, st := range kbStores {
+		t.Run(st.name, func(t *testing.T) { testKB(t, st.env(t)) })
+	}
+}
+
+func testKB(t *testing.T, env []string) {
+	dir := t.TempDir()
+	def, err := kb.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := def[0].ID
+
+	out := mustKefu(t, env, "kb", "list")
+	if !strings.Contains(out, id) || !strings.Contains(out, "published") || !strings.Contains(out, "system") {
+		t.Fatalf("kb list on a fresh store does not show the seeded default:\n%s", out)
+	}
+
+	// JSON export is the default knowledge base, every field included.
+	jsonPath := filepath.Join(dir, "kb.json")
+	mustKefu(t, env, "kb", "export", "-o", jsonPath)
+	data, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported, err := kb.Parse(data)
+	if err != nil || len(exported) != len(def) {
+		t.Fatalf("export: %d articles, %v; want %d", len(exported), err, len(def))
+	}
+
+	// Edit the CSV export: a new answer, a new article, a bad row.
+	csvOut := mustKefu(t, env, "kb", "export", "-format", "csv")
+	if !strings.HasPrefix(csvOut, "\uFEFFid,question,similar,answer,answer_en,category,tags,kind,status,") {
+		t.Fatalf("CSV export starts %q", csvOut[:min(80, len(csvOut))])
+	}
+	rows, err := kb.ReadCSV(strings.NewReader(csvOut))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var articles []kb.Article
+	for _, r := range rows {
+		articles = append(articles, r.Article)
+	}
+	for i := range articles {
+		if articles[i].ID == id {
+			articles[i].Answer = "新的答案"
+		}
+	}
+	articles = append(articles, kb.Article{ID: "brand-new", Question: "全新的问题", Answer: "全新的答案", Kind: kb.KindFAQ, Status: kb.StatusPublished},
+		kb.Article{ID: "bad", Question: "坏行", Answer: "答案", Kind: "nope"})
+	var buf bytes.Buffer
+	if err := kb.WriteCSV(&buf, articles); err != nil {
+		t.Fatal(err)
+	}
+	badLine := strings.Count(buf.String(), "\n") // the last record
+	csvPath := filepath.Join(dir, "edit.csv")
+	if err := os.WriteFile(csvPath, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	out, err = kefu(t, env, "", "kb", "import", "-dry-run", csvPath)
+	if !errors.Is(err, kb.ErrRejected) {
+		t.Fatalf("dry run with a bad row = %v, want ErrRejected", err)
+	}
+	for _, want := range []string{"新增 1 篇，修改 1 篇", "拒绝 1 行", "+ brand-new", "~ " + id, `unknown kind "nope"`, "第 " + strconv.Itoa(badLine) + " 行"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run report lacks %q:\n%s", want, out)
+		}
+	}
+	if out := mustKefu(t, env, "kb", "history", id); strings.Contains(out, "\n2") {
+		t.Fatalf("the dry run saved a version:\n%s", out)
+	}
+
+	out = mustKefu(t, env, "kb", "import", "-allow-rejected", "-publish", "-author", "alice", csvPath)
+	if !strings.Contains(out, "保存 2 篇新版本，发布 2 篇") {
+		t.Errorf("import report:\n%s", out)
+	}
+	out = mustKefu(t, env, "kb", "history", id)
+	if !strings.Contains(out, "alice") || !strings.Contains(out, "导入") || !strings.Contains(out, "answer") {
+		t.Errorf("history after import:\n%s", out)
+	}
+	if a := exportedArticle(t, env, id); a.Answer != "新的答案" || a.Status != kb.StatusPublished {
+		t.Errorf("after import %s = %+v", id, a)
+	}
+
+	out = mustKefu(t, env, "kb", "rollback", "-publish", "-author", "bob", id, "1")
+	if !strings.Contains(out, "另存为版本 3") {
+		t.Errorf("rollback:\n%s", out)
+	}
+	if a := exportedArticle(t, env, id); a.Answer != def[0].Answer {
+		t.Errorf("after rollback the answer is %q, want the original", a.Answer)
+	}
+	if out := mustKefu(t, env, "kb", "history", id); !strings.Contains(out, "3 *") || !strings.Contains(out, "回滚到版本 1") {
+		t.Errorf("history after rollback:\n%s", out)
+	}
+
+	// A JSON import from stdin, then publishing by hand.
+	in := `[{"id":"from-stdin","question":"标准输入","answer":"答案"}]`
+	if out, err := kefu(t, env, in, "kb", "import", "-format", "json", "-"); err != nil || !strings.Contains(out, "保存 1 篇") {
+		t.Fatalf("import from stdin: %v\n%s", err, out)
+	}
+	mustKefu(t, env, "kb", "publish", "from-stdin")
+	if a := exportedArticle(t, env, "from-stdin"); a.Status != kb.StatusPublished {
+		t.Errorf("after publish: %+v", a)
+	}
+}
+
+func exportedArticle(t *testing.T, env []string, id string) kb.Article {
+	t.Helper()
+	articles, err := kb.Parse([]byte(mustKefu(t, env, "kb", "export")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range articles {
+		if a.ID == id {
+			return a
+		}
+	}
+	t.Fatalf("export lacks %s", id)
+	return kb.Article{}
+}
+
+func TestKBUsage(t *testing.T) {
+	env := []string{"KEFU_DATA_DIR=" + t.TempDir()}
+	for _, args := range [][]string{
+		{"kb"}, {"kb", "nope"}, {"kb", "history"}, {"kb", "rollback", "a"}, {"kb", "rollback", "a", "x"},
+		{"kb", "publish"}, {"kb", "export", "-format", "xml"}, {"kb", "import", "-", "extra"}, {"kb", "import", "-"},
+	} {
+		if _, err := kefu(t, env, "", args...); !errors.Is(err, errUsage) {
+			t.Errorf("kefu %s = %v, want a usage error", strings.Join(args, " "), err)
+		}
+	}
+	if _, err := kefu(t, env, "", "kb", "history", "nope"); !errors.Is(err, kb.ErrNotFound) {
+		t.Errorf("history of a missing article = %v, want ErrNotFound", err)
+	}
+	if _, err := kefu(t, env, "", "kb", "import", filepath.Join(t.TempDir(), "missing.csv")); err == nil {
+		t.Errorf("import of a missing file succeeded")
+	}
+}

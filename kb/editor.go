@@ -1,0 +1,453 @@
+package kb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// SystemAuthor is the author of the versions kefu writes itself, such as
+// the default knowledge base seeded into an empty store.
+const SystemAuthor = "system"
+
+// DefaultMaxUnanswered is how many distinct unanswered texts an Editor
+// keeps; repeats are counted, and beyond it the least recently seen texts
+// are forgotten, so a flood of messages cannot grow the store without
+// limit.
+const DefaultMaxUnanswered = 2000
+
+// MaxUnansweredLen bounds the bytes kept of one unanswered text; longer
+// texts are cut at a character boundary.
+const MaxUnansweredLen = 500
+
+// DefaultPoll is how often Watch checks the publish revision itself, in
+// case a notification was lost (another process on the embedded store has
+// no way to notify this one; a Redis subscriber misses what is published
+// while it reconnects).
+const DefaultPoll = 2 * time.Second
+
+// Editor is the editorial side of the knowledge base: versioned saves,
+// explicit publishing, rollback, diffs, import and export, and the queue
+// of unanswered questions. It is safe for concurrent use.
+type Editor struct {
+	store    Store
+	notifier Notifier
+	now      func() time.Time
+}
+
+// NewEditor returns an Editor over store that announces publishes through
+// notifier (nil = a new LocalNotifier) and reads the time from now (nil =
+// time.Now).
+func NewEditor(store Store, notifier Notifier, now func() time.Time) (*Editor, error) {
+	if store == nil {
+		return nil, errors.New("kb: editor: a store is required")
+	}
+	if notifier == nil {
+		notifier = NewLocalNotifier()
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Editor{store: store, notifier: notifier, now: now}, nil
+}
+
+// Store returns the editor's store.
+func (e *Editor) Store() Store { return e.store }
+
+// Notifier returns the editor's notifier.
+func (e *Editor) Notifier() Notifier { return e.notifier }
+
+// clock returns the current time as stores keep it: to the microsecond.
+func (e *Editor) clock() time.Time { return e.now().Truncate(time.Microsecond) }
+
+// Seed imports articles (typically Default()) as version 1 of each,
+// published, by SystemAuthor, when the store holds no article yet: what
+// a first start does. It reports whether it seeded.
+func (e *Editor) Seed(ctx context.Context, articles []Article) (bool, error) {
+	if len(articles) == 0 {
+		return false, nil
+	}
+	seen := make(map[string]bool, len(articles))
+	drafts := make([]Article, len(articles))
+	for i, a := range articles {
+		a.Status = StatusDraft
+		if err := Validate(a); err != nil {
+			return false, fmt.Errorf("kb: seed: %w", err)
+		}
+		if seen[a.ID] {
+			return false, fmt.Errorf("kb: seed: id %q twice: %w", a.ID, ErrInvalid)
+		}
+		seen[a.ID] = true
+		drafts[i] = a
+	}
+	seeded, err := e.store.Seed(ctx, drafts, SystemAuthor, e.clock())
+	if err != nil || !seeded {
+		return false, err
+	}
+	rev, err := e.store.Revision(ctx)
+	if err == nil {
+		err = e.notify(ctx, rev)
+	}
+	return true, err
+}
+
+// Save stores a as a new version of its article (a new article when the
+// ID is new), by author, with a short note. Status is not saved with a
+// version (see Version.Article); use Publish and Archive. It returns an
+// error wrapping ErrInvalid when a or author is not valid.
+func (e *Editor) Save(ctx context.Context, a Article, author, note string) (Version, error) {
+	if err := checkAuthor(author); err != nil {
+		return Version{}, err
+	}
+	a.Status = StatusDraft
+	if err := Validate(a); err != nil {
+		return Version{}, err
+	}
+	for i, s := range a.Tags {
+		if !utf8.ValidString(s) {
+			return Version{}, fmt.Errorf("kb: article %q: tag %d is not valid UTF-8: %w", a.ID, i+1, ErrInvalid)
+		}
+	}
+	return e.store.Save(ctx, a, author, note, e.clock())
+}
+
+func checkAuthor(author string) error {
+	if strings.TrimSpace(author) == "" || !utf8.ValidString(author) {
+		return errNoAuthor
+	}
+	return nil
+}
+
+// Head returns the editorial state of an article, or ErrNotFound.
+func (e *Editor) Head(ctx context.Context, id string) (Head, error) {
+	return e.store.Head(ctx, id)
+}
+
+// Heads returns the editorial state of every article, by ID.
+func (e *Editor) Heads(ctx context.Context) ([]Head, error) {
+	return e.store.Heads(ctx)
+}
+
+// History returns the versions of an article, oldest first, or
+// ErrNotFound.
+func (e *Editor) History(ctx context.Context, id string) ([]Version, error) {
+	return e.store.History(ctx, id)
+}
+
+// Version returns version n of an article, or ErrNotFound.
+func (e *Editor) Version(ctx context.Context, id string, n int) (Version, error) {
+	return e.store.Version(ctx, id, n)
+}
+
+// Diff returns what changed from version from to version to of an
+// article.
+func (e *Editor) Diff(ctx context.Context, id string, from, to int) ([]Change, error) {
+	a, err := e.store.Version(ctx, id, from)
+	if err != nil {
+		return nil, err
+	}
+	b, err := e.store.Version(ctx, id, to)
+	if err != nil {
+		return nil, err
+	}
+	return DiffArticles(a.Article, b.Article), nil
+}
+
+// Publish makes the current versions of the articles the ones the bot
+// answers with, and tells every instance. It returns the new publish
+// revision; when telling the other instances failed it returns the
+// revision with the error (the publish is done; they catch up by polling).
+func (e *Editor) Publish(ctx context.Context, ids []string, author string) (int64, error) {
+	return e.setStatus(ctx, ids, author, e.store.Publish, "publish")
+}
+
+// Archive takes the articles out of the published set and marks them
+// archived, and tells every instance; like Publish otherwise.
+func (e *Editor) Archive(ctx context.Context, ids []string, author string) (int64, error) {
+	return e.setStatus(ctx, ids, author, e.store.Archive, "archive")
+}
+
+func (e *Editor) setStatus(ctx context.Context, ids []string, author string,
+	apply func(context.Context, []string, string, time.Time) (int64, error), what string) (int64, error) {
+	if err := checkAuthor(author); err != nil {
+		return 0, err
+	}
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	if len(ids) == 0 {
+		return 0, fmt.Errorf("kb: %s: no article given: %w", what, ErrInvalid)
+	}
+	rev, err := apply(ctx, ids, author, e.clock())
+	if err != nil {
+		return 0, fmt.Errorf("kb: %s: %w", what, err)
+	}
+	return rev, e.notify(ctx, rev)
+}
+
+func (e *Editor) notify(ctx context.Context, rev int64) error {
+	if err := e.notifier.Publish(ctx, rev); err != nil {
+		return fmt.Errorf("kb: revision %d is published, but notifying the other instances failed: %w", rev, err)
+	}
+	return nil
+}
+
+// Rollback saves the content of version to of an article as its newest
+// version, noted "回滚到版本 N": history is never rewritten. Like any
+// save, it waits for Publish.
+func (e *Editor) Rollback(ctx context.Context, id string, to int, author string) (Version, error) {
+	old, err := e.store.Version(ctx, id, to)
+	if err != nil {
+		return Version{}, fmt.Errorf("kb: rollback %s to version %d: %w", id, to, err)
+	}
+	return e.Save(ctx, old.Article, author, fmt.Sprintf("回滚到版本 %d", to))
+}
+
+// PublishedArticles returns the articles the bot answers with (their
+// published versions, Status StatusPublished), by ID, and the publish
+// revision they belong to.
+func (e *Editor) PublishedArticles(ctx context.Context) ([]Article, int64, error) {
+	vs, rev, err := e.store.Published(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("kb: published articles: %w", err)
+	}
+	articles := make([]Article, len(vs))
+	for i, v := range vs {
+		articles[i] = v.Article
+		articles[i].Status = StatusPublished
+	}
+	return articles, rev, nil
+}
+
+// Watch calls fn with the published articles and their revision whenever
+// the revision differs from the last one fn saw, starting from since (the
+// revision the caller already has; -1 for none): at once when the store is
+// elsewhere already, then on each notification, and every poll (0 =
+// DefaultPoll) in case one was lost. fn runs on Watch's goroutine, one call
+// at a time. Watch returns nil when ctx is done, or an error when it cannot
+// subscribe; a failed read is retried at the next notification or poll.
+func (e *Editor) Watch(ctx context.Context, since int64, poll time.Duration, fn func(articles []Article, rev int64)) error {
+	if poll <= 0 {
+		poll = DefaultPoll
+	}
+	ch, err := e.notifier.Subscribe(ctx)
+	if err != nil {
+		return fmt.Errorf("kb: watch: %w", err)
+	}
+	last := since
+	check := func() {
+		if rev, err := e.store.Revision(ctx); err != nil || rev == last {
+			return
+		}
+		articles, rev, err := e.PublishedArticles(ctx)
+		if err != nil || rev == last {
+			return
+		}
+		last = rev
+		fn(articles, rev)
+	}
+	check()
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			for range ch { // until the notifier let go of the subscription
+			}
+			return nil
+		case _, ok := <-ch:
+			if !ok {
+				return nil
+			}
+			check()
+		case <-tick.C:
+			check()
+		}
+	}
+}
+
+// Export returns every article as its latest version with its editorial
+// status, by ID: what WriteJSON and WriteCSV write and NewPlan compares
+// with.
+func (e *Editor) Export(ctx context.Context) ([]Article, error) {
+	heads, err := e.store.Heads(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("kb: export: %w", err)
+	}
+	articles := make([]Article, len(heads))
+	for i, h := range heads {
+		articles[i] = h.Article
+	}
+	return articles, nil
+}
+
+// PlanImport is the dry run of an import: what the rows would add and
+// change, compared with the current articles.
+func (e *Editor) PlanImport(ctx context.Context, rows []ImportRow) (Plan, error) {
+	current, err := e.Export(ctx)
+	if err != nil {
+		return Plan{}, err
+	}
+	return NewPlan(current, rows), nil
+}
+
+// ApplyImport carries out a plan from PlanImport: each added or changed
+// article gets a new version (noted "导入"), and with opts.Publish the
+// file's statuses are applied, to unchanged articles too (an article
+// whose draft waits is published when the file marks it published). It refuses a plan with rejected rows
+// (ErrRejected) unless opts.AllowRejected. Articles saved before an error
+// stay saved; the result lists them.
+func (e *Editor) ApplyImport(ctx context.Context, p Plan, opts ImportOptions) (ImportResult, error) {
+	res := ImportResult{Saved: []string{}, Published: []string{}, Archived: []string{}}
+	if err := checkAuthor(opts.Author); err != nil {
+		return res, err
+	}
+	if !opts.AllowRejected {
+		if err := rejectedError(p); err != nil {
+			return res, err
+		}
+	}
+	for _, a := range toSave(p) {
+		if _, err := e.Save(ctx, a, opts.Author, importNote); err != nil {
+			return res, fmt.Errorf("kb: import: %w", err)
+		}
+		res.Saved = append(res.Saved, a.ID)
+	}
+	var pub, archive []string
+	if opts.Publish {
+		heads, err := e.store.Heads(ctx)
+		if err != nil {
+			return res, fmt.Errorf("kb: import: %w", err)
+		}
+		pub, archive = toPublish(p, heads)
+	}
+	var err error
+	if len(pub) > 0 {
+		if res.Revision, err = e.Publish(ctx, pub, opts.Author); err != nil {
+			return res, fmt.Errorf("kb: import: %w", err)
+		}
+		res.Published = pub
+	}
+	if len(archive) > 0 {
+		if res.Revision, err = e.Archive(ctx, archive, opts.Author); err != nil {
+			return res, fmt.Errorf("kb: import: %w", err)
+		}
+		res.Archived = archive
+	}
+	if res.Revision == 0 {
+		if res.Revision, err = e.store.Revision(ctx); err != nil {
+			return res, fmt.Errorf("kb: import: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// RecordUnanswered adds a question the bot failed to answer or handed off
+// to the unanswered queue. Blank texts are ignored; long ones are cut to
+// MaxUnansweredLen bytes.
+func (e *Editor) RecordUnanswered(ctx context.Context, u Unanswered) error {
+	u.Text = strings.ToValidUTF8(strings.TrimSpace(u.Text), "\uFFFD")
+	if u.Text == "" {
+		return nil
+	}
+	if len(u.Text) > MaxUnansweredLen {
+		cut := MaxUnansweredLen
+		for cut > 0 && !utf8.RuneStart(u.Text[cut]) {
+			cut--
+		}
+		u.Text = strings.TrimSpace(u.Text[:cut])
+	}
+	switch u.Reason {
+	case ReasonFailed, ReasonHandoff:
+	default:
+		return fmt.Errorf("kb: unanswered: unknown reason %q (want %q or %q): %w", u.Reason, ReasonFailed, ReasonHandoff, ErrInvalid)
+	}
+	if u.At.IsZero() {
+		u.At = e.clock()
+	}
+	u.At = u.At.Truncate(time.Microsecond)
+	if u.ArticleID == "" || math.IsNaN(u.Score) || math.IsInf(u.Score, 0) {
+		u.ArticleID, u.Score = "", 0
+	}
+	if err := e.store.RecordUnanswered(ctx, u, DefaultMaxUnanswered); err != nil {
+		return fmt.Errorf("kb: unanswered: %w", err)
+	}
+	return nil
+}
+
+// UnansweredGroups returns the unanswered queue, grouped (see
+// GroupUnanswered).
+func (e *Editor) UnansweredGroups(ctx context.Context) ([]UnansweredGroup, error) {
+	texts, err := e.store.UnansweredTexts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("kb: unanswered: %w", err)
+	}
+	return GroupUnanswered(texts), nil
+}
+
+// unansweredGroup returns the group with this ID, or ErrNotFound.
+func (e *Editor) unansweredGroup(ctx context.Context, id string) (UnansweredGroup, error) {
+	groups, err := e.UnansweredGroups(ctx)
+	if err != nil {
+		return UnansweredGroup{}, err
+	}
+	for _, g := range groups {
+		if g.ID == id {
+			return g, nil
+		}
+	}
+	return UnansweredGroup{}, fmt.Errorf("kb: unanswered group %s: %w", id, ErrNotFound)
+}
+
+// DismissUnanswered removes a group from the unanswered queue. Groups are
+// formed anew on every listing: when the group's leading text changed
+// since the caller listed it, the ID is unknown and it returns ErrNotFound.
+func (e *Editor) DismissUnanswered(ctx context.Context, groupID string) error {
+	g, err := e.unansweredGroup(ctx, groupID)
+	if err != nil {
+		return err
+	}
+	if err := e.store.DeleteUnanswered(ctx, g.Texts...); err != nil {
+		return fmt.Errorf("kb: unanswered: %w", err)
+	}
+	return nil
+}
+
+// ResolveUnanswered adds text (empty = the group's leading text) as a
+// similar question of article articleID, as a new version by author
+// (unless the article already has that question), and removes the group
+// from the queue. It returns the article's latest version.
+func (e *Editor) ResolveUnanswered(ctx context.Context, groupID, articleID, text, author string) (Version, error) {
+	if err := checkAuthor(author); err != nil {
+		return Version{}, err
+	}
+	g, err := e.unansweredGroup(ctx, groupID)
+	if err != nil {
+		return Version{}, err
+	}
+	if text = strings.TrimSpace(text); text == "" {
+		text = g.Text
+	}
+	h, err := e.store.Head(ctx, articleID)
+	if err != nil {
+		return Version{}, fmt.Errorf("kb: resolve into %s: %w", articleID, err)
+	}
+	v, err := e.store.Version(ctx, articleID, h.Latest)
+	if err != nil {
+		return Version{}, fmt.Errorf("kb: resolve into %s: %w", articleID, err)
+	}
+	if !slices.Contains(v.Article.Questions(), text) {
+		a := v.Article
+		a.Similar = append(slices.Clone(a.Similar), text)
+		if v, err = e.Save(ctx, a, author, "未答问题："+text); err != nil {
+			return Version{}, err
+		}
+	}
+	if err := e.store.DeleteUnanswered(ctx, g.Texts...); err != nil {
+		return Version{}, fmt.Errorf("kb: unanswered: %w", err)
+	}
+	return v, nil
+}

@@ -1,0 +1,376 @@
+package kbtest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kefuhq/kefu/internal/clocktest"
+	"github.com/kefuhq/kefu/kb"
+)
+
+// NewEditor returns an Editor over s with a LocalNotifier and a clock
+// standing at a fixed day, which the test may move.
+func NewEditor(t testing.TB, s kb.Store) (*kb.Editor, *clocktest.Clock) {
+	t.Helper()
+	clock := clocktest.New(day)
+	e, err := kb.NewEditor(s, kb.NewLocalNotifier(), clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, clock
+}
+
+func mustEditorSave(t *testing.T, e *kb.Editor, a kb.Article) kb.Version {
+	t.Helper()
+	v, err := e.Save(context.Background(), a, "editor1", "")
+	if err != nil {
+		t.Fatalf("Save(%s): %v", a.ID, err)
+	}
+	return v
+}
+
+func mustPublish(t *testing.T, e *kb.Editor, ids ...string) int64 {
+	t.Helper()
+	rev, err := e.Publish(context.Background(), ids, "boss")
+	if err != nil {
+		t.Fatalf("Publish(%v): %v", ids, err)
+	}
+	return rev
+}
+
+// answers returns the published answer of each article, by ID.
+func answers(t *testing.T, e *kb.Editor) map[string]string {
+	t.Helper()
+	articles, _, err := e.PublishedArticles(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, a := range articles {
+		if a.Status != kb.StatusPublished {
+			t.Errorf("published article %s has status %s", a.ID, a.Status)
+		}
+		m[a.ID] = a.Answer
+	}
+	return m
+}
+
+func mustDefault(t *testing.T) []kb.Article {
+	t.Helper()
+	def, err := kb.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return def
+}
+
+// testEditorPublishRollback: the bot answers from published versions only,
+// and a rollback is a new version that waits for Publish.
+func testEditorPublishRollback(t *testing.T, s kb.Store) {
+	ctx := context.Background()
+	e, clock := NewEditor(t, s)
+	v1 := article("a", 1)
+	v1.Status = kb.StatusPublished // ignored: status is not saved with a version
+	if v := mustEditorSave(t, e, v1); v.Version != 1 || v.Article.Status != kb.StatusDraft {
+		t.Fatalf("first Save = %+v", v)
+	}
+	if got := answers(t, e); len(got) != 0 {
+		t.Fatalf("a draft is answered: %v", got)
+	}
+	r1 := mustPublish(t, e, "a")
+	clock.Advance(time.Minute)
+	mustEditorSave(t, e, article("a", 2))
+	if got := answers(t, e); got["a"] != "答案 1" {
+		t.Fatalf("answer with a newer draft = %q, want the published 答案 1", got["a"])
+	}
+	r2 := mustPublish(t, e, "a")
+	if r2 <= r1 {
+		t.Errorf("revision went from %d to %d", r1, r2)
+	}
+	if got := answers(t, e); got["a"] != "答案 2" {
+		t.Fatalf("answer after publishing version 2 = %q", got["a"])
+	}
+
+	clock.Advance(time.Minute)
+	v3, err := e.Rollback(ctx, "a", 1, "boss")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v3.Version != 3 || v3.Note != "回滚到版本 1" || v3.Author != "boss" || !v3.At.Equal(day.Add(2*time.Minute)) {
+		t.Errorf("Rollback = %+v", v3)
+	}
+	if got := answers(t, e); got["a"] != "答案 2" {
+		t.Errorf("a rollback changed the answer before Publish: %q", got["a"])
+	}
+	mustPublish(t, e, "a")
+	if got := answers(t, e); got["a"] != "答案 1" {
+		t.Errorf("answer after publishing the rollback = %q, want 答案 1", got["a"])
+	}
+	hist, err := e.History(ctx, "a")
+	if err != nil || len(hist) != 3 {
+		t.Fatalf("History = %d versions, %v; want 3", len(hist), err)
+	}
+	if diff := cmp.Diff(hist[0].Article, hist[2].Article); diff != "" {
+		t.Errorf("version 3 is not version 1 again:\n%s", diff)
+	}
+	changes, err := e.Diff(ctx, "a", 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []kb.Change{{Field: "answer", Old: "答案 1", New: "答案 2"}}; !cmp.Equal(want, changes) {
+		t.Errorf("Diff(1, 2) = %+v, want %+v", changes, want)
+	}
+	if changes, err := e.Diff(ctx, "a", 1, 3); err != nil || len(changes) != 0 {
+		t.Errorf("Diff(1, 3) = %+v, %v; want none", changes, err)
+	}
+	if _, err := e.Rollback(ctx, "a", 9, "boss"); !errors.Is(err, kb.ErrNotFound) {
+		t.Errorf("Rollback to a missing version = %v, want ErrNotFound", err)
+	}
+	if _, err := e.Save(ctx, article("a", 4), " ", ""); !errors.Is(err, kb.ErrInvalid) {
+		t.Errorf("Save without an author = %v, want ErrInvalid", err)
+	}
+	bad := article("a", 4)
+	bad.Question = ""
+	if _, err := e.Save(ctx, bad, "boss", ""); !errors.Is(err, kb.ErrInvalid) {
+		t.Errorf("Save of an invalid article = %v, want ErrInvalid", err)
+	}
+}
+
+// testEditorSeed: the default knowledge base is imported once, published.
+func testEditorSeed(t *testing.T, s kb.Store) {
+	ctx := context.Background()
+	e, _ := NewEditor(t, s)
+	def := mustDefault(t)
+	ok, err := e.Seed(ctx, def)
+	if err != nil || !ok {
+		t.Fatalf("Seed = %v, %v", ok, err)
+	}
+	articles, rev, err := e.PublishedArticles(ctx)
+	if err != nil || rev != 1 || len(articles) != len(def) {
+		t.Fatalf("PublishedArticles after Seed = %d articles, revision %d, %v; want %d, 1", len(articles), rev, err, len(def))
+	}
+	h, err := e.Head(ctx, def[0].ID)
+	if err != nil || h.UpdatedBy != kb.SystemAuthor || h.Latest != 1 {
+		t.Errorf("seeded Head = %+v, %v", h, err)
+	}
+	if ok, err := e.Seed(ctx, def); ok || err != nil {
+		t.Errorf("second Seed = %v, %v", ok, err)
+	}
+	// The bot answers with the default knowledge base as it ships.
+	want := sortedByID(def)
+	for i := range want {
+		want[i].Status = kb.StatusPublished
+	}
+	if diff := cmp.Diff(want, articles, opts); diff != "" {
+		t.Errorf("published after Seed (-want +got):\n%s", diff)
+	}
+}
+
+// testEditorImport: a dry run reports added, changed, unchanged and
+// rejected rows; applying it refuses rejections unless allowed.
+func testEditorImport(t *testing.T, s kb.Store) {
+	ctx := context.Background()
+	e, _ := NewEditor(t, s)
+	mustEditorSave(t, e, article("keep", 1))
+	mustEditorSave(t, e, article("edit", 1))
+	titled := article("titled", 1)
+	mustEditorSave(t, e, titled)
+	mustPublish(t, e, "keep", "edit", "titled")
+
+	csvFile := "\uFEFFid,question,similar,answer,answer_en,category,tags,kind,status\n" +
+		"keep,怎么联系客服 keep,客服电话|人工客服在哪,答案 1,Answer,渠道,渠道|电话,faq,published\n" +
+		"edit,怎么联系客服 edit,客服电话|新问法 a\\|b,新答案,Answer,渠道,渠道|电话,faq,published\n" +
+		"new,新问题,,新文章的答案,,,,,\n" +
+		"bad,坏问题,,答案,,,,kind-x,\n" +
+		",,,没有问题,,,,,\n" +
+		"new,重复,,答案,,,,,\n" +
+		"titled,怎么联系客服 titled,客服电话|人工客服在哪,答案 1,Answer,渠道,渠道|电话,,\n"
+	rows, err := kb.ReadCSV(strings.NewReader(csvFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := e.PlanImport(ctx, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := func(items []kb.PlanItem) (out []string) {
+		for _, it := range items {
+			out = append(out, it.Article.ID)
+		}
+		return out
+	}
+	if got := ids(plan.Added); !cmp.Equal(got, []string{"new"}) {
+		t.Errorf("added %v", got)
+	}
+	if got := ids(plan.Changed); !cmp.Equal(got, []string{"edit"}) {
+		t.Errorf("changed %v", got)
+	}
+	// A CSV row keeps the fields CSV has no column for (title) and, when
+	// empty, kind and status.
+	if got := ids(plan.Unchanged); !cmp.Equal(got, []string{"keep", "titled"}) {
+		t.Errorf("unchanged %v", got)
+	}
+	wantChanges := []kb.Change{
+		{Field: "similar", Added: []string{"新问法 a|b"}, Removed: []string{"人工客服在哪"}},
+		{Field: "answer", Old: "答案 1", New: "新答案"},
+	}
+	if len(plan.Changed) == 1 && !cmp.Equal(wantChanges, plan.Changed[0].Changes) {
+		t.Errorf("changes of edit = %+v, want %+v", plan.Changed[0].Changes, wantChanges)
+	}
+	var rejected []int
+	for _, r := range plan.Rejected {
+		rejected = append(rejected, r.Row)
+	}
+	if !cmp.Equal(rejected, []int{5, 6, 7}) {
+		t.Errorf("rejected rows %v (%+v), want 5, 6, 7", rejected, plan.Rejected)
+	}
+
+	if _, err := e.ApplyImport(ctx, plan, kb.ImportOptions{Author: "importer"}); !errors.Is(err, kb.ErrRejected) {
+		t.Fatalf("ApplyImport with rejected rows = %v, want ErrRejected", err)
+	}
+	if h, _ := e.Head(ctx, "edit"); h.Latest != 1 {
+		t.Fatalf("a refused import saved a version")
+	}
+	res, err := e.ApplyImport(ctx, plan, kb.ImportOptions{Author: "importer", AllowRejected: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cmp.Equal(res.Saved, []string{"new", "edit"}) || len(res.Published) != 0 {
+		t.Errorf("ApplyImport = %+v", res)
+	}
+	if got := answers(t, e); got["edit"] != "答案 1" || got["new"] != "" {
+		t.Errorf("an import without Publish changed the answers: %v", got)
+	}
+	h, _ := e.Head(ctx, "edit")
+	if h.Latest != 2 || !h.Pending() || h.UpdatedBy != "importer" {
+		t.Errorf("Head(edit) after import = %+v", h)
+	}
+
+	// With Publish the file's statuses apply, also to articles the import
+	// leaves unchanged: edit, marked published, has a draft waiting.
+	plan, _ = e.PlanImport(ctx, rows)
+	if len(plan.Changed) != 0 || len(plan.Added) != 0 {
+		t.Errorf("a second dry run still changes %+v / adds %+v", plan.Changed, plan.Added)
+	}
+	res, err = e.ApplyImport(ctx, plan, kb.ImportOptions{Author: "importer", Publish: true, AllowRejected: true})
+	if err != nil || !cmp.Equal(res.Published, []string{"edit"}) || len(res.Saved) != 0 {
+		t.Fatalf("ApplyImport with Publish = %+v, %v", res, err)
+	}
+	if got := answers(t, e); got["edit"] != "新答案" || got["new"] != "" {
+		t.Errorf("answers after importing with Publish = %v", got)
+	}
+}
+
+// testEditorImportRoundTrip: export, import with Publish into an empty
+// store, export again: the same bytes.
+func testEditorImportRoundTrip(t *testing.T, s kb.Store) {
+	ctx := context.Background()
+	e, _ := NewEditor(t, s)
+	def := mustDefault(t)
+	var in bytes.Buffer
+	if err := kb.WriteJSON(&in, def); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := kb.ReadJSON(bytes.NewReader(in.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := e.PlanImport(ctx, rows)
+	if err != nil || len(plan.Added) != len(def) || len(plan.Rejected) != 0 {
+		t.Fatalf("plan: %d added, %d rejected, %v", len(plan.Added), len(plan.Rejected), err)
+	}
+	if _, err := e.ApplyImport(ctx, plan, kb.ImportOptions{Author: "importer", Publish: true}); err != nil {
+		t.Fatal(err)
+	}
+	exported, err := e.Export(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := kb.WriteJSON(&out, exported); err != nil {
+		t.Fatal(err)
+	}
+	var sorted bytes.Buffer
+	kb.WriteJSON(&sorted, sortedByID(def))
+	if !bytes.Equal(sorted.Bytes(), out.Bytes()) {
+		t.Errorf("export after import differs from the file imported (%d and %d bytes)", sorted.Len(), out.Len())
+	}
+	plan, _ = e.PlanImport(ctx, rows)
+	if len(plan.Unchanged) != len(def) {
+		t.Errorf("importing the export again changes %d and adds %d articles", len(plan.Changed), len(plan.Added))
+	}
+}
+
+func sortedByID(articles []kb.Article) []kb.Article {
+	out := slices.Clone(articles)
+	slices.SortFunc(out, func(a, b kb.Article) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// testEditorUnanswered: near-identical questions form one group, which can
+// be dismissed or resolved into a similar question of an article.
+func testEditorUnanswered(t *testing.T, s kb.Store) {
+	ctx := context.Background()
+	e, clock := NewEditor(t, s)
+	mustEditorSave(t, e, article("refund", 1))
+	for _, q := range []string{"怎么申请退款", "怎么申请退款", "怎么申请退款啊？", "怎麼申請退款", "  怎么申请退款  ", "账号被盗了怎么办", "账号被盗了怎么办!!", "？？？"} {
+		clock.Advance(time.Second)
+		if err := e.RecordUnanswered(ctx, kb.Unanswered{Text: q, Reason: kb.ReasonFailed, ArticleID: "refund", Score: 0.1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.RecordUnanswered(ctx, kb.Unanswered{Text: "x", Reason: "other"}); !errors.Is(err, kb.ErrInvalid) {
+		t.Errorf("RecordUnanswered with an unknown reason = %v, want ErrInvalid", err)
+	}
+	if err := e.RecordUnanswered(ctx, kb.Unanswered{Text: strings.Repeat("长", 1000), Reason: kb.ReasonHandoff}); err != nil {
+		t.Fatal(err)
+	}
+	groups, err := e.UnansweredGroups(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(groups) != 4 {
+		t.Fatalf("%d groups, want 4: %+v", len(groups), groups)
+	}
+	g := groups[0]
+	if g.Text != "怎么申请退款" || g.Count != 5 || len(g.Texts) != 3 || !g.FirstSeen.Equal(day.Add(time.Second)) ||
+		!g.LastSeen.Equal(day.Add(5*time.Second)) || g.ArticleID != "refund" {
+		t.Errorf("first group = %+v", g)
+	}
+	if groups[1].Count != 2 || groups[1].Text != "账号被盗了怎么办" {
+		t.Errorf("second group = %+v", groups[1])
+	}
+	for _, g := range groups {
+		if strings.HasPrefix(g.Text, "长") && len(g.Text) > kb.MaxUnansweredLen {
+			t.Errorf("a long text was kept whole: %d bytes", len(g.Text))
+		}
+	}
+
+	if err := e.DismissUnanswered(ctx, groups[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.DismissUnanswered(ctx, groups[1].ID); !errors.Is(err, kb.ErrNotFound) {
+		t.Errorf("dismissing a group twice = %v, want ErrNotFound", err)
+	}
+	v, err := e.ResolveUnanswered(ctx, g.ID, "refund", "", "editor2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Version != 2 || v.Author != "editor2" || v.Article.Similar[len(v.Article.Similar)-1] != "怎么申请退款" {
+		t.Errorf("ResolveUnanswered = %+v", v)
+	}
+	groups, _ = e.UnansweredGroups(ctx)
+	if len(groups) != 2 {
+		t.Errorf("after dismiss and resolve: %+v", groups)
+	}
+	if _, err := e.ResolveUnanswered(ctx, groups[0].ID, "nope", "", "editor2"); !errors.Is(err, kb.ErrNotFound) {
+		t.Errorf("resolving into a missing article = %v, want ErrNotFound", err)
+	}
+}

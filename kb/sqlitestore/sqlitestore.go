@@ -1,0 +1,422 @@
+// Package sqlitestore keeps the knowledge base's versioned articles and
+// unanswered questions in the SQLite database of the embedded mode
+// (internal/sqlitedb).
+//
+// kb_articles holds one row per article: the number of its latest and of
+// its published version, whether it is archived, and who last saved and
+// published it. kb_versions holds every version, the article as JSON; a
+// version row is never changed once written. kb_revision is the publish
+// revision, kb_unanswered one row per distinct unanswered text.
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kefuhq/kefu/internal/sqlitedb"
+	"github.com/kefuhq/kefu/kb"
+)
+
+var _ kb.Store = (*Store)(nil)
+
+// migrations create the tables; see sqlitedb.Migrate.
+var migrations = []string{
+	`CREATE TABLE kb_articles (
+	id         TEXT PRIMARY KEY,
+	latest     INTEGER NOT NULL,           -- number of the latest version
+	published  INTEGER NOT NULL DEFAULT 0, -- number of the published version, 0 = none
+	archived   INTEGER NOT NULL DEFAULT 0, -- 1: archived
+	updated_by TEXT NOT NULL,
+	updated_at INTEGER NOT NULL,           -- unix microseconds
+	status_by  TEXT NOT NULL DEFAULT '',   -- who last published or archived it
+	status_at  INTEGER NOT NULL DEFAULT 0  -- and when, unix microseconds; 0 = never
+) STRICT, WITHOUT ROWID;
+CREATE TABLE kb_versions (
+	id      TEXT NOT NULL REFERENCES kb_articles (id),
+	version INTEGER NOT NULL,
+	author  TEXT NOT NULL,
+	at      INTEGER NOT NULL, -- unix microseconds
+	note    TEXT NOT NULL,
+	data    TEXT NOT NULL,    -- JSON of kb.Article
+	PRIMARY KEY (id, version)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE kb_revision (
+	id    INTEGER PRIMARY KEY CHECK (id = 1),
+	value INTEGER NOT NULL
+) STRICT;
+INSERT INTO kb_revision (id, value) VALUES (1, 0);
+CREATE TABLE kb_unanswered (
+	text       TEXT PRIMARY KEY,
+	count      INTEGER NOT NULL,
+	failed     INTEGER NOT NULL,
+	handoff    INTEGER NOT NULL,
+	first_seen INTEGER NOT NULL, -- unix microseconds
+	last_seen  INTEGER NOT NULL, -- unix microseconds
+	article_id TEXT NOT NULL,    -- best candidate, '' = none
+	score      REAL NOT NULL
+) STRICT;
+CREATE INDEX kb_unanswered_last_seen ON kb_unanswered (last_seen, text);`,
+}
+
+// Store is the embedded kb.Store.
+type Store struct {
+	db *sql.DB
+}
+
+// New returns a Store on db, creating or upgrading its tables.
+func New(db *sql.DB) (*Store, error) {
+	if err := sqlitedb.Migrate(context.Background(), db, "kb.articles", migrations...); err != nil {
+		return nil, fmt.Errorf("kb: article store: %w", err)
+	}
+	return &Store{db: db}, nil
+}
+
+// inTx runs fn in a transaction, committed when fn returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func micro(t time.Time) int64 { return t.UnixMicro() }
+
+// timeOf reads a unix microseconds column; 0 is the zero time.
+func timeOf(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us)
+}
+
+const insertVersion = `INSERT INTO kb_versions (id, version, author, at, note, data) VALUES (?, ?, ?, ?, ?, ?)`
+
+// Seed stores and publishes articles when the store has none.
+func (s *Store) Seed(ctx context.Context, articles []kb.Article, author string, at time.Time) (bool, error) {
+	seeded := false
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var exists bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM kb_articles)`).Scan(&exists); err != nil || exists {
+			return err
+		}
+		for _, a := range articles {
+			data, err := json.Marshal(a)
+			if err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, `INSERT INTO kb_articles (id, latest, published, updated_by, updated_at, status_by, status_at)
+VALUES (?, 1, 1, ?, ?, ?, ?)`, a.ID, author, micro(at), author, micro(at))
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, insertVersion, a.ID, 1, author, micro(at), "", string(data)); err != nil {
+				return err
+			}
+		}
+		seeded = true
+		_, err := tx.ExecContext(ctx, `UPDATE kb_revision SET value = value + 1`)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("kb: seed: %w", err)
+	}
+	return seeded, nil
+}
+
+// Save stores the next version of a.ID.
+func (s *Store) Save(ctx context.Context, a kb.Article, author, note string, at time.Time) (kb.Version, error) {
+	data, err := json.Marshal(a)
+	if err != nil {
+		return kb.Version{}, err
+	}
+	v := kb.Version{ID: a.ID, Article: a, Author: author, At: at, Note: note}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO kb_articles (id, latest, updated_by, updated_at) VALUES (?, 1, ?, ?)
+ON CONFLICT (id) DO UPDATE SET latest = latest + 1, archived = 0, updated_by = excluded.updated_by, updated_at = excluded.updated_at
+RETURNING latest`, a.ID, author, micro(at)).Scan(&v.Version)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, insertVersion, a.ID, v.Version, author, micro(at), note, string(data))
+		return err
+	})
+	if err != nil {
+		return kb.Version{}, fmt.Errorf("kb: save %s: %w", a.ID, err)
+	}
+	return v, nil
+}
+
+const versionColumns = `v.id, v.version, v.author, v.at, v.note, v.data`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanVersion(row scanner, extra ...any) (kb.Version, error) {
+	var (
+		v    kb.Version
+		at   int64
+		data []byte
+	)
+	if err := row.Scan(append([]any{&v.ID, &v.Version, &v.Author, &at, &v.Note, &data}, extra...)...); err != nil {
+		return kb.Version{}, err
+	}
+	v.At = timeOf(at)
+	if err := json.Unmarshal(data, &v.Article); err != nil {
+		return kb.Version{}, fmt.Errorf("version %d of %s: %w", v.Version, v.ID, err)
+	}
+	return v, nil
+}
+
+// Version returns version n of article id.
+func (s *Store) Version(ctx context.Context, id string, n int) (kb.Version, error) {
+	v, err := scanVersion(s.db.QueryRowContext(ctx, `SELECT `+versionColumns+` FROM kb_versions v WHERE v.id = ? AND v.version = ?`, id, n))
+	if errors.Is(err, sql.ErrNoRows) {
+		return kb.Version{}, fmt.Errorf("kb: version %d of %s: %w", n, id, kb.ErrNotFound)
+	}
+	if err != nil {
+		return kb.Version{}, fmt.Errorf("kb: version %d of %s: %w", n, id, err)
+	}
+	return v, nil
+}
+
+// History returns every version of article id, oldest first.
+func (s *Store) History(ctx context.Context, id string) ([]kb.Version, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+versionColumns+` FROM kb_versions v WHERE v.id = ? ORDER BY v.version`, id)
+	if err != nil {
+		return nil, fmt.Errorf("kb: history of %s: %w", id, err)
+	}
+	defer rows.Close()
+	var vs []kb.Version
+	for rows.Next() {
+		v, err := scanVersion(rows)
+		if err != nil {
+			return nil, fmt.Errorf("kb: history of %s: %w", id, err)
+		}
+		vs = append(vs, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("kb: history of %s: %w", id, err)
+	}
+	if len(vs) == 0 {
+		return nil, fmt.Errorf("kb: history of %s: %w", id, kb.ErrNotFound)
+	}
+	return vs, nil
+}
+
+// headQuery selects the heads with the content of their latest versions.
+const headQuery = `SELECT ` + versionColumns + `, a.published, a.archived, a.status_by, a.status_at
+FROM kb_articles a JOIN kb_versions v ON v.id = a.id AND v.version = a.latest`
+
+func scanHead(row scanner) (kb.Head, error) {
+	var (
+		h        kb.Head
+		archived bool
+		statusAt int64
+	)
+	v, err := scanVersion(row, &h.Published, &archived, &h.StatusBy, &statusAt)
+	if err != nil {
+		return kb.Head{}, err
+	}
+	h.Article, h.Latest, h.UpdatedBy, h.UpdatedAt, h.StatusAt = v.Article, v.Version, v.Author, v.At, timeOf(statusAt)
+	h.Article.Status = kb.HeadStatus(h.Published, archived)
+	return h, nil
+}
+
+// Head returns the editorial state of article id.
+func (s *Store) Head(ctx context.Context, id string) (kb.Head, error) {
+	h, err := scanHead(s.db.QueryRowContext(ctx, headQuery+` WHERE a.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return kb.Head{}, fmt.Errorf("kb: article %s: %w", id, kb.ErrNotFound)
+	}
+	if err != nil {
+		return kb.Head{}, fmt.Errorf("kb: article %s: %w", id, err)
+	}
+	return h, nil
+}
+
+// Heads returns the editorial state of every article, by ID.
+func (s *Store) Heads(ctx context.Context) ([]kb.Head, error) {
+	rows, err := s.db.QueryContext(ctx, headQuery+` ORDER BY a.id`)
+	if err != nil {
+		return nil, fmt.Errorf("kb: articles: %w", err)
+	}
+	defer rows.Close()
+	heads := []kb.Head{}
+	for rows.Next() {
+		h, err := scanHead(rows)
+		if err != nil {
+			return nil, fmt.Errorf("kb: articles: %w", err)
+		}
+		heads = append(heads, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("kb: articles: %w", err)
+	}
+	return heads, nil
+}
+
+// Publish publishes the latest versions of ids.
+func (s *Store) Publish(ctx context.Context, ids []string, by string, at time.Time) (int64, error) {
+	return s.setStatus(ctx, ids, `UPDATE kb_articles SET published = latest, archived = 0, status_by = ?, status_at = ? WHERE id = ?`, by, at)
+}
+
+// Archive takes ids out of the published set.
+func (s *Store) Archive(ctx context.Context, ids []string, by string, at time.Time) (int64, error) {
+	return s.setStatus(ctx, ids, `UPDATE kb_articles SET published = 0, archived = 1, status_by = ?, status_at = ? WHERE id = ?`, by, at)
+}
+
+// setStatus runs update (by, at, id) on every id and moves the revision
+// on, or changes nothing when an id is unknown.
+func (s *Store) setStatus(ctx context.Context, ids []string, update, by string, at time.Time) (int64, error) {
+	var rev int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, update)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, id := range ids {
+			res, err := stmt.ExecContext(ctx, by, micro(at), id)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return fmt.Errorf("article %s: %w", id, kb.ErrNotFound)
+			}
+		}
+		return tx.QueryRowContext(ctx, `UPDATE kb_revision SET value = value + 1 RETURNING value`).Scan(&rev)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("kb: %w", err)
+	}
+	return rev, nil
+}
+
+// Published returns the published versions and the revision.
+func (s *Store) Published(ctx context.Context) ([]kb.Version, int64, error) {
+	var (
+		vs  = []kb.Version{}
+		rev int64
+	)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT value FROM kb_revision`).Scan(&rev); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+versionColumns+`
+FROM kb_articles a JOIN kb_versions v ON v.id = a.id AND v.version = a.published ORDER BY a.id`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			v, err := scanVersion(rows)
+			if err != nil {
+				return err
+			}
+			vs = append(vs, v)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("kb: published: %w", err)
+	}
+	return vs, rev, nil
+}
+
+// Revision returns the publish revision.
+func (s *Store) Revision(ctx context.Context) (int64, error) {
+	var rev int64
+	if err := s.db.QueryRowContext(ctx, `SELECT value FROM kb_revision`).Scan(&rev); err != nil {
+		return 0, fmt.Errorf("kb: revision: %w", err)
+	}
+	return rev, nil
+}
+
+// RecordUnanswered counts one record of u.Text, keeping at most max texts.
+func (s *Store) RecordUnanswered(ctx context.Context, u kb.Unanswered, max int) error {
+	failed, handoff := 0, 0
+	if u.Reason == kb.ReasonHandoff {
+		handoff = 1
+	} else {
+		failed = 1
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// In an upsert's SET, the columns are those of the stored row:
+		// article_id is replaced only by a candidate with a better score.
+		_, err := tx.ExecContext(ctx, `INSERT INTO kb_unanswered (text, count, failed, handoff, first_seen, last_seen, article_id, score)
+VALUES (?1, 1, ?2, ?3, ?4, ?4, ?5, ?6)
+ON CONFLICT (text) DO UPDATE SET count = count + 1, failed = failed + excluded.failed, handoff = handoff + excluded.handoff,
+	first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+	article_id = CASE WHEN excluded.article_id <> '' AND (article_id = '' OR excluded.score > score) THEN excluded.article_id ELSE article_id END,
+	score = CASE WHEN excluded.article_id <> '' AND (article_id = '' OR excluded.score > score) THEN excluded.score ELSE score END`,
+			u.Text, failed, handoff, micro(u.At), u.ArticleID, u.Score)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM kb_unanswered WHERE text IN (SELECT text FROM kb_unanswered
+ORDER BY last_seen, text LIMIT max(0, (SELECT count(*) FROM kb_unanswered) - ?))`, max)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("kb: record unanswered: %w", err)
+	}
+	return nil
+}
+
+// UnansweredTexts returns every kept unanswered text.
+func (s *Store) UnansweredTexts(ctx context.Context) ([]kb.UnansweredText, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT text, count, failed, handoff, first_seen, last_seen, article_id, score FROM kb_unanswered`)
+	if err != nil {
+		return nil, fmt.Errorf("kb: unanswered: %w", err)
+	}
+	defer rows.Close()
+	var out []kb.UnansweredText
+	for rows.Next() {
+		var (
+			t           kb.UnansweredText
+			first, last int64
+		)
+		if err := rows.Scan(&t.Text, &t.Count, &t.Failed, &t.Handoff, &first, &last, &t.ArticleID, &t.Score); err != nil {
+			return nil, fmt.Errorf("kb: unanswered: %w", err)
+		}
+		t.FirstSeen, t.LastSeen = timeOf(first), timeOf(last)
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("kb: unanswered: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteUnanswered forgets texts.
+func (s *Store) DeleteUnanswered(ctx context.Context, texts ...string) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `DELETE FROM kb_unanswered WHERE text = ?`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, t := range texts {
+			if _, err := stmt.ExecContext(ctx, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("kb: delete unanswered: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,629 @@
+package kb
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// Format is the format of an import or export file.
+//
+// JSON is an array of articles, every Article field included, as Parse
+// reads it: exporting, importing and exporting again gives the same bytes.
+//
+// CSV is UTF-8 (a byte-order mark is written, for spreadsheet programs, and
+// accepted), one article per record after a header row naming the columns:
+//
+//	id,question,similar,answer,answer_en,category,tags,kind,status
+//
+// followed by a column for each other text field of Article (title,
+// handoff, and any added later), so that a CSV round trip keeps them.
+// similar and tags hold lists whose items are separated by "|"; inside an
+// item a literal "|" is written `\|` and a backslash `\\` (any other
+// backslash stands for itself). Items are trimmed and blank ones dropped.
+// On import the header may name the columns in any order and leave any out
+// except question and answer. A missing or empty id is derived from the
+// question (see DeriveID), a missing kind is faq and a missing status draft;
+// when the article exists, a column left out (and an empty kind or status)
+// keeps its current value, and so do the fields CSV has no column for.
+// Records whose cells are all blank are skipped.
+type Format string
+
+const (
+	// FormatJSON is a JSON array of articles.
+	FormatJSON Format = "json"
+	// FormatCSV is comma-separated values with a header row.
+	FormatCSV Format = "csv"
+)
+
+// ParseFormat returns the format named s ("json" or "csv", any case).
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(strings.ToLower(s)); f {
+	case FormatJSON, FormatCSV:
+		return f, nil
+	}
+	return "", fmt.Errorf("kb: unknown format %q (want json or csv): %w", s, ErrInvalid)
+}
+
+// FormatOf returns the format of a file from its extension (.json, .csv).
+func FormatOf(path string) (Format, error) {
+	ext := strings.TrimPrefix(filepath.Ext(path), ".")
+	if ext == "" {
+		return "", fmt.Errorf("kb: %s: no extension to tell the format by (want .json or .csv): %w", path, ErrInvalid)
+	}
+	return ParseFormat(ext)
+}
+
+// MaxImportRows bounds the articles one import file may hold.
+const MaxImportRows = 100_000
+
+// csvColumn is one column of the CSV format: its name (the JSON name of the
+// Article field it holds) and how to read and write that field.
+type csvColumn struct {
+	name string
+	get  func(a *Article) string
+	set  func(a *Article, s string)
+}
+
+// csvColumns are the columns of the CSV format, in the order export writes
+// them: the fixed ones, then one for every other text or text-list field of
+// Article (see extraCSVColumns).
+var csvColumns = append(fixedCSVColumns, extraCSVColumns(fixedCSVColumns)...)
+
+// fixedCSVColumns are the columns the format documents by name.
+var fixedCSVColumns = []csvColumn{
+	{"id", func(a *Article) string { return a.ID }, func(a *Article, s string) { a.ID = strings.TrimSpace(s) }},
+	{"question", func(a *Article) string { return a.Question }, func(a *Article, s string) { a.Question = s }},
+	{"similar", func(a *Article) string { return joinList(a.Similar) }, func(a *Article, s string) { a.Similar = splitList(s) }},
+	{"answer", func(a *Article) string { return a.Answer }, func(a *Article, s string) { a.Answer = s }},
+	{"answer_en", func(a *Article) string { return a.AnswerEN }, func(a *Article, s string) { a.AnswerEN = s }},
+	{"category", func(a *Article) string { return a.Category }, func(a *Article, s string) { a.Category = s }},
+	{"tags", func(a *Article) string { return joinList(a.Tags) }, func(a *Article, s string) { a.Tags = splitList(s) }},
+	{"kind", func(a *Article) string { return string(a.Kind) }, func(a *Article, s string) { a.Kind = Kind(strings.TrimSpace(s)) }},
+	{"status", func(a *Article) string { return string(a.Status) }, func(a *Article, s string) { a.Status = Status(strings.TrimSpace(s)) }},
+}
+
+// extraCSVColumns returns a column for each field of Article that fixed
+// lacks and that holds text or a list of text, such as title (editors
+// rarely need it in a spreadsheet, but a round trip must keep it) and
+// fields added to Article later, so that CSV carries them without a change
+// here. Other fields are left out of CSV; an import keeps them as stored.
+func extraCSVColumns(fixed []csvColumn) []csvColumn {
+	var cols []csvColumn
+	t := reflect.TypeFor[Article]()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name := jsonName(f)
+		if name == "" || slices.ContainsFunc(fixed, func(c csvColumn) bool { return c.name == name }) {
+			continue
+		}
+		field := func(a *Article) reflect.Value { return reflect.ValueOf(a).Elem().Field(i) }
+		switch {
+		case f.Type.Kind() == reflect.String:
+			cols = append(cols, csvColumn{name,
+				func(a *Article) string { return field(a).String() },
+				func(a *Article, s string) { field(a).SetString(s) }})
+		case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.String:
+			cols = append(cols, csvColumn{name,
+				func(a *Article) string { return joinList(stringList(field(a))) },
+				func(a *Article, s string) {
+					items := splitList(s)
+					v := reflect.MakeSlice(f.Type, len(items), len(items))
+					for j, item := range items {
+						v.Index(j).SetString(item)
+					}
+					if len(items) == 0 {
+						v = reflect.Zero(f.Type)
+					}
+					field(a).Set(v)
+				}})
+		}
+	}
+	return cols
+}
+
+// csvRequired are the columns an import's header must name.
+var csvRequired = []string{"question", "answer"}
+
+func csvColumnNamed(name string) (csvColumn, bool) {
+	i := slices.IndexFunc(csvColumns, func(c csvColumn) bool { return c.name == name })
+	if i < 0 {
+		return csvColumn{}, false
+	}
+	return csvColumns[i], true
+}
+
+// joinList writes list items separated by "|", escaping "\" and "|".
+func joinList(items []string) string {
+	var b strings.Builder
+	for i, s := range items {
+		if i > 0 {
+			b.WriteByte('|')
+		}
+		for _, r := range s {
+			if r == '|' || r == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// splitList reads what joinList writes; items are trimmed and blank ones
+// dropped. A backslash before anything but "|" or "\" stands for itself.
+func splitList(s string) []string {
+	var (
+		items []string
+		cur   strings.Builder
+	)
+	end := func() {
+		if t := strings.TrimSpace(cur.String()); t != "" {
+			items = append(items, t)
+		}
+		cur.Reset()
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && i+1 < len(s) && (s[i+1] == '|' || s[i+1] == '\\'):
+			cur.WriteByte(s[i+1])
+			i++
+		case c == '|':
+			end()
+		default:
+			cur.WriteByte(c)
+		}
+	}
+	end()
+	return items
+}
+
+// DeriveID returns the ID an imported article without one gets: the ASCII
+// words of its question joined by "-" (at most 40 bytes) and 8 hexadecimal
+// digits of a hash of the question, e.g. "reset-password-1f3a9c0e", or
+// "kb-1f3a9c0e" for a question without ASCII words. The same question
+// always gets the same ID, so importing a file again updates the articles
+// it created.
+func DeriveID(question string) string {
+	var words []string
+	for _, w := range strings.FieldsFunc(strings.ToLower(question), func(r rune) bool {
+		return !('a' <= r && r <= 'z' || '0' <= r && r <= '9')
+	}) {
+		words = append(words, w)
+	}
+	slug := strings.Join(words, "-")
+	if len(slug) > 40 {
+		slug = strings.TrimRight(slug[:40], "-")
+	}
+	if slug == "" {
+		slug = "kb"
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(question)))
+	return slug + "-" + hex.EncodeToString(sum[:4])
+}
+
+// ImportRow is one article read from an import file, or why it was
+// rejected.
+type ImportRow struct {
+	// Row is where it stands: the line its record starts on (CSV; the
+	// header is line 1) or its 1-based position in the array (JSON).
+	Row int
+	// Article is the article as read, defaults filled in.
+	Article Article
+	// Fields are the JSON names of the fields the row gives, for merging
+	// into an existing article; nil means every field (JSON).
+	Fields []string
+	// Err, when set, says why the row is rejected; it wraps ErrInvalid.
+	Err error
+}
+
+// ReadFile reads an import file in the given format.
+func ReadFile(r io.Reader, f Format) ([]ImportRow, error) {
+	switch f {
+	case FormatJSON:
+		return ReadJSON(r)
+	case FormatCSV:
+		return ReadCSV(r)
+	}
+	return nil, fmt.Errorf("kb: unknown format %q: %w", f, ErrInvalid)
+}
+
+var bom = []byte("\uFEFF")
+
+// ReadJSON reads a JSON array of articles. An element that is not a valid
+// article is a rejected row; a file that is not a JSON array is an error.
+// Errors wrap ErrInvalid.
+func ReadJSON(r io.Reader) ([]ImportRow, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("kb: read JSON: %w", err)
+	}
+	data = bytes.TrimLeft(bytes.TrimPrefix(data, bom), " \t\r\n")
+	if len(data) == 0 || data[0] != '[' {
+		return nil, fmt.Errorf("kb: read JSON: want an array of articles: %w", ErrInvalid)
+	}
+	var elems []json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&elems); err != nil {
+		return nil, fmt.Errorf("kb: read JSON: %w: %w", ErrInvalid, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("kb: read JSON: unexpected data after the array: %w", ErrInvalid)
+	}
+	if len(elems) > MaxImportRows {
+		return nil, fmt.Errorf("kb: read JSON: %d articles, more than %d: %w", len(elems), MaxImportRows, ErrInvalid)
+	}
+	rows := make([]ImportRow, 0, len(elems))
+	ids := map[string]int{}
+	for i, raw := range elems {
+		row := ImportRow{Row: i + 1}
+		if err := json.Unmarshal(raw, &row.Article); err != nil {
+			row.Err = fmt.Errorf("kb: article #%d: %w: %w", row.Row, ErrInvalid, err)
+		} else {
+			row.Err = finishRow(&row, ids, "article #")
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+// ReadCSV reads CSV with a header row (see the package documentation of
+// the format). A record that does not make a valid article is a rejected
+// row; a file without the header, with an unknown column or with broken
+// quoting is an error. Errors wrap ErrInvalid.
+func ReadCSV(r io.Reader) ([]ImportRow, error) {
+	br := bufio.NewReader(r)
+	if b, err := br.Peek(len(bom)); err == nil && bytes.Equal(b, bom) {
+		br.Discard(len(bom))
+	}
+	cr := csv.NewReader(br)
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, fmt.Errorf("kb: read CSV: empty file, want a header row (%s): %w", csvHeader(), ErrInvalid)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kb: read CSV: %w: %w", ErrInvalid, err)
+	}
+	cols, err := csvHeaderColumns(header)
+	if err != nil {
+		return nil, err
+	}
+	var rows []ImportRow
+	ids := map[string]int{}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return rows, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("kb: read CSV: %w: %w", ErrInvalid, err)
+		}
+		line, _ := cr.FieldPos(0)
+		if allBlank(rec) {
+			continue
+		}
+		if len(rows) == MaxImportRows {
+			return nil, fmt.Errorf("kb: read CSV: more than %d articles: %w", MaxImportRows, ErrInvalid)
+		}
+		rows = append(rows, csvRow(line, cols, rec, ids))
+	}
+}
+
+// csvHeader returns the full header row.
+func csvHeader() string {
+	names := make([]string, len(csvColumns))
+	for i, c := range csvColumns {
+		names[i] = c.name
+	}
+	return strings.Join(names, ",")
+}
+
+func csvHeaderColumns(header []string) ([]csvColumn, error) {
+	cols := make([]csvColumn, len(header))
+	for i, h := range header {
+		name := strings.ToLower(strings.TrimSpace(h))
+		c, ok := csvColumnNamed(name)
+		if !ok {
+			return nil, fmt.Errorf("kb: read CSV: header: unknown column %q (the columns are %s): %w", h, csvHeader(), ErrInvalid)
+		}
+		if slices.ContainsFunc(cols[:i], func(d csvColumn) bool { return d.name == name }) {
+			return nil, fmt.Errorf("kb: read CSV: header: column %q twice: %w", name, ErrInvalid)
+		}
+		cols[i] = c
+	}
+	for _, name := range csvRequired {
+		if !slices.ContainsFunc(cols, func(c csvColumn) bool { return c.name == name }) {
+			return nil, fmt.Errorf("kb: read CSV: header: no %s column (the columns are %s): %w", name, csvHeader(), ErrInvalid)
+		}
+	}
+	return cols, nil
+}
+
+func allBlank(rec []string) bool {
+	for _, s := range rec {
+		if strings.TrimSpace(s) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// csvRow makes the article of one record.
+func csvRow(line int, cols []csvColumn, rec []string, ids map[string]int) ImportRow {
+	row := ImportRow{Row: line}
+	if len(rec) != len(cols) {
+		row.Err = fmt.Errorf("kb: line %d: %d fields, the header has %d: %w", line, len(rec), len(cols), ErrInvalid)
+		return row
+	}
+	for i, c := range cols {
+		if !utf8.ValidString(rec[i]) {
+			row.Err = fmt.Errorf("kb: line %d: column %s is not valid UTF-8: %w", line, c.name, ErrInvalid)
+			return row
+		}
+		c.set(&row.Article, rec[i])
+		if (c.name == "kind" || c.name == "status" || c.name == "id") && strings.TrimSpace(rec[i]) == "" {
+			continue // a default, not a value to merge
+		}
+		row.Fields = append(row.Fields, c.name)
+	}
+	if row.Fields == nil {
+		row.Fields = []string{}
+	}
+	row.Err = finishRow(&row, ids, "line ")
+	return row
+}
+
+// finishRow fills in the defaults of an imported article, validates it and
+// checks that its ID is new in the file. where names rows in errors.
+func finishRow(row *ImportRow, ids map[string]int, where string) error {
+	a := &row.Article
+	if a.ID == "" && strings.TrimSpace(a.Question) != "" {
+		a.ID = DeriveID(a.Question)
+	}
+	if a.Kind == "" {
+		a.Kind = KindFAQ
+	}
+	if a.Status == "" {
+		a.Status = StatusDraft
+	}
+	if err := Validate(*a); err != nil {
+		return fmt.Errorf("kb: %s%d: %w", where, row.Row, err)
+	}
+	for i, s := range a.Tags {
+		if !utf8.ValidString(s) {
+			return fmt.Errorf("kb: %s%d: tag %d is not valid UTF-8: %w", where, row.Row, i+1, ErrInvalid)
+		}
+	}
+	if first, dup := ids[a.ID]; dup {
+		return fmt.Errorf("kb: %s%d: id %q already used by %s%d: %w", where, row.Row, a.ID, where, first, ErrInvalid)
+	}
+	ids[a.ID] = row.Row
+	return nil
+}
+
+// WriteFile writes articles in the given format.
+func WriteFile(w io.Writer, f Format, articles []Article) error {
+	switch f {
+	case FormatJSON:
+		return WriteJSON(w, articles)
+	case FormatCSV:
+		return WriteCSV(w, articles)
+	}
+	return fmt.Errorf("kb: unknown format %q: %w", f, ErrInvalid)
+}
+
+// WriteJSON writes articles as an indented JSON array with every field,
+// HTML characters unescaped, and a final newline.
+func WriteJSON(w io.Writer, articles []Article) error {
+	if articles == nil {
+		articles = []Article{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(articles); err != nil {
+		return fmt.Errorf("kb: write JSON: %w", err)
+	}
+	return nil
+}
+
+// WriteCSV writes articles as CSV: a byte-order mark, the header row, then
+// one record per article.
+func WriteCSV(w io.Writer, articles []Article) error {
+	if _, err := w.Write(bom); err != nil {
+		return fmt.Errorf("kb: write CSV: %w", err)
+	}
+	cw := csv.NewWriter(w)
+	rec := make([]string, len(csvColumns))
+	for i, c := range csvColumns {
+		rec[i] = c.name
+	}
+	cw.Write(rec)
+	for i := range articles {
+		for j, c := range csvColumns {
+			rec[j] = c.get(&articles[i])
+		}
+		cw.Write(rec)
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("kb: write CSV: %w", err)
+	}
+	return nil
+}
+
+// PlanItem is one article an import would add or change, or leaves as is.
+type PlanItem struct {
+	// Row is the article's row in the file (see ImportRow.Row).
+	Row int `json:"row"`
+	// Article is the article as the import would leave it: for a CSV row,
+	// the existing article with the row's columns put in.
+	Article Article `json:"article"`
+	// Changes are the differences from the current article (changed items
+	// only); a change of status alone is applied only when publishing.
+	Changes []Change `json:"changes,omitempty"`
+}
+
+// Rejection is a row an import refuses, and why.
+type Rejection struct {
+	// Row is where the row stands in the file (see ImportRow.Row).
+	Row int `json:"row"`
+	// ID is the article's ID, when the row got that far.
+	ID string `json:"id,omitempty"`
+	// Reason says what is wrong, naming the row.
+	Reason string `json:"reason"`
+}
+
+// Plan is what an import would do: the dry run. Nothing in the file is
+// left out: every row is in exactly one of the lists.
+type Plan struct {
+	// Added are the articles new to the store.
+	Added []PlanItem `json:"added"`
+	// Changed are the existing articles the file changes.
+	Changed []PlanItem `json:"changed"`
+	// Unchanged are the existing articles the file leaves as they are.
+	Unchanged []PlanItem `json:"unchanged"`
+	// Rejected are the rows that make no valid article.
+	Rejected []Rejection `json:"rejected"`
+}
+
+// NewPlan compares the rows of an import file with the current articles
+// (as Editor.Export returns them: the latest versions, with their
+// editorial status).
+func NewPlan(current []Article, rows []ImportRow) Plan {
+	byID := make(map[string]Article, len(current))
+	for _, a := range current {
+		byID[a.ID] = a
+	}
+	p := Plan{Added: []PlanItem{}, Changed: []PlanItem{}, Unchanged: []PlanItem{}, Rejected: []Rejection{}}
+	for _, row := range rows {
+		if row.Err != nil {
+			p.Rejected = append(p.Rejected, Rejection{Row: row.Row, ID: row.Article.ID, Reason: row.Err.Error()})
+			continue
+		}
+		cur, ok := byID[row.Article.ID]
+		if !ok {
+			p.Added = append(p.Added, PlanItem{Row: row.Row, Article: row.Article})
+			continue
+		}
+		a := mergeRow(cur, row)
+		if err := Validate(a); err != nil {
+			p.Rejected = append(p.Rejected, Rejection{Row: row.Row, ID: a.ID, Reason: err.Error()})
+			continue
+		}
+		item := PlanItem{Row: row.Row, Article: a, Changes: DiffArticles(cur, a)}
+		if len(item.Changes) == 0 {
+			p.Unchanged = append(p.Unchanged, item)
+		} else {
+			p.Changed = append(p.Changed, item)
+		}
+	}
+	return p
+}
+
+// mergeRow puts the fields a row gives into the current article.
+func mergeRow(cur Article, row ImportRow) Article {
+	if row.Fields == nil {
+		return row.Article
+	}
+	a := cur
+	a.Similar, a.Tags = slices.Clone(cur.Similar), slices.Clone(cur.Tags)
+	for _, name := range row.Fields {
+		if c, ok := csvColumnNamed(name); ok {
+			c.set(&a, c.get(&row.Article))
+		}
+	}
+	return a
+}
+
+// ImportOptions say how ApplyImport applies a plan.
+type ImportOptions struct {
+	// Author is the username the new versions are saved under.
+	Author string
+	// Publish applies the file's statuses: articles marked published are
+	// published (their latest version, new or not), those marked archived
+	// are archived. A draft status never unpublishes. Without Publish every
+	// change waits as a draft.
+	Publish bool
+	// AllowRejected applies the valid rows although some were rejected;
+	// by default ApplyImport refuses with ErrRejected.
+	AllowRejected bool
+}
+
+// ImportResult says what ApplyImport did.
+type ImportResult struct {
+	// Saved are the articles that got a new version.
+	Saved []string `json:"saved"`
+	// Published and Archived are the articles published and archived.
+	Published []string `json:"published"`
+	Archived  []string `json:"archived"`
+	// Revision is the publish revision after the import.
+	Revision int64 `json:"revision"`
+}
+
+// errNoAuthor is returned when an author is missing.
+var errNoAuthor = fmt.Errorf("kb: the author is empty: %w", ErrInvalid)
+
+// importNote is the note of the versions an import saves.
+const importNote = "导入"
+
+// toSave returns the articles of a plan that get a new version: the added
+// ones and those whose content changed (not only their status).
+func toSave(p Plan) []Article {
+	var save []Article
+	for _, it := range p.Added {
+		save = append(save, it.Article)
+	}
+	for _, it := range p.Changed {
+		if slices.ContainsFunc(it.Changes, func(c Change) bool { return c.Field != "status" }) {
+			save = append(save, it.Article)
+		}
+	}
+	return save
+}
+
+// toPublish returns the articles of a plan that the file marks published
+// and whose latest version is not the published one, and those it marks
+// archived that are not, given the heads after saving.
+func toPublish(p Plan, heads []Head) (pub, archive []string) {
+	byID := make(map[string]Head, len(heads))
+	for _, h := range heads {
+		byID[h.Article.ID] = h
+	}
+	for _, list := range [][]PlanItem{p.Added, p.Changed, p.Unchanged} {
+		for _, it := range list {
+			h, ok := byID[it.Article.ID]
+			switch {
+			case !ok:
+			case it.Article.Status == StatusPublished && h.Published != h.Latest:
+				pub = append(pub, h.Article.ID)
+			case it.Article.Status == StatusArchived && h.Article.Status != StatusArchived:
+				archive = append(archive, h.Article.ID)
+			}
+		}
+	}
+	return pub, archive
+}
+
+// rejectedError returns the error of a plan with rejections.
+func rejectedError(p Plan) error {
+	if len(p.Rejected) == 0 {
+		return nil
+	}
+	var reasons []string
+	for _, r := range p.Rejected[:min(3, len(p.Rejected))] {
+		reasons = append(reasons, r.Reason)
+	}
+	return fmt.Errorf("%w: %d row(s), e.g. %s", ErrRejected, len(p.Rejected), strings.Join(reasons, "; "))
+}
