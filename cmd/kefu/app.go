@@ -15,6 +15,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/kefuhq/kefu/auth"
+	authredis "github.com/kefuhq/kefu/auth/redisstore"
+	authsqlite "github.com/kefuhq/kefu/auth/sqlitestore"
 	"github.com/kefuhq/kefu/bot"
 	botredis "github.com/kefuhq/kefu/bot/redisstore"
 	botsqlite "github.com/kefuhq/kefu/bot/sqlitestore"
@@ -40,6 +43,8 @@ type app struct {
 	locks    bot.Locker
 	tickets  handoff.Store
 	tokens   wxapi.TokenCache
+	accounts auth.Store
+	auth     *auth.Service
 	router   *intents.Router
 	handoff  *handoff.Service
 	wechat   *wxapi.Client // nil when no AppID/AppSecret is configured
@@ -91,6 +96,7 @@ func (a *app) openStores(ctx context.Context) error {
 		a.sessions, a.dedupe, a.locks = s, s, s
 		a.tickets = handoffredis.New(rdb, a.cfg.RedisPrefix)
 		a.tokens = wxapiredis.New(rdb, a.cfg.RedisPrefix)
+		a.accounts = authredis.New(rdb, a.cfg.RedisPrefix)
 		a.ping = func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
 		a.log.Info("store: shared (redis)", "addr", opts.Addr, "db", opts.DB)
 		return nil
@@ -117,7 +123,11 @@ func (a *app) useSQLite(db *sql.DB, path string) error {
 	if err != nil {
 		return err
 	}
-	a.sessions, a.tickets, a.tokens = sessions, tickets, tokens
+	accounts, err := authsqlite.New(db)
+	if err != nil {
+		return err
+	}
+	a.sessions, a.tickets, a.tokens, a.accounts = sessions, tickets, tokens, accounts
 	a.dedupe, a.locks = botsqlite.NewDeduper(time.Now), botsqlite.NewLocker()
 	a.ping = db.PingContext
 	a.log.Info("store: embedded (sqlite)", "path", path)
@@ -145,6 +155,10 @@ func (a *app) buildServices() error {
 		return err
 	}
 	a.handoff, err = handoff.NewService(handoff.Options{Store: a.tickets, Lanes: lanes, RepeatLimit: cfg.RepeatLimit})
+	if err != nil {
+		return err
+	}
+	a.auth, err = auth.NewService(auth.Options{Store: a.accounts, ValidLane: validLane(lanes)})
 	if err != nil {
 		return err
 	}

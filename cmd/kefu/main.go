@@ -5,6 +5,7 @@
 //	kefu chat       talk to the bot in the terminal
 //	kefu tickets    list tickets (kefu tickets show ID for one)
 //	kefu kb         the knowledge base offline (kefu kb for its commands)
+//	kefu agent      accounts of the panel and the API: add, list, passwd
 //	kefu config     print the effective configuration, secrets masked
 package main
 
@@ -29,6 +30,10 @@ Usage:
   kefu tickets show ID       one ticket with its transcript
   kefu kb list|history|export|import|publish|rollback
                              the knowledge base offline: versions, import/export JSON and CSV
+  kefu agent add -username U [-role R] [-name N] [-lanes a,b] [-capacity N] [-password-file F]
+                             create an account (password: first line of stdin or F)
+  kefu agent list [-json]    the accounts
+  kefu agent passwd U        set U's password (stdin or -password-file) and end its sessions
   kefu config                print the effective configuration, secrets masked
   kefu eval -data DIR [-split dev|test] [-threshold X | -tune]
                              measure the matcher on a labelled data set
@@ -80,6 +85,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return tickets(ctx, cfg, rest, stdout, stderr)
 	case "kb":
 		return kbCommand(ctx, cfg, rest, stdin, stdout, stderr)
+	case "agent":
+		return agentCmd(ctx, cfg, rest, stdin, stdout, stderr)
 	case "config":
 		fmt.Fprint(stdout, cfg.Dump())
 		return nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/kefuhq/kefu/auth/ginauth"
 	"github.com/kefuhq/kefu/bot/wechat"
 	"github.com/kefuhq/kefu/config"
 )
@@ -29,6 +30,9 @@ func serve(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 		return err
 	}
 	defer a.Close()
+	if err := a.ensureAdmin(ctx); err != nil {
+		return err
+	}
 	router, err := a.routes()
 	if err != nil {
 		return err
@@ -101,7 +105,8 @@ func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
 	return func() { srv.Close() }, nil
 }
 
-// routes builds the HTTP handler: the webhook, health and metrics.
+// routes builds the HTTP handler: the webhook, the JSON API, health and
+// metrics.
 func (a *app) routes() (http.Handler, error) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -126,6 +131,13 @@ func (a *app) routes() (http.Handler, error) {
 		c.String(http.StatusOK, "ready")
 	})
 	r.GET("/metrics", gin.WrapH(a.metrics.handler()))
+	// The JSON API. Its other routes go behind accounts.Authenticate().
+	api := r.Group("/api/v1")
+	accounts, err := ginauth.New(ginauth.Options{Service: a.auth, Logger: a.log})
+	if err != nil {
+		return nil, err
+	}
+	accounts.Register(api)
 	return r, nil
 }
 
