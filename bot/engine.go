@@ -51,6 +51,25 @@ type Options struct {
 	// Observe, if set, is told the outcome of every turn (a Decision kind,
 	// or "duplicate", "late", "error", "event", "waiting") and its duration.
 	Observe func(outcome string, d time.Duration)
+	// Unanswered, if set, is told of every question the bot could not
+	// answer: a failed turn, marked "handoff" when it was the last one and
+	// the user went to a person (a bare request for a person is not a
+	// question for the knowledge base and is not reported). It is
+	// called once per message, after the turn is saved, on the turn's
+	// goroutine: it must not block.
+	Unanswered func(Unanswered)
+}
+
+// Unanswered is a question the bot could not answer, for the editors'
+// queue.
+type Unanswered struct {
+	Text string
+	// Reason is "failed" (a failed turn) or "handoff" (the failed turn
+	// that handed the user to a person).
+	Reason string
+	// ArticleID and Score are the best, unconfident candidate, if any.
+	ArticleID string
+	Score     float64
 }
 
 // Engine runs conversations. It is safe for concurrent use.
@@ -69,6 +88,7 @@ type Engine struct {
 	log         *slog.Logger
 	now         func() time.Time
 	observe     func(string, time.Duration)
+	unanswered  func(Unanswered)
 	workers     workers
 }
 
@@ -92,7 +112,7 @@ func New(opts Options) (*Engine, error) {
 		failLimit: or(opts.FailLimit, 3), budget: or(opts.Budget, 4*time.Second),
 		turnTimeout: or(opts.TurnTimeout, 30*time.Second), dedupeTTL: or(opts.DedupeTTL, 5*time.Minute),
 		lockTTL: or(opts.LockTTL, 30*time.Second),
-		log:     opts.Logger, now: opts.Now, observe: opts.Observe,
+		log:     opts.Logger, now: opts.Now, observe: opts.Observe, unanswered: opts.Unanswered,
 		workers: newWorkers(),
 	}
 	if e.log == nil {
@@ -328,23 +348,25 @@ func (e *Engine) turn(ctx context.Context, in Inbound) (Reply, string, error) {
 		if err != nil {
 			return Reply{}, "error", err
 		}
-		if st.forget {
+		switch {
+		case st.forget:
 			if err := e.sessions.DeleteSession(ctx, in.OpenID); err != nil {
 				return Reply{}, "error", fmt.Errorf("bot: forget session: %w", err)
 			}
-			return reply, st.outcome, nil
-		}
-		if !st.remembered && s.summary() == before {
+		case !st.remembered && s.summary() == before:
 			// Nothing to save: a message while queued went to the ticket.
-			return reply, st.outcome, nil
+		default:
+			s.UpdatedAt = st.now
+			err = e.sessions.SaveSession(ctx, &s)
+			if errors.Is(err, ErrConflict) && !st.effects && attempt < 2 {
+				continue
+			}
+			if err != nil {
+				return Reply{}, "error", fmt.Errorf("bot: save session: %w", err)
+			}
 		}
-		s.UpdatedAt = st.now
-		err = e.sessions.SaveSession(ctx, &s)
-		if errors.Is(err, ErrConflict) && !st.effects && attempt < 2 {
-			continue
-		}
-		if err != nil {
-			return Reply{}, "error", fmt.Errorf("bot: save session: %w", err)
+		if st.unanswered != nil && e.unanswered != nil {
+			e.unanswered(*st.unanswered)
 		}
 		return reply, st.outcome, nil
 	}

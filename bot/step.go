@@ -26,6 +26,8 @@ type step struct {
 	// remembered is set when the history changed.
 	remembered bool
 	outcome    string
+	// unanswered is the question the bot could not answer, if so.
+	unanswered *Unanswered
 }
 
 func (st *step) run(ctx context.Context) (Reply, error) {
@@ -170,6 +172,10 @@ func (st *step) route(ctx context.Context, msg handoff.Message, d intents.Decisi
 			Ref: "kb:" + d.Article.ID, At: st.now})
 		return Reply{Text: answer}, nil
 	default:
+		st.unanswered = &Unanswered{Text: st.in.Text, Reason: "failed", Score: d.Score}
+		if d.Article != nil {
+			st.unanswered.ArticleID = d.Article.ID
+		}
 		fallback := msgFallback
 		if st.s.FailedTurns+1 == st.e.failLimit-1 {
 			fallback = msgFallbackLast
@@ -204,6 +210,9 @@ func (st *step) fail(ctx context.Context, msg handoff.Message, reply string) (Re
 	st.s.LastArticleID = ""
 	if st.s.FailedTurns >= st.e.failLimit {
 		st.outcome = "failed_turns"
+		if st.unanswered != nil {
+			st.unanswered.Reason = "handoff"
+		}
 		return st.handOff(ctx, msg, st.defaultLane(), "failed_turns", "")
 	}
 	return st.say(msg, reply), nil

@@ -38,6 +38,8 @@ type Options struct {
 	Budget    time.Duration
 	// Wrap, if set, wraps the session store (to slow it down, say).
 	Wrap func(bot.SessionStore) bot.SessionStore
+	// Unanswered is passed to the engine.
+	Unanswered func(bot.Unanswered)
 }
 
 // Bot is an engine under test, talking as one user at a time.
@@ -85,6 +87,7 @@ func New(tb testing.TB, opts Options) *Bot {
 	e, err := bot.New(bot.Options{
 		Sessions: st.Sessions, Dedupe: st.Dedupe, Locks: st.Locks, Router: router, Handoff: svc,
 		Sender: opts.Sender, FailLimit: opts.FailLimit, Budget: opts.Budget, Now: clock.Now,
+		Unanswered: opts.Unanswered,
 	})
 	if err != nil {
 		tb.Fatal(err)

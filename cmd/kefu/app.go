@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -28,6 +29,8 @@ import (
 	"github.com/kefuhq/kefu/intents"
 	"github.com/kefuhq/kefu/internal/sqlitedb"
 	"github.com/kefuhq/kefu/kb"
+	kbredis "github.com/kefuhq/kefu/kb/redisstore"
+	kbsqlite "github.com/kefuhq/kefu/kb/sqlitestore"
 	"github.com/kefuhq/kefu/wxapi"
 	wxapiredis "github.com/kefuhq/kefu/wxapi/redisstore"
 	wxapisqlite "github.com/kefuhq/kefu/wxapi/sqlitestore"
@@ -45,6 +48,10 @@ type app struct {
 	tokens   wxapi.TokenCache
 	accounts auth.Store
 	auth     *auth.Service
+	kbStore  kb.Store
+	kbNotify kb.Notifier
+	editor   *kb.Editor
+	kbRev    int64 // publish revision of the articles the router was built from
 	router   *intents.Router
 	handoff  *handoff.Service
 	wechat   *wxapi.Client // nil when no AppID/AppSecret is configured
@@ -66,16 +73,51 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 
 // newApp opens the stores and builds the services.
 func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
-	a := &app{cfg: cfg, log: log, metrics: newMetrics()}
-	if err := a.openStores(ctx); err != nil {
-		a.Close()
+	a, err := openApp(ctx, cfg, log)
+	if err != nil {
 		return nil, err
 	}
-	if err := a.buildServices(); err != nil {
+	if err := a.buildServices(ctx); err != nil {
 		a.Close()
 		return nil, err
 	}
 	return a, nil
+}
+
+// openApp opens the stores and the knowledge-base editor (seeding an empty
+// knowledge base), without the services: enough for offline commands.
+func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
+	a := &app{cfg: cfg, log: log, metrics: newMetrics()}
+	err := a.openStores(ctx)
+	if err == nil {
+		err = a.openEditor(ctx)
+	}
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// openEditor opens the knowledge base and, when it is empty, seeds it with
+// KEFU_KB_FILE or the built-in default.
+func (a *app) openEditor(ctx context.Context) error {
+	var err error
+	if a.editor, err = kb.NewEditor(a.kbStore, a.kbNotify, nil); err != nil {
+		return err
+	}
+	articles, err := loadKB(a.cfg.KBFile)
+	if err != nil {
+		return err
+	}
+	seeded, err := a.editor.Seed(ctx, articles)
+	if err != nil {
+		return fmt.Errorf("knowledge base: seed: %w", err)
+	}
+	if seeded {
+		a.log.Info("knowledge base seeded", "articles", len(articles), "from", cmp.Or(a.cfg.KBFile, "built-in"))
+	}
+	return nil
 }
 
 func (a *app) openStores(ctx context.Context) error {
@@ -97,6 +139,7 @@ func (a *app) openStores(ctx context.Context) error {
 		a.tickets = handoffredis.New(rdb, a.cfg.RedisPrefix)
 		a.tokens = wxapiredis.New(rdb, a.cfg.RedisPrefix)
 		a.accounts = authredis.New(rdb, a.cfg.RedisPrefix)
+		a.kbStore, a.kbNotify = kbredis.New(rdb, a.cfg.RedisPrefix), kbredis.NewNotifier(rdb, a.cfg.RedisPrefix)
 		a.ping = func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
 		a.log.Info("store: shared (redis)", "addr", opts.Addr, "db", opts.DB)
 		return nil
@@ -127,19 +170,25 @@ func (a *app) useSQLite(db *sql.DB, path string) error {
 	if err != nil {
 		return err
 	}
+	kbStore, err := kbsqlite.New(db)
+	if err != nil {
+		return err
+	}
 	a.sessions, a.tickets, a.tokens, a.accounts = sessions, tickets, tokens, accounts
+	a.kbStore, a.kbNotify = kbStore, kb.NewLocalNotifier()
 	a.dedupe, a.locks = botsqlite.NewDeduper(time.Now), botsqlite.NewLocker()
 	a.ping = db.PingContext
 	a.log.Info("store: embedded (sqlite)", "path", path)
 	return nil
 }
 
-func (a *app) buildServices() error {
+func (a *app) buildServices(ctx context.Context) error {
 	cfg := a.cfg
-	articles, err := loadKB(cfg.KBFile)
+	articles, rev, err := a.editor.PublishedArticles(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("knowledge base: %w", err)
 	}
+	a.kbRev = rev
 	rules := intents.DefaultRules()
 	if cfg.RulesFile != "" {
 		if rules, err = intents.LoadRules(cfg.RulesFile); err != nil {
@@ -178,9 +227,51 @@ func (a *app) buildServices() error {
 	a.engine, err = bot.New(bot.Options{
 		Sessions: a.sessions, Dedupe: a.dedupe, Locks: a.locks, Router: a.router, Handoff: a.handoff,
 		Sender: sender, FailLimit: cfg.FailLimit, Budget: cfg.TurnBudget, Logger: a.log,
-		Observe: a.metrics.observeTurn,
+		Observe: a.metrics.observeTurn, Unanswered: a.recordUnanswered(ctx),
 	})
 	return err
+}
+
+// recordUnanswered returns the engine's hook for unanswered questions: it
+// queues them for a writer goroutine, so a turn never waits for the
+// editors' queue, and drops them (counting) when the writer falls behind.
+func (a *app) recordUnanswered(ctx context.Context) func(bot.Unanswered) {
+	queue := make(chan bot.Unanswered, 256)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case u := <-queue:
+				err := a.editor.RecordUnanswered(context.WithoutCancel(ctx), kb.Unanswered{
+					Text: u.Text, Reason: kb.Reason(u.Reason), ArticleID: u.ArticleID, Score: u.Score})
+				if err != nil {
+					a.log.Warn("unanswered: record", "err", err)
+				}
+			}
+		}
+	}()
+	return func(u bot.Unanswered) {
+		select {
+		case queue <- u:
+		default:
+			a.metrics.unansweredDropped.Inc()
+		}
+	}
+}
+
+// watchKB rebuilds the router's index whenever the published knowledge
+// base changes, here or in another instance, until ctx ends.
+func (a *app) watchKB(ctx context.Context) {
+	err := a.editor.Watch(ctx, a.kbRev, 0, func(articles []kb.Article, rev int64) {
+		start := time.Now()
+		a.router.SetIndex(kb.NewIndex(articles))
+		a.metrics.kbRevision.Set(float64(rev))
+		a.log.Info("knowledge base reloaded", "revision", rev, "articles", len(articles), "took", time.Since(start))
+	})
+	if err != nil && ctx.Err() == nil {
+		a.log.Error("knowledge base: watch", "err", err)
+	}
 }
 
 func loadKB(path string) ([]kb.Article, error) {

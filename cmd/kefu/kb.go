@@ -7,19 +7,13 @@ import (
 	"io"
 	"os"
 	"os/user"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/kefuhq/kefu/config"
-	"github.com/kefuhq/kefu/internal/sqlitedb"
 	"github.com/kefuhq/kefu/kb"
-	kbredis "github.com/kefuhq/kefu/kb/redisstore"
-	kbsqlite "github.com/kefuhq/kefu/kb/sqlitestore"
 )
 
 const kbUsage = `Usage:
@@ -80,11 +74,12 @@ func kbCommand(ctx context.Context, cfg *config.Config, args []string, stdin io.
 		return fmt.Errorf("%w: wrong number of arguments to kb %s", errUsage, cmd)
 	}
 
-	e, closeKB, err := openKB(ctx, cfg)
+	a, err := openApp(ctx, cfg, newLogger(cfg, io.Discard))
 	if err != nil {
 		return err
 	}
-	defer closeKB()
+	defer a.Close()
+	e := a.editor
 	switch cmd {
 	case "list":
 		return kbList(ctx, e, *asJSON, stdout)
@@ -116,59 +111,6 @@ func defaultAuthor() string {
 		return u.Username
 	}
 	return "cli"
-}
-
-// openKB opens the knowledge base store the configuration selects and
-// seeds it when empty. The returned function closes it.
-func openKB(ctx context.Context, cfg *config.Config) (*kb.Editor, func() error, error) {
-	var (
-		store    kb.Store
-		notifier kb.Notifier
-		closer   io.Closer
-	)
-	if cfg.RedisURL != "" {
-		opts, err := redis.ParseURL(cfg.RedisURL)
-		if err != nil {
-			return nil, nil, fmt.Errorf("KEFU_REDIS_URL: %w", err)
-		}
-		rdb := redis.NewClient(opts)
-		if err := rdb.Ping(ctx).Err(); err != nil {
-			rdb.Close()
-			return nil, nil, fmt.Errorf("redis %s: %w", opts.Addr, err)
-		}
-		store, notifier, closer = kbredis.New(rdb, cfg.RedisPrefix), kbredis.NewNotifier(rdb, cfg.RedisPrefix), rdb
-	} else {
-		db, err := sqlitedb.Open(filepath.Join(cfg.DataDir, "kefu.db"))
-		if err != nil {
-			return nil, nil, err
-		}
-		s, err := kbsqlite.New(db)
-		if err != nil {
-			db.Close()
-			return nil, nil, err
-		}
-		store, notifier, closer = s, kb.NewLocalNotifier(), db
-	}
-	e, err := kb.NewEditor(store, notifier, nil)
-	if err == nil {
-		err = seedKB(ctx, e, cfg)
-	}
-	if err != nil {
-		closer.Close()
-		return nil, nil, err
-	}
-	return e, closer.Close, nil
-}
-
-// seedKB imports the configured knowledge base (the built-in one unless
-// KEFU_KB_FILE names another) into an empty store.
-func seedKB(ctx context.Context, e *kb.Editor, cfg *config.Config) error {
-	articles, err := loadKB(cfg.KBFile)
-	if err != nil {
-		return err
-	}
-	_, err = e.Seed(ctx, articles)
-	return err
 }
 
 func kbList(ctx context.Context, e *kb.Editor, asJSON bool, stdout io.Writer) error {

@@ -18,6 +18,9 @@ type metrics struct {
 	turnTime prometheus.Histogram
 	requests *prometheus.CounterVec
 	reqTime  *prometheus.HistogramVec
+
+	unansweredDropped prometheus.Counter
+	kbRevision        prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -37,8 +40,14 @@ func newMetrics() *metrics {
 			Name: "kefu_http_request_seconds", Help: "HTTP request latency by route.",
 			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .5, 1, 5},
 		}, []string{"route"}),
+		unansweredDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kefu_unanswered_dropped_total", Help: "Unanswered questions not queued for editors because the writer fell behind.",
+		}),
+		kbRevision: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kefu_kb_revision", Help: "Publish revision of the knowledge base this instance answers from.",
+		}),
 	}
-	m.reg.MustRegister(m.turns, m.turnTime, m.requests, m.reqTime,
+	m.reg.MustRegister(m.turns, m.turnTime, m.requests, m.reqTime, m.unansweredDropped, m.kbRevision,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -33,6 +33,7 @@ func serve(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 	if err := a.ensureAdmin(ctx); err != nil {
 		return err
 	}
+	go a.watchKB(ctx)
 	router, err := a.routes()
 	if err != nil {
 		return err
