@@ -13,9 +13,12 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/kefuhq/kefu/auth"
 	"github.com/kefuhq/kefu/auth/ginauth"
 	"github.com/kefuhq/kefu/bot/wechat"
 	"github.com/kefuhq/kefu/config"
+	"github.com/kefuhq/kefu/intents"
+	"github.com/kefuhq/kefu/kb/kbapi"
 )
 
 // defaultToken is config's default KEFU_WECHAT_TOKEN, fine for trying kefu
@@ -139,6 +142,11 @@ func (a *app) routes() (http.Handler, error) {
 		return nil, err
 	}
 	accounts.Register(api)
+	editors, err := kbapi.New(kbapi.Options{Editor: a.editor, Router: func() *intents.Router { return a.router }, Logger: a.log})
+	if err != nil {
+		return nil, err
+	}
+	editors.Register(api.Group("", accounts.Authenticate(), ginauth.Require(auth.PermEditKB)))
 	return r, nil
 }
 

@@ -1,0 +1,411 @@
+package kbapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/kefuhq/kefu/internal/apierr"
+	"github.com/kefuhq/kefu/kb"
+)
+
+// summary is an article's editorial state as lists show it.
+type summary struct {
+	ID       string    `json:"id"`
+	Title    string    `json:"title"`
+	Question string    `json:"question"`
+	Category string    `json:"category"`
+	Tags     []string  `json:"tags"`
+	Kind     kb.Kind   `json:"kind"`
+	Status   kb.Status `json:"status"`
+	Handoff  string    `json:"handoff,omitempty"`
+	// Version is the latest version (the current draft); PublishedVersion
+	// the one the bot answers with, 0 when none; Pending says a newer
+	// draft waits for a publish.
+	Version          int       `json:"version"`
+	PublishedVersion int       `json:"published_version"`
+	Pending          bool      `json:"pending"`
+	UpdatedAt        time.Time `json:"updated_at"`
+	UpdatedBy        string    `json:"updated_by"`
+}
+
+func summarize(h kb.Head) summary {
+	a := h.Article
+	tags := a.Tags
+	if tags == nil {
+		tags = []string{}
+	}
+	return summary{ID: a.ID, Title: a.Title, Question: a.Question, Category: a.Category, Tags: tags, Kind: a.Kind,
+		Status: a.Status, Handoff: a.Handoff, Version: h.Latest, PublishedVersion: h.Published, Pending: h.Pending(),
+		UpdatedAt: h.UpdatedAt, UpdatedBy: h.UpdatedBy}
+}
+
+func (h *Handler) listArticles(c *gin.Context) {
+	status := kb.Status(c.Query("status"))
+	switch status {
+	case "", kb.StatusDraft, kb.StatusPublished, kb.StatusArchived:
+	default:
+		h.writeError(c, invalid(msgBadStatus+fmt.Sprintf("%q", status)))
+		return
+	}
+	category := c.Query("category")
+	q := strings.ToLower(strings.TrimSpace(c.Query("q")))
+	heads, err := h.ed.Heads(c.Request.Context())
+	if err != nil {
+		h.writeError(c, err)
+		return
+	}
+	list := []summary{}
+	for _, hd := range heads {
+		a := hd.Article
+		if status != "" && a.Status != status || category != "" && a.Category != category || q != "" && !mentions(a, q) {
+			continue
+		}
+		list = append(list, summarize(hd))
+	}
+	c.JSON(http.StatusOK, list)
+}
+
+// mentions reports whether any text of a contains q (lower case).
+func mentions(a kb.Article, q string) bool {
+	texts := append([]string{a.ID, a.Title, a.Answer, a.AnswerEN, a.Category}, a.Questions()...)
+	return slices.ContainsFunc(append(texts, a.Tags...), func(s string) bool {
+		return strings.Contains(strings.ToLower(s), q)
+	})
+}
+
+// articleResponse is the answer of GET /kb/articles/:id.
+type articleResponse struct {
+	Head summary `json:"head"`
+	// Draft is the latest version; Published the one the bot answers
+	// with, null when none.
+	Draft     kb.Version  `json:"draft"`
+	Published *kb.Version `json:"published"`
+}
+
+func (h *Handler) article(c *gin.Context) {
+	ctx, id := c.Request.Context(), c.Param("id")
+	head, err := h.ed.Head(ctx, id)
+	if err != nil {
+		h.writeError(c, err)
+		return
+	}
+	resp := articleResponse{Head: summarize(head)}
+	if resp.Draft, err = h.ed.Version(ctx, id, head.Latest); err != nil {
+		h.writeError(c, err)
+		return
+	}
+	switch head.Published {
+	case 0:
+	case head.Latest:
+		resp.Published = &resp.Draft
+	default:
+		v, err := h.ed.Version(ctx, id, head.Published)
+		if err != nil {
+			h.writeError(c, err)
+			return
+		}
+		resp.Published = &v
+	}
+	c.JSON(http.StatusOK, resp)
+}
+
+// saveRequest is the body of POST /kb/articles and POST
+// /kb/unanswered/:id/article: the article's fields and a note saying why.
+// An empty id is derived from the question (kb.DeriveID) and an empty kind
+// is faq. A status is ignored: every save is a draft, and publish and
+// archive change the status.
+type saveRequest struct {
+	kb.Article
+	Note string `json:"note"`
+}
+
+// updateRequest is the body of PUT /kb/articles/:id: a saveRequest and
+// the version the edit started from.
+type updateRequest struct {
+	saveRequest
+	BaseVersion *int `json:"base_version"`
+}
+
+// savedResponse is the answer of every route that saves a version.
+type savedResponse struct {
+	Version kb.Version `json:"version"`
+	Head    summary    `json:"head"`
+	// NeedsPublish says the bot does not answer with the latest version
+	// yet; Message says so to people.
+	NeedsPublish bool   `json:"needs_publish"`
+	Message      string `json:"message"`
+}
+
+// writeSaved answers a saved version v with status.
+func (h *Handler) writeSaved(c *gin.Context, status int, v kb.Version) {
+	head, err := h.ed.Head(c.Request.Context(), v.ID)
+	if err != nil {
+		h.writeError(c, err)
+		return
+	}
+	resp := savedResponse{Version: v, Head: summarize(head), NeedsPublish: head.Published != head.Latest, Message: msgLive}
+	if resp.NeedsPublish {
+		resp.Message = msgNeedsPublish
+	}
+	c.JSON(status, resp)
+}
+
+func (h *Handler) createArticle(c *gin.Context) {
+	var req saveRequest
+	who, ok := h.begin(c, &req)
+	if !ok {
+		return
+	}
+	v, err := h.create(c.Request.Context(), req.Article, who, req.Note)
+	if err != nil {
+		h.writeError(c, err)
+		return
+	}
+	h.writeSaved(c, http.StatusCreated, v)
+}
+
+// create saves a as a new article, refusing an ID that exists.
+func (h *Handler) create(ctx context.Context, a kb.Article, who, note string) (kb.Version, error) {
+	if a.ID == "" {
+		a.ID = kb.DeriveID(a.Question)
+	}
+	return h.save(ctx, a, who, note, func(head kb.Head, err error) error {
+		if err == nil {
+			return h.conflict(head, fmt.Sprintf(msgExists, head.Article.ID, head.Latest, head.UpdatedBy))
+		}
+		if errors.Is(err, kb.ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+}
+
+func (h *Handler) updateArticle(c *gin.Context) {
+	var req updateRequest
+	who, ok := h.begin(c, &req)
+	if !ok {
+		return
+	}
+	id := c.Param("id")
+	switch {
+	case req.ID != "" && req.ID != id:
+		h.writeError(c, invalid(fmt.Sprintf(msgOtherID, req.ID, id)))
+		return
+	case req.BaseVersion == nil:
+		h.writeError(c, invalid(msgNoBase))
+		return
+	}
+	req.ID = id
+	base := *req.BaseVersion
+	v, err := h.save(c.Request.Context(), req.Article, who, req.Note, func(head kb.Head, err error) error {
+		if err == nil && head.Latest != base {
+			return h.conflict(head, fmt.Sprintf(msgStale, id, head.Latest, head.UpdatedBy,
+				head.UpdatedAt.Format(time.RFC3339), base))
+		}
+		return err
+	})
+	if err != nil {
+		h.writeError(c, err)
+		return
+	}
+	h.writeSaved(c, http.StatusOK, v)
+}
+
+// save saves a as a new version by who, after check approves the
+// article's current state (its Head, or the error reading it). The check
+// and the save are one step for every save of this Handler; a save by
+// another instance sharing the store can still slip between them, in the
+// same instant, since kb.Store has no compare-and-swap save.
+func (h *Handler) save(ctx context.Context, a kb.Article, who, note string, check func(kb.Head, error) error) (kb.Version, error) {
+	if a.Kind == "" {
+		a.Kind = kb.KindFAQ
+	}
+	h.saveMu.Lock()
+	defer h.saveMu.Unlock()
+	if err := check(h.ed.Head(ctx, a.ID)); err != nil {
+		return kb.Version{}, err
+	}
+	return h.ed.Save(ctx, a, who, note)
+}
+
+// locked runs a save that needs no check (a rollback, a similar question
+// added) under the lock of save, so that it cannot slip between the check
+// and the save of another.
+func (h *Handler) locked(fn func() (kb.Version, error)) (kb.Version, error) {
+	h.saveMu.Lock()
+	defer h.saveMu.Unlock()
+	return fn()
+}
+
+// conflict returns the 409 of a save refused because of head, which the
+// answer carries as "current".
+func (h *Handler) conflict(head kb.Head, msg string) error {
+	return &detailedError{status: http.StatusConflict, code: apierr.CodeConflict, msg: msg, key: "current", value: summarize(head)}
+}
+
+// versionInfo is one version in the answer of GET
+// /kb/articles/:id/versions.
+type versionInfo struct {
+	Version   int       `json:"version"`
+	Author    string    `json:"author"`
+	At        time.Time `json:"at"`
+	Note      string    `json:"note"`
+	Published bool      `json:"published"`
+}
+
+// versionsResponse is the answer of GET /kb/articles/:id/versions.
+type versionsResponse struct {
+	ID               string        `json:"id"`
+	Latest           int           `json:"latest"`
+	PublishedVersion int           `json:"published_version"`
+	Versions         []versionInfo `json:"versions"`
+}
+
+func (h *Handler) versions(c *gin.Context) {
+	ctx, id := c.Request.Context(), c.Param("id")
+	head, err := h.ed.Head(ctx, id)
+	if err != nil {
+		h.writeError(c, err)
+		return
+	}
+	history, err := h.ed.History(ctx, id)
+	if err != nil {
+		h.writeError(c, err)
+		return
+	}
+	resp := versionsResponse{ID: id, Latest: head.Latest, PublishedVersion: head.Published, Versions: make([]versionInfo, len(history))}
+	for i, v := range history {
+		resp.Versions[i] = versionInfo{Version: v.Version, Author: v.Author, At: v.At, Note: v.Note, Published: v.Version == head.Published}
+	}
+	c.JSON(http.StatusOK, resp)
+}
+
+func (h *Handler) version(c *gin.Context) {
+	n, err := versionNumber("n", c.Param("n"))
+	if err != nil {
+		h.writeError(c, err)
+		return
+	}
+	v, err := h.ed.Version(c.Request.Context(), c.Param("id"), n)
+	if err != nil {
+		h.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, v)
+}
+
+// diffResponse is the answer of GET /kb/articles/:id/diff.
+type diffResponse struct {
+	ID      string      `json:"id"`
+	From    int         `json:"from"`
+	To      int         `json:"to"`
+	Changes []kb.Change `json:"changes"`
+}
+
+// diff compares version from with version to; to is the latest version
+// and from the one before it unless the query says otherwise.
+func (h *Handler) diff(c *gin.Context) {
+	ctx, id := c.Request.Context(), c.Param("id")
+	to, err := intQuery(c, "to", 0)
+	if err != nil {
+		h.writeError(c, err)
+		return
+	}
+	from, err := intQuery(c, "from", 0)
+	if err != nil {
+		h.writeError(c, err)
+		return
+	}
+	if to == 0 {
+		head, err := h.ed.Head(ctx, id)
+		if err != nil {
+			h.writeError(c, err)
+			return
+		}
+		to = head.Latest
+	}
+	if from == 0 {
+		from = max(1, to-1)
+	}
+	changes, err := h.ed.Diff(ctx, id, from, to)
+	if err != nil {
+		h.writeError(c, err)
+		return
+	}
+	if changes == nil {
+		changes = []kb.Change{}
+	}
+	c.JSON(http.StatusOK, diffResponse{ID: id, From: from, To: to, Changes: changes})
+}
+
+// rollbackRequest is the body of POST /kb/articles/:id/rollback.
+type rollbackRequest struct {
+	// Version is the version whose content becomes the newest version.
+	Version int `json:"version"`
+}
+
+func (h *Handler) rollback(c *gin.Context) {
+	var req rollbackRequest
+	who, ok := h.begin(c, &req)
+	if !ok {
+		return
+	}
+	if req.Version < 1 {
+		h.writeError(c, invalid(msgNoRollbackVersion))
+		return
+	}
+	v, err := h.locked(func() (kb.Version, error) {
+		return h.ed.Rollback(c.Request.Context(), c.Param("id"), req.Version, who)
+	})
+	if err != nil {
+		h.writeError(c, err)
+		return
+	}
+	h.writeSaved(c, http.StatusOK, v)
+}
+
+// idsRequest is the body of POST /kb/publish and POST /kb/archive.
+type idsRequest struct {
+	IDs []string `json:"ids"`
+}
+
+// revisionResponse is the answer of POST /kb/publish and POST /kb/archive.
+type revisionResponse struct {
+	// Revision is the new publish revision.
+	Revision int64    `json:"revision"`
+	IDs      []string `json:"ids"`
+	// Warning is set when the publish is done but the other instances
+	// were not told; they catch up within kb.DefaultPoll.
+	Warning string `json:"warning,omitempty"`
+}
+
+func (h *Handler) publish(c *gin.Context) { h.setStatus(c, h.ed.Publish) }
+
+func (h *Handler) archive(c *gin.Context) { h.setStatus(c, h.ed.Archive) }
+
+// setStatus publishes or archives the articles of the request with apply.
+func (h *Handler) setStatus(c *gin.Context, apply func(context.Context, []string, string) (int64, error)) {
+	var req idsRequest
+	who, ok := h.begin(c, &req)
+	if !ok {
+		return
+	}
+	rev, err := apply(c.Request.Context(), req.IDs, who)
+	resp := revisionResponse{Revision: rev, IDs: req.IDs}
+	switch {
+	case err != nil && rev > 0: // done; only the notification failed
+		h.log.WarnContext(c.Request.Context(), "kb: publish notification failed", "revision", rev, "err", err)
+		resp.Warning = msgNotNotified
+	case err != nil:
+		h.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, resp)
+}
