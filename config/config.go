@@ -60,6 +60,12 @@ type Config struct {
 	KBFile         string  // empty: the built-in knowledge base
 	RepeatLimit    int
 
+	EmbedBaseURL string // empty: lexical matching only
+	EmbedAPIKey  string
+	EmbedModel   string
+	EmbedWeight  float64       // share of the semantic score in a fused score
+	EmbedTimeout time.Duration // longest wait for a question's embedding
+
 	Lanes []Lane
 }
 
@@ -139,6 +145,36 @@ var options = []option{
 				err = errors.New("must be between 0 and 1")
 			}
 			c.MatchThreshold = f
+			return err
+		}},
+	{name: "embed_base_url", usage: "OpenAI-compatible embeddings API for semantic matching (https://api.openai.com/v1, http://localhost:11434/v1 for Ollama); empty = lexical matching only",
+		set: func(c *Config, v string) error {
+			c.EmbedBaseURL = strings.TrimRight(v, "/")
+			if v != "" && !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+				return errors.New("must be an http(s) URL")
+			}
+			return nil
+		}},
+	{name: "embed_api_key", secret: true, usage: "API key of the embeddings API (empty for a local server)",
+		set: func(c *Config, v string) error { c.EmbedAPIKey = v; return nil }},
+	{name: "embed_model", def: "text-embedding-3-small", usage: "embedding model",
+		set: func(c *Config, v string) error { c.EmbedModel = v; return nonEmpty(v) }},
+	{name: "embed_weight", def: "0.5", usage: "share of the semantic score in a match's score, above 0 and at most 1",
+		set: func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err == nil && (f <= 0 || f > 1) {
+				err = errors.New("must be above 0 and at most 1 (to match lexically only, leave KEFU_EMBED_BASE_URL empty)")
+			}
+			c.EmbedWeight = f
+			return err
+		}},
+	{name: "embed_timeout", def: "800ms", usage: "longest wait for a question's embedding before answering lexically; below the turn budget",
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err == nil && d <= 0 {
+				err = errors.New("must be positive")
+			}
+			c.EmbedTimeout = d
 			return err
 		}},
 	{name: "rules_file", usage: "routing rules YAML (urgent lanes, requests for a person); empty = built-in",
@@ -243,6 +279,9 @@ func Load(path string, explicit bool, environ []string) (*Config, error) {
 	if len(c.WeChatAESKeys) > 0 && c.WeChatAESKeys[0] == "" {
 		return nil, fmt.Errorf("%w: KEFU_WECHAT_AES_KEY_PREVIOUS is set without KEFU_WECHAT_AES_KEY", ErrInvalid)
 	}
+	if c.EmbedBaseURL != "" && c.EmbedTimeout >= c.TurnBudget {
+		return nil, fmt.Errorf("%w: KEFU_EMBED_TIMEOUT=%s must be below KEFU_TURN_BUDGET=%s", ErrInvalid, c.EmbedTimeout, c.TurnBudget)
+	}
 	if len(c.WeChatAESKeys) > 0 && c.WeChatAppID == "" {
 		return nil, fmt.Errorf("%w: KEFU_WECHAT_APP_ID is required in safe mode (KEFU_WECHAT_AES_KEY set)", ErrInvalid)
 	}
@@ -302,6 +341,8 @@ func (c *Config) Dump() string {
 		"fail_limit": strconv.Itoa(c.FailLimit), "turn_budget": c.TurnBudget.String(),
 		"match_threshold": strconv.FormatFloat(c.MatchThreshold, 'g', -1, 64), "rules_file": c.RulesFile,
 		"kb_file": c.KBFile, "repeat_limit": strconv.Itoa(c.RepeatLimit),
+		"embed_base_url": c.EmbedBaseURL, "embed_api_key": c.EmbedAPIKey, "embed_model": c.EmbedModel,
+		"embed_weight": strconv.FormatFloat(c.EmbedWeight, 'g', -1, 64), "embed_timeout": c.EmbedTimeout.String(),
 	}
 	for i, k := range c.WeChatAESKeys {
 		cur[[]string{"wechat_aes_key", "wechat_aes_key_previous"}[i]] = k

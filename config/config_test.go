@@ -68,6 +68,12 @@ func TestLoadErrors(t *testing.T) {
 		{"BadBudget", "", []string{"KEFU_TURN_BUDGET=6s"}, "KEFU_TURN_BUDGET"},
 		{"BadRedisURL", "", []string{"KEFU_REDIS_URL=localhost:6379"}, "redis://"},
 		{"SecretMasked", "", []string{"KEFU_WECHAT_TOKEN="}, "KEFU_WECHAT_TOKEN"},
+		{"BadEmbedURL", "", []string{"KEFU_EMBED_BASE_URL=localhost:11434/v1"}, "KEFU_EMBED_BASE_URL"},
+		{"EmptyEmbedModel", "", []string{"KEFU_EMBED_MODEL="}, "KEFU_EMBED_MODEL"},
+		{"ZeroEmbedWeight", "", []string{"KEFU_EMBED_WEIGHT=0"}, "KEFU_EMBED_WEIGHT"},
+		{"BadEmbedWeight", "", []string{"KEFU_EMBED_WEIGHT=1.5"}, "KEFU_EMBED_WEIGHT"},
+		{"BadEmbedTimeout", "", []string{"KEFU_EMBED_TIMEOUT=0s"}, "KEFU_EMBED_TIMEOUT"},
+		{"EmbedTimeoutPastBudget", "", []string{"KEFU_EMBED_BASE_URL=http://localhost:11434/v1", "KEFU_EMBED_TIMEOUT=2s", "KEFU_TURN_BUDGET=2s"}, "KEFU_TURN_BUDGET"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,5 +82,38 @@ func TestLoadErrors(t *testing.T) {
 				t.Errorf("Load = %v, want ErrInvalid mentioning %q", err, tt.wantSub)
 			}
 		})
+	}
+}
+
+func TestLoadEmbed(t *testing.T) {
+	c, err := Load("", false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.EmbedBaseURL != "" || c.EmbedModel != "text-embedding-3-small" || c.EmbedWeight != 0.5 || c.EmbedTimeout != 800*time.Millisecond {
+		t.Errorf("embedding defaults = %q %q %g %v", c.EmbedBaseURL, c.EmbedModel, c.EmbedWeight, c.EmbedTimeout)
+	}
+
+	key := filepath.Join(t.TempDir(), "embed_key")
+	if err := os.WriteFile(key, []byte("sk-s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err = Load("", false, []string{
+		"KEFU_EMBED_BASE_URL=http://localhost:11434/v1/", "KEFU_EMBED_API_KEY_FILE=" + key,
+		"KEFU_EMBED_MODEL=bge-m3", "KEFU_EMBED_WEIGHT=0.3", "KEFU_EMBED_TIMEOUT=500ms",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.EmbedBaseURL != "http://localhost:11434/v1" || c.EmbedAPIKey != "sk-s3cret" || c.EmbedModel != "bge-m3" ||
+		c.EmbedWeight != 0.3 || c.EmbedTimeout != 500*time.Millisecond {
+		t.Errorf("loaded = %q %q %q %g %v", c.EmbedBaseURL, c.EmbedAPIKey, c.EmbedModel, c.EmbedWeight, c.EmbedTimeout)
+	}
+	d := c.Dump()
+	if strings.Contains(d, "sk-s3cret") || !strings.Contains(d, "KEFU_EMBED_API_KEY=***") || !strings.Contains(d, "KEFU_EMBED_WEIGHT=0.3") {
+		t.Errorf("Dump:\n%s", d)
+	}
+	if u := Usage(); !strings.Contains(u, "KEFU_EMBED_BASE_URL") {
+		t.Errorf("Usage does not list KEFU_EMBED_BASE_URL:\n%s", u)
 	}
 }
