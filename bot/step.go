@@ -49,7 +49,7 @@ func (st *step) run(ctx context.Context) (Reply, error) {
 			if st.in.Text == "" {
 				return st.say(msg, msgAttachment.in(st.s.English)), nil
 			}
-			return st.route(ctx, msg, st.e.router.Route(st.in.Text))
+			return st.route(ctx, msg, st.e.router.RouteContext(ctx, st.in.Text))
 		})
 	case StateClosed, StateFlow:
 		// Flows are not built yet: a session found in one continues with
@@ -66,7 +66,7 @@ func (st *step) run(ctx context.Context) (Reply, error) {
 		}
 		return st.say(msg, reply.in(st.s.English)), nil
 	}
-	return st.route(ctx, msg, st.e.router.Route(st.in.Text))
+	return st.route(ctx, msg, st.e.router.RouteContext(ctx, st.in.Text))
 }
 
 func (st *step) remember(msgs ...handoff.Message) {

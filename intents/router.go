@@ -4,6 +4,7 @@
 package intents
 
 import (
+	"context"
 	"sync/atomic"
 	"unicode/utf8"
 
@@ -55,7 +56,19 @@ type Options struct {
 	// BoundaryMargin lets a boundary article win over a slightly better FAQ
 	// match (the service boundary is checked before the FAQ).
 	BoundaryMargin float64
+	// Reranker, if set, re-orders the knowledge base's matches with
+	// evidence the lexical index lacks (kb/semantic). Nil: lexical only.
+	Reranker Reranker
 }
+
+// Reranker re-orders knowledge-base matches, best first, within ctx; on
+// any trouble it returns the lexical matches (its first k).
+type Reranker interface {
+	Rerank(ctx context.Context, query string, lexical []kb.Match, k int) []kb.Match
+}
+
+// RerankCandidates is how many lexical matches a Reranker sees.
+const RerankCandidates = 20
 
 // Router routes messages. It is safe for concurrent use; SetIndex swaps the
 // knowledge base while messages are being routed.
@@ -63,6 +76,7 @@ type Router struct {
 	rules  *compiled
 	index  atomic.Pointer[kb.Index]
 	policy MatchPolicy
+	rerank Reranker
 }
 
 // NewRouter compiles the rules and serves answers from ix.
@@ -71,7 +85,8 @@ func NewRouter(opts Options, ix *kb.Index) (*Router, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Router{rules: c, policy: NewMatchPolicy(opts.Threshold, opts.UrgentThreshold, opts.BoundaryMargin)}
+	r := &Router{rules: c, policy: NewMatchPolicy(opts.Threshold, opts.UrgentThreshold, opts.BoundaryMargin),
+		rerank: opts.Reranker}
 	r.index.Store(ix)
 	return r, nil
 }
@@ -105,6 +120,12 @@ func (r *Router) urgent(norm string) (Decision, bool) {
 // rules, an explicit request for a person, "did not help", small talk, the
 // service boundary, the FAQ, and the fallback.
 func (r *Router) Route(text string) Decision {
+	return r.RouteContext(context.Background(), text)
+}
+
+// RouteContext is Route bounded by ctx: a Reranker gives up when ctx ends
+// and the lexical matches decide.
+func (r *Router) RouteContext(ctx context.Context, text string) Decision {
 	norm := Normalize(text)
 	if d, ok := r.urgent(norm); ok {
 		return d
@@ -122,7 +143,7 @@ func (r *Router) Route(text string) Decision {
 	case c.thanks.match(norm):
 		return Decision{Kind: Thanks, English: english}
 	}
-	d := r.Match(text)
+	d := r.MatchContext(ctx, text)
 	d.English = english
 	return d
 }
@@ -130,11 +151,35 @@ func (r *Router) Route(text string) Decision {
 // Match asks the knowledge base alone, without the rules: the FAQ part of
 // Route, which kefu eval measures.
 func (r *Router) Match(text string) Decision {
+	return r.MatchContext(context.Background(), text)
+}
+
+// MatchContext is Match bounded by ctx (see RouteContext). An urgent
+// handoff on weak evidence (below the answer threshold) is taken from the
+// lexical matches only: a semantic near miss must not send users to a
+// person.
+func (r *Router) MatchContext(ctx context.Context, text string) Decision {
 	ix := r.index.Load()
 	if ix == nil {
 		return Decision{Kind: Fallback}
 	}
-	return r.policy.Decide(ix.Search(text, MatchCandidates))
+	if r.rerank == nil {
+		return r.policy.Decide(ix.Search(text, MatchCandidates))
+	}
+	lexical := ix.Search(text, RerankCandidates)
+	reranked := r.rerank.Rerank(ctx, text, lexical, MatchCandidates)
+	matches := make([]kb.Match, 0, len(reranked))
+	for _, m := range reranked { // resolve in this index: drops what was archived since
+		if a, ok := ix.Article(m.Article.ID); ok {
+			m.Article = a
+			matches = append(matches, m)
+		}
+	}
+	d := r.policy.Decide(matches)
+	if d.Kind == Urgent && d.Article == nil {
+		d = r.policy.Decide(lexical[:min(len(lexical), MatchCandidates)])
+	}
+	return d
 }
 
 // RouteKey routes a menu CLICK: a key naming an article answers with it;

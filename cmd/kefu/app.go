@@ -30,6 +30,7 @@ import (
 	"github.com/kefuhq/kefu/internal/sqlitedb"
 	"github.com/kefuhq/kefu/kb"
 	kbredis "github.com/kefuhq/kefu/kb/redisstore"
+	"github.com/kefuhq/kefu/kb/semantic"
 	kbsqlite "github.com/kefuhq/kefu/kb/sqlitestore"
 	"github.com/kefuhq/kefu/wxapi"
 	wxapiredis "github.com/kefuhq/kefu/wxapi/redisstore"
@@ -51,7 +52,8 @@ type app struct {
 	kbStore  kb.Store
 	kbNotify kb.Notifier
 	editor   *kb.Editor
-	kbRev    int64 // publish revision of the articles the router was built from
+	kbRev    int64           // publish revision of the articles the router was built from
+	semantic *semantic.Index // nil unless KEFU_EMBED_BASE_URL is set
 	router   *intents.Router
 	handoff  *handoff.Service
 	wechat   *wxapi.Client // nil when no AppID/AppSecret is configured
@@ -195,7 +197,12 @@ func (a *app) buildServices(ctx context.Context) error {
 			return err
 		}
 	}
-	a.router, err = intents.NewRouter(intents.Options{Rules: rules, Threshold: cfg.MatchThreshold}, kb.NewIndex(articles))
+	rerank, err := a.openSemantic(articles)
+	if err != nil {
+		return err
+	}
+	a.router, err = intents.NewRouter(intents.Options{Rules: rules, Threshold: cfg.MatchThreshold, Reranker: rerank},
+		kb.NewIndex(articles))
 	if err != nil {
 		return err
 	}
@@ -232,6 +239,31 @@ func (a *app) buildServices(ctx context.Context) error {
 	return err
 }
 
+// openSemantic starts the optional semantic index when an embeddings
+// endpoint is configured, embedding the articles in the background. It
+// returns nil (not a typed nil) when semantic matching is off.
+func (a *app) openSemantic(articles []kb.Article) (intents.Reranker, error) {
+	cfg := a.cfg
+	if cfg.EmbedBaseURL == "" {
+		return nil, nil
+	}
+	emb, err := semantic.NewOpenAI(semantic.Config{BaseURL: cfg.EmbedBaseURL, APIKey: cfg.EmbedAPIKey, Model: cfg.EmbedModel})
+	if err != nil {
+		return nil, err
+	}
+	a.semantic, err = semantic.NewIndex(semantic.Options{
+		Embedder: emb, Weight: cfg.EmbedWeight, QueryTimeout: cfg.EmbedTimeout,
+		CacheFile: filepath.Join(cfg.DataDir, "embeddings.cache"), Logger: a.log, Observe: a.metrics.observeSemantic,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.semantic)
+	a.semantic.Update(articles)
+	a.log.Info("semantic matching on", "endpoint", cfg.EmbedBaseURL, "model", cfg.EmbedModel, "weight", cfg.EmbedWeight)
+	return a.semantic, nil
+}
+
 // recordUnanswered returns the engine's hook for unanswered questions: it
 // queues them for a writer goroutine, so a turn never waits for the
 // editors' queue, and drops them (counting) when the writer falls behind.
@@ -266,6 +298,9 @@ func (a *app) watchKB(ctx context.Context) {
 	err := a.editor.Watch(ctx, a.kbRev, 0, func(articles []kb.Article, rev int64) {
 		start := time.Now()
 		a.router.SetIndex(kb.NewIndex(articles))
+		if a.semantic != nil {
+			a.semantic.Update(articles)
+		}
 		a.metrics.kbRevision.Set(float64(rev))
 		a.log.Info("knowledge base reloaded", "revision", rev, "articles", len(articles), "took", time.Since(start))
 	})

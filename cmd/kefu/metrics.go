@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/kefuhq/kefu/kb/semantic"
 )
 
 // metrics are kefu's Prometheus collectors, in a registry of their own.
@@ -21,6 +23,7 @@ type metrics struct {
 
 	unansweredDropped prometheus.Counter
 	kbRevision        prometheus.Gauge
+	semanticTime      *prometheus.HistogramVec
 }
 
 func newMetrics() *metrics {
@@ -46,8 +49,12 @@ func newMetrics() *metrics {
 		kbRevision: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "kefu_kb_revision", Help: "Publish revision of the knowledge base this instance answers from.",
 		}),
+		semanticTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "kefu_semantic_rerank_seconds", Help: "Semantic re-ranking of a question, by outcome (fused, not_ready, timeout, error).",
+			Buckets: []float64{.001, .005, .01, .05, .1, .2, .5, 1, 2},
+		}, []string{"outcome"}),
 	}
-	m.reg.MustRegister(m.turns, m.turnTime, m.requests, m.reqTime, m.unansweredDropped, m.kbRevision,
+	m.reg.MustRegister(m.turns, m.turnTime, m.requests, m.reqTime, m.unansweredDropped, m.kbRevision, m.semanticTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -55,6 +62,10 @@ func newMetrics() *metrics {
 func (m *metrics) observeTurn(outcome string, d time.Duration) {
 	m.turns.WithLabelValues(outcome).Inc()
 	m.turnTime.Observe(d.Seconds())
+}
+
+func (m *metrics) observeSemantic(outcome semantic.Outcome, d time.Duration) {
+	m.semanticTime.WithLabelValues(string(outcome)).Observe(d.Seconds())
 }
 
 func (m *metrics) middleware() gin.HandlerFunc {
