@@ -33,18 +33,17 @@ func eval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	examples, err := ds.Split(*split)
+	run, err := ds.Run(*split)
 	if err != nil {
 		return err
 	}
-	run := ds.Search(*split, examples)
 	policy := intents.NewMatchPolicy(*threshold, *urgent, 0)
 	if *tune {
 		policy = run.Tune()
 	}
 	rep := run.Report(policy)
 	fmt.Fprintf(stdout, "articles=%d questions=%d in_scope=%d out_of_scope=%d urgent=%d urgent_threshold=%.4f\n",
-		len(ds.Articles()), len(examples), rep.InScope, rep.OutOfScope, rep.Urgent, rep.UrgentThreshold)
+		len(ds.Articles()), rep.InScope+rep.OutOfScope, rep.InScope, rep.OutOfScope, rep.Urgent, rep.UrgentThreshold)
 	fmt.Fprintln(stdout, rep)
 	return nil
 }

@@ -194,6 +194,16 @@ type Run struct {
 	times    []time.Duration
 }
 
+// Run reads the named split and searches every question of it (see
+// Search).
+func (ds *Dataset) Run(split string) (*Run, error) {
+	examples, err := ds.Split(split)
+	if err != nil {
+		return nil, err
+	}
+	return ds.Search(split, examples), nil
+}
+
 // Search builds the index of the data set's knowledge base and searches
 // every question of examples once, timing each search.
 func (ds *Dataset) Search(split string, examples []Example) *Run {

@@ -71,11 +71,10 @@ func TestReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dev, err := ds.Split("dev")
+	run, err := ds.Run("dev")
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := ds.Search("dev", dev)
 	rep := run.Report(intents.NewMatchPolicy(0.2, 0, 0))
 	if rep.InScope != 2 || rep.OutOfScope != 2 || rep.Urgent != 1 {
 		t.Fatalf("counts %d/%d/%d, want 2 in scope, 2 out, 1 urgent", rep.InScope, rep.OutOfScope, rep.Urgent)
@@ -146,11 +145,10 @@ func TestDevFigures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			dev, err := ds.Split("dev")
+			run, err := ds.Run("dev")
 			if err != nil {
 				t.Fatal(err)
 			}
-			run := ds.Search("dev", dev)
 			rep := run.Report(run.Tune())
 			t.Log(rep)
 			check := func(what string, got, want float64) {
