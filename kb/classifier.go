@@ -53,10 +53,12 @@ type classifierParams struct {
 	// the articles it may be confused with, and searches bounds the
 	// searches over all articles.
 	probes, searches int
-	// confusers is how many of the articles most similar to a question
-	// (by the index) get a weight for the question's features, so the
-	// model can learn what tells them apart.
-	confusers int
+	// confusers is how many of the articles most similar to an article
+	// (by the index) get a weight for its questions' features, so the
+	// model can learn what tells them apart; above largeKB articles,
+	// confusersLarge (each one multiplies the weights to train and to
+	// score).
+	confusers, confusersLarge, largeKB int
 }
 
 // minEpochs is the fewest passes the training budget allows for.

@@ -135,7 +135,7 @@ func TestDevFigures(t *testing.T) {
 	}
 	floors := map[string]Report{
 		"banking77_oos": {InScopeAccNoThreshold: 0.91, InScopeAcc: 0.82, OOSRecall: 0.72, UrgentRecall: 0.95},
-		"clinc150_oos":  {InScopeAccNoThreshold: 0.91, InScopeAcc: 0.84, OOSRecall: 0.85, UrgentRecall: 0.95},
+		"clinc150_oos":  {InScopeAccNoThreshold: 0.91, InScopeAcc: 0.84, OOSRecall: 0.80, UrgentRecall: 0.95},
 		"xsid_zh":       {InScopeAccNoThreshold: 0.92, InScopeAcc: 0.88, OOSRecall: 0.88},
 	}
 	data := dataDir(t)
