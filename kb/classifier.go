@@ -55,10 +55,11 @@ type classifierParams struct {
 	probes, searches int
 	// confusers is how many of the articles most similar to an article
 	// (by the index) get a weight for its questions' features, so the
-	// model can learn what tells them apart; above largeKB articles,
-	// confusersLarge (each one multiplies the weights to train and to
-	// score).
-	confusers, confusersLarge, largeKB int
+	// model can learn what tells them apart. Articles with at least
+	// richArticle questions on average, in a knowledge base of at most
+	// largeKB articles, get richConfusers: more questions can teach more
+	// distinctions, and a small knowledge base can afford the weights.
+	confusers, richConfusers, richArticle, largeKB int
 }
 
 // minEpochs is the fewest passes the training budget allows for.

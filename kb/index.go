@@ -78,7 +78,7 @@ var defaultParams = params{
 	centroid:   0.5,
 	clsWeight:  0.6,
 	clsPrior:   5,
-	cls: classifierParams{epochs: 10, rate: 0.5, l2: 1e-5, minGrad: 0.01, rest: 4, confusers: 30, confusersLarge: 10, largeKB: 2000,
+	cls: classifierParams{epochs: 10, rate: 0.5, l2: 1e-5, minGrad: 0.01, rest: 4, confusers: 10, richConfusers: 30, richArticle: 20, largeKB: 2000,
 		maxArticles: 200, maxShare: 20, budget: 5e8, probes: 5, searches: 20000},
 }
 
@@ -239,8 +239,8 @@ func newIndex(articles []Article, p params) *Index {
 	if p.clsWeight > 0 && na > 1 {
 		var confusers func(int) []int32
 		k := p.cls.confusers
-		if na > p.cls.largeKB {
-			k = p.cls.confusersLarge
+		if nq >= p.cls.richArticle*na && na <= p.cls.largeKB {
+			k = p.cls.richConfusers
 		}
 		if k > 0 {
 			near := make([][]int32, na)
