@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"sort"
 	"strconv"
@@ -49,6 +50,11 @@ type Config struct {
 	WeChatAllowPlaintext bool
 
 	AdminPassword string
+	// TrustedProxies are the addresses (IPs or CIDRs) whose
+	// X-Forwarded-For is believed for the client address; empty: none,
+	// the connection's address counts (sign-in limits per address rely
+	// on it).
+	TrustedProxies []string
 
 	LogLevel  string
 	LogFormat string
@@ -120,6 +126,22 @@ var options = []option{
 		set: func(c *Config, v string) (err error) { c.WeChatAllowPlaintext, err = strconv.ParseBool(v); return err }},
 	{name: "admin_password", secret: true, usage: "password of the first admin account (username admin)",
 		set: func(c *Config, v string) error { c.AdminPassword = v; return nil }},
+	{name: "trusted_proxies", usage: "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed; empty = none",
+		set: func(c *Config, v string) error {
+			c.TrustedProxies = nil
+			for _, p := range strings.Split(v, ",") {
+				if p = strings.TrimSpace(p); p == "" {
+					continue
+				}
+				if _, err := netip.ParsePrefix(p); err != nil {
+					if _, err := netip.ParseAddr(p); err != nil {
+						return fmt.Errorf("%q is neither an IP nor a CIDR", p)
+					}
+				}
+				c.TrustedProxies = append(c.TrustedProxies, p)
+			}
+			return nil
+		}},
 	{name: "log_level", def: "info", usage: "debug, info, warn or error (message bodies only at debug)",
 		set: func(c *Config, v string) error {
 			c.LogLevel = v
@@ -337,7 +359,7 @@ func (c *Config) Dump() string {
 		"wechat_app_id": c.WeChatAppID, "wechat_app_secret": c.WeChatAppSecret, "wechat_token": c.WeChatToken,
 		"wechat_api_base": c.WeChatAPIBase, "wechat_stable_token": strconv.FormatBool(c.WeChatStableToken),
 		"wechat_allow_plaintext": strconv.FormatBool(c.WeChatAllowPlaintext),
-		"admin_password":         c.AdminPassword, "log_level": c.LogLevel, "log_format": c.LogFormat,
+		"admin_password":         c.AdminPassword, "trusted_proxies": strings.Join(c.TrustedProxies, ","), "log_level": c.LogLevel, "log_format": c.LogFormat,
 		"fail_limit": strconv.Itoa(c.FailLimit), "turn_budget": c.TurnBudget.String(),
 		"match_threshold": strconv.FormatFloat(c.MatchThreshold, 'g', -1, 64), "rules_file": c.RulesFile,
 		"kb_file": c.KBFile, "repeat_limit": strconv.Itoa(c.RepeatLimit),

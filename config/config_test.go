@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +73,7 @@ func TestLoadErrors(t *testing.T) {
 		{"EmptyEmbedModel", "", []string{"KEFU_EMBED_MODEL="}, "KEFU_EMBED_MODEL"},
 		{"ZeroEmbedWeight", "", []string{"KEFU_EMBED_WEIGHT=0"}, "KEFU_EMBED_WEIGHT"},
 		{"BadEmbedWeight", "", []string{"KEFU_EMBED_WEIGHT=1.5"}, "KEFU_EMBED_WEIGHT"},
+		{"BadTrustedProxy", "", []string{"KEFU_TRUSTED_PROXIES=10.0.0.0/8,proxy.local"}, "KEFU_TRUSTED_PROXIES"},
 		{"BadEmbedTimeout", "", []string{"KEFU_EMBED_TIMEOUT=0s"}, "KEFU_EMBED_TIMEOUT"},
 		{"EmbedTimeoutPastBudget", "", []string{"KEFU_EMBED_BASE_URL=http://localhost:11434/v1", "KEFU_EMBED_TIMEOUT=2s", "KEFU_TURN_BUDGET=2s"}, "KEFU_TURN_BUDGET"},
 	}
@@ -115,5 +117,18 @@ func TestLoadEmbed(t *testing.T) {
 	}
 	if u := Usage(); !strings.Contains(u, "KEFU_EMBED_BASE_URL") {
 		t.Errorf("Usage does not list KEFU_EMBED_BASE_URL:\n%s", u)
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c, err := Load("", false, []string{"KEFU_TRUSTED_PROXIES= 10.0.0.0/8, 127.0.0.1 ,,::1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"10.0.0.0/8", "127.0.0.1", "::1"}; !slices.Equal(c.TrustedProxies, want) {
+		t.Errorf("TrustedProxies = %q, want %q", c.TrustedProxies, want)
+	}
+	if c, err = Load("", false, nil); err != nil || c.TrustedProxies != nil {
+		t.Errorf("default TrustedProxies = %q, %v; want none", c.TrustedProxies, err)
 	}
 }
