@@ -178,16 +178,7 @@ func runMode(t *testing.T, node, bin, redisURL, mode string, transcripts []strin
 	fake.SetCredentials(acct.AppID, acct.Secret)
 
 	addr := freeAddr(t)
-	env := []string{
-		"KEFU_HTTP_ADDR=" + addr,
-		"KEFU_DATA_DIR=" + t.TempDir(),
-		"KEFU_WECHAT_TOKEN=" + acct.Token,
-		"KEFU_WECHAT_AES_KEY=" + acct.AESKey,
-		"KEFU_WECHAT_APP_ID=" + acct.AppID,
-		"KEFU_WECHAT_APP_SECRET=" + acct.Secret,
-		"KEFU_WECHAT_API_BASE=" + fake.URL(),
-		"KEFU_ADMIN_PASSWORD=" + randHex(12),
-	}
+	env := serveEnv(t, addr, acct, fake.URL(), randHex(12))
 	if mode == "plain" {
 		// A plaintext account has no EncodingAESKey; with one set, kefu
 		// refuses plaintext messages.

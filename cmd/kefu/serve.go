@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -18,7 +19,10 @@ import (
 	"github.com/kefuhq/kefu/bot/wechat"
 	"github.com/kefuhq/kefu/config"
 	"github.com/kefuhq/kefu/intents"
+	"github.com/kefuhq/kefu/internal/apierr"
+	"github.com/kefuhq/kefu/internal/webui"
 	"github.com/kefuhq/kefu/kb/kbapi"
+	"github.com/kefuhq/kefu/kb/kbweb"
 )
 
 // defaultToken is config's default KEFU_WECHAT_TOKEN, fine for trying kefu
@@ -109,12 +113,24 @@ func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
 	return func() { srv.Close() }, nil
 }
 
-// routes builds the HTTP handler: the webhook, the JSON API, health and
-// metrics.
+// routes builds the HTTP handler: the webhook, the JSON API, the web
+// pages, health and metrics.
 func (a *app) routes() (http.Handler, error) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	// Only the configured proxies may say who the client is (sign-in
+	// limits per address rely on it); by default nobody may.
+	if err := r.SetTrustedProxies(a.cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("KEFU_TRUSTED_PROXIES: %w", err)
+	}
 	r.Use(gin.Recovery(), accessLog(a.log), a.metrics.middleware())
+	r.NoRoute(func(c *gin.Context) {
+		if strings.HasPrefix(c.Request.URL.Path, "/api/") {
+			apierr.Abort(c, http.StatusNotFound, "not_found", "no such API route")
+			return
+		}
+		c.String(http.StatusNotFound, "404 page not found")
+	})
 	hook, err := wechat.NewHandler(wechat.Options{
 		Token: a.cfg.WeChatToken, AppID: a.cfg.WeChatAppID, AESKeys: a.cfg.WeChatAESKeys,
 		AllowPlaintext: a.cfg.WeChatAllowPlaintext, Budget: a.cfg.TurnBudget + 500*time.Millisecond, Logger: a.log,
@@ -147,6 +163,11 @@ func (a *app) routes() (http.Handler, error) {
 		return nil, err
 	}
 	editors.Register(api.Group("", accounts.Authenticate(), ginauth.Require(auth.PermEditKB)))
+	// The web pages: the sign-in shell and the knowledge-base editor. They
+	// use the JSON API above and nothing else.
+	webui.Register(r)
+	kbweb.Register(r)
+	r.GET("/panel", func(c *gin.Context) { c.Redirect(http.StatusFound, kbweb.Path) })
 	return r, nil
 }
 

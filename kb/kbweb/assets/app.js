@@ -1,0 +1,86 @@
+// app.js: the knowledge-base editor, one page with hash routes:
+//
+//   #/                         articles (?q=&status=&category=)
+//   #/new                      a new article (?from=<unanswered group>&question=)
+//   #/article/{id}             the article editor
+//   #/article/{id}/history     versions and diffs (?v=<version>)
+//   #/test                     the test console (?q=&against=)
+//   #/unanswered               the unanswered queue
+//   #/transfer                 import and export
+//
+// It asks /api/v1/me who is signed in: editors and admins get the editor,
+// anyone else a "no permission" message.
+
+import { me } from '/panel/assets/api.js';
+import { clear, denied, el, setActiveNav, shell } from '/panel/assets/dom.js';
+import { listView } from './list.js';
+import { editorView } from './article.js';
+import { historyView } from './history.js';
+import { consoleView } from './console.js';
+import { unansweredView } from './unanswered.js';
+import { transferView } from './transfer.js';
+
+const NAV = [
+  { href: '#/', id: 'nav-articles', label: '文章 Articles' },
+  { href: '#/test', id: 'nav-test', label: '测试台 Test console' },
+  { href: '#/unanswered', id: 'nav-unanswered', label: '未答问题 Unanswered' },
+  { href: '#/transfer', id: 'nav-transfer', label: '导入导出 Import/Export' },
+];
+
+const EDITOR_ROLES = ['editor', 'admin'];
+
+// routes map a path pattern to its nav entry and view.
+const routes = [
+  [/^\/$/, 'nav-articles', (view, m, q) => listView(view, q)],
+  [/^\/new$/, 'nav-articles', (view, m, q) => editorView(view, null, q)],
+  [/^\/article\/([^/]+)$/, 'nav-articles', (view, m, q) => editorView(view, decodeURIComponent(m[1]), q)],
+  [/^\/article\/([^/]+)\/history$/, 'nav-articles', (view, m, q) => historyView(view, decodeURIComponent(m[1]), q)],
+  [/^\/test$/, 'nav-test', (view, m, q) => consoleView(view, q)],
+  [/^\/unanswered$/, 'nav-unanswered', (view, m, q) => unansweredView(view, q)],
+  [/^\/transfer$/, 'nav-transfer', (view, m, q) => transferView(view, q)],
+];
+
+/** parseHash splits location.hash into a path and its query. */
+function parseHash() {
+  const h = location.hash.replace(/^#/, '') || '/';
+  const i = h.indexOf('?');
+  return i < 0 ? [h, new URLSearchParams()] : [h.slice(0, i), new URLSearchParams(h.slice(i + 1))];
+}
+
+/** route renders the screen the hash names into main, in a fresh view element. */
+function route(main) {
+  const [path, query] = parseHash();
+  const view = el('div', { class: 'view' }, el('p', { class: 'muted' }, '加载中… (loading)'));
+  clear(main, view);
+  for (const [re, nav, render] of routes) {
+    const m = path.match(re);
+    if (!m) continue;
+    setActiveNav(nav);
+    view.dataset.route = nav;
+    // A view that fails has shown its message (api does); leave what it drew.
+    render(view, m, query).catch((e) => console.error(e));
+    return;
+  }
+  setActiveNav('');
+  clear(view, el('section', { class: 'card' },
+    el('h2', {}, '找不到这个页面 (not found)'),
+    el('p', {}, el('a', { href: '#/' }, '返回文章列表 (back to the articles)'))));
+}
+
+async function boot() {
+  let account;
+  try {
+    account = await me();
+  } catch {
+    return; // 401 went to the sign-in page; other errors are shown
+  }
+  if (!EDITOR_ROLES.includes(account.role) || account.disabled) {
+    denied(shell({ title: '知识库 Knowledge base', account }), account, '编辑知识库 (edit the knowledge base)');
+    return;
+  }
+  const main = shell({ title: '知识库 Knowledge base', nav: NAV, account });
+  window.addEventListener('hashchange', () => route(main));
+  route(main);
+}
+
+boot();

@@ -1,0 +1,191 @@
+// article.js: the article editor. Saves send the version the edit started
+// from (base_version), so a save that another editor's save overtook is
+// refused with a 409 that says who saved what; publish and archive are
+// separate, explicit steps.
+
+import { api, notify } from '/panel/assets/api.js';
+import { clear, el, field, fmtTime } from '/panel/assets/dom.js';
+import { KIND, LANES, articleHref, pendingBadge, statusBadge } from './labels.js';
+
+/**
+ * editorView edits the article id, or a new one when id is null; query may
+ * carry from (an unanswered group the new article answers) and question.
+ */
+export async function editorView(view, id, query) {
+  let data = null;
+  const articles = api('GET', '/kb/articles').catch(() => []);
+  if (id) data = await api('GET', '/kb/articles/' + encodeURIComponent(id));
+  const a = data ? data.draft.article : { question: query.get('question') || '', kind: 'faq' };
+  const base = data ? data.draft.version : 0;
+  const from = id ? '' : query.get('from') || '';
+
+  const f = {
+    id: el('input', { id: 'f-id', name: 'id', value: a.id || '', readOnly: !!id, placeholder: '留空则由标准问题生成 (blank: derived)', pattern: '[A-Za-z0-9._-]+' }),
+    title: el('input', { id: 'f-title', name: 'title', value: a.title || '' }),
+    question: el('input', { id: 'f-question', name: 'question', value: a.question || '', required: true }),
+    similar: el('textarea', { id: 'f-similar', name: 'similar', rows: 5, value: (a.similar || []).join('\n') }),
+    answer: el('textarea', { id: 'f-answer', name: 'answer', rows: 8, value: a.answer || '', required: true }),
+    answer_en: el('textarea', { id: 'f-answer-en', name: 'answer_en', rows: 3, value: a.answer_en || '' }),
+    category: el('input', { id: 'f-category', name: 'category', value: a.category || '', list: 'categories' }),
+    tags: el('input', { id: 'f-tags', name: 'tags', value: (a.tags || []).join(', ') }),
+    kind: el('select', { id: 'f-kind', name: 'kind' },
+      Object.entries(KIND).map(([k, v]) => el('option', { value: k, selected: k === (a.kind || 'faq') }, v))),
+    handoff: el('input', { id: 'f-handoff', name: 'handoff', value: a.handoff || '', list: 'lanes', pattern: '[a-z0-9_-]*' }),
+    note: el('input', { id: 'f-note', name: 'note', placeholder: '例如：更新了办理时限 (e.g. updated the time limit)' }),
+  };
+  const categories = el('datalist', { id: 'categories' });
+  articles.then((list) => {
+    for (const c of [...new Set(list.map((x) => x.category).filter(Boolean))].sort()) categories.append(el('option', { value: c }));
+  });
+  const lanes = el('datalist', { id: 'lanes' }, LANES.map(([v, l]) => el('option', { value: v }, l)));
+
+  const alertBox = el('div', { id: 'editor-alert' });
+  const dirtyBadge = el('span', { class: 'badge badge-pending hidden', id: 'editor-dirty' }, '未保存 unsaved');
+  let dirty = false;
+  const form = el('form', { id: 'article-form', class: 'editor-grid', novalidate: true });
+  form.addEventListener('input', () => {
+    dirty = true;
+    dirtyBadge.classList.remove('hidden');
+  });
+
+  const body = () => {
+    const out = {
+      title: f.title.value.trim(),
+      question: f.question.value.trim(),
+      similar: lines(f.similar.value),
+      answer: f.answer.value,
+      answer_en: f.answer_en.value,
+      category: f.category.value.trim(),
+      tags: f.tags.value.split(/[,，、]/).map((s) => s.trim()).filter(Boolean),
+      kind: f.kind.value,
+      handoff: f.handoff.value.trim(),
+      note: f.note.value.trim(),
+    };
+    if (f.id.value.trim()) out.id = f.id.value.trim();
+    return out;
+  };
+
+  const rerender = () => editorView(view, id, query);
+  const buttons = [];
+  const busy = (on) => buttons.forEach((b) => { b.disabled = on; });
+
+  async function save(ev) {
+    ev.preventDefault();
+    clear(alertBox);
+    if (!f.question.value.trim() || !f.answer.value.trim()) {
+      showAlert(alertBox, 'error', '标准问题和答案不能为空。(The question and the answer are required.)');
+      return;
+    }
+    busy(true);
+    try {
+      let resp;
+      if (id) {
+        resp = await api('PUT', '/kb/articles/' + encodeURIComponent(id), { ...body(), base_version: base }, { quiet: true });
+      } else if (from) {
+        resp = await api('POST', '/kb/unanswered/' + encodeURIComponent(from) + '/article', body(), { quiet: true });
+      } else {
+        resp = await api('POST', '/kb/articles', body(), { quiet: true });
+      }
+      notify(resp.message || '已保存 (saved)', 'ok');
+      if (id) await rerender();
+      else location.hash = articleHref(resp.version.id);
+    } catch (e) {
+      saveFailed(alertBox, e, rerender);
+    } finally {
+      busy(false);
+    }
+  }
+
+  async function setStatus(action) {
+    if (dirty) {
+      showAlert(alertBox, 'warn', '有未保存的修改：请先保存，再' + (action === 'publish' ? '发布。' : '归档。') +
+        ' (Save your changes first.)');
+      return;
+    }
+    busy(true);
+    try {
+      const resp = await api('POST', '/kb/' + action, { ids: [id] });
+      notify(resp.warning || (action === 'publish'
+        ? '已发布：机器人将使用版本 ' + base + ' 作答 (published: the bot answers with version ' + base + ')'
+        : '已归档：机器人不再使用此文章 (archived: the bot no longer answers with it)'), resp.warning ? 'info' : 'ok');
+      await rerender();
+    } catch {
+      // shown by api
+    } finally {
+      busy(false);
+    }
+  }
+
+  const saveBtn = el('button', { type: 'submit', class: 'btn btn-primary', id: 'btn-save' }, '保存 Save');
+  buttons.push(saveBtn);
+  let actions = [saveBtn];
+  if (id) {
+    const head = data.head;
+    const publishBtn = el('button', { type: 'button', class: 'btn', id: 'btn-publish', onclick: () => setStatus('publish'),
+      disabled: head.status === 'published' && !head.pending }, '发布 Publish');
+    const archiveBtn = el('button', { type: 'button', class: 'btn btn-danger', id: 'btn-archive', onclick: () => setStatus('archive'),
+      disabled: head.status === 'archived' }, '归档 Archive');
+    buttons.push(publishBtn, archiveBtn);
+    actions = [saveBtn, publishBtn, archiveBtn];
+  }
+  form.addEventListener('submit', save);
+
+  clear(form,
+    el('div', { class: 'editor-main card' },
+      field('标准问题 Standard question', f.question),
+      field('相似问题 Similar questions', f.similar, '每行一个：用户可能的其他问法 (one per line)'),
+      field('答案 Answer', f.answer, '纯文本，可包含链接 (plain text; links allowed)'),
+      field('英文答案 English answer', f.answer_en, '可选：海外用户用英文提问时使用 (optional, for users who ask in English)')),
+    el('div', { class: 'editor-side' },
+      el('div', { class: 'card editor-actions' },
+        field('修改说明 Note', f.note, '记录在版本历史中 (kept in the history)'),
+        el('div', { class: 'actions' }, actions, dirtyBadge)),
+      el('div', { class: 'card' },
+        field('ID', f.id, id ? '创建后不可修改 (fixed once created)' : '字母、数字、- _ . ；留空则由标准问题生成'),
+        field('标题 Title', f.title, '给编辑看的简短名称 (a short name for editors)'),
+        field('分类 Category', f.category),
+        field('标签 Tags', f.tags, '用逗号分隔 (comma-separated)'),
+        field('类型 Kind', f.kind, 'boundary：服务范围外的问题，回答去哪里办理'),
+        field('转人工队列 Handoff lane', f.handoff, '可选：匹配后先回答，再转入该队列 (optional)'),
+        categories, lanes)));
+
+  clear(view,
+    el('p', { class: 'crumbs' }, el('a', { href: '#/' }, '← 文章列表 (articles)')),
+    el('div', { class: 'editor-head' },
+      el('h2', { id: 'editor-title' }, id ? (a.title || a.question) : '新建文章 New article'),
+      id ? headInfo(id, data) : (from ? el('p', { class: 'muted' }, '来自未答问题 (from the unanswered queue)') : null)),
+    alertBox,
+    form);
+}
+
+/** headInfo shows an article's state and links to its history and the test console. */
+function headInfo(id, data) {
+  const h = data.head;
+  return el('div', { class: 'head-info', id: 'editor-state' },
+    statusBadge(h.status), ' ', pendingBadge(h.pending),
+    el('span', { class: 'muted' },
+      ` 当前版本 v${h.version}` + (h.published_version ? ` · 已发布 v${h.published_version}` : ' · 尚未发布') +
+      ` · ${h.updated_by} 于 ${fmtTime(h.updated_at)}`),
+    el('a', { href: articleHref(id) + '/history', class: 'btn btn-small', id: 'link-history' }, '历史 History'),
+    el('a', { href: '#/test?q=' + encodeURIComponent(data.draft.article.question) + '&against=draft', class: 'btn btn-small' }, '测试 Test'));
+}
+
+/** saveFailed shows why a save failed; a conflict offers to load the latest version. */
+function saveFailed(box, e, reload) {
+  if (e.status === 409) {
+    showAlert(box, 'error', e.message,
+      el('div', {}, el('button', { type: 'button', class: 'btn btn-small', id: 'btn-reload', onclick: () => reload() },
+        '载入最新版本（你的修改将丢失，请先复制）(load the latest; copy your edits first)')));
+    return;
+  }
+  showAlert(box, 'error', e.message);
+}
+
+/** showAlert puts an inline message in box. */
+export function showAlert(box, kind, msg, ...extra) {
+  clear(box, el('div', { class: 'alert alert-' + kind, role: 'alert' }, el('div', { class: 'alert-text' }, msg), extra));
+}
+
+function lines(s) {
+  return s.split('\n').map((x) => x.trim()).filter(Boolean);
+}

@@ -1,0 +1,122 @@
+// transfer.js: export the knowledge base as JSON or CSV, and import a
+// file: a dry run first reports what it would add, change and leave, and
+// the rows it rejects with their numbers and reasons; then apply.
+
+import { api, notify } from '/panel/assets/api.js';
+import { clear, el, field } from '/panel/assets/dom.js';
+import { FIELD, articleHref, label } from './labels.js';
+import { showAlert } from './article.js';
+
+/** transferView renders the import and export screen. */
+export async function transferView(view) {
+  const file = el('input', { type: 'file', id: 'import-file', accept: '.json,.csv,application/json,text/csv' });
+  const format = el('select', { id: 'import-format' },
+    el('option', { value: '' }, '按扩展名 (by extension)'),
+    el('option', { value: 'json' }, 'JSON'),
+    el('option', { value: 'csv' }, 'CSV'));
+  const dry = el('button', { type: 'submit', class: 'btn btn-primary', id: 'btn-dry-run' }, '试运行 Dry run');
+  const report = el('div', { id: 'import-report' });
+
+  const formatOf = (f) => format.value || (/\.csv$/i.test(f.name) ? 'csv' : 'json');
+  const send = (f, flags) => api('POST', '/kb/import?' + new URLSearchParams({ format: formatOf(f), ...flags }), f,
+    { contentType: 'application/octet-stream', quiet: true });
+
+  async function dryRun(ev) {
+    ev.preventDefault();
+    const f = file.files[0];
+    if (!f) {
+      notify('请先选择文件 (choose a file)', 'error');
+      return;
+    }
+    dry.disabled = true;
+    clear(report, el('p', { class: 'muted' }, '正在检查… (checking)'));
+    let plan;
+    let problem = '';
+    try {
+      plan = await send(f, { dry_run: '1' });
+    } catch (e) {
+      if (e.code !== 'rejected' || !e.body || !e.body.plan) {
+        clear(report);
+        showAlert(report, 'error', e.message);
+        return;
+      }
+      plan = e.body.plan; // rows were rejected: the plan is beside the error
+      problem = `有 ${plan.rejected.length} 行无法导入（见下表的行号和原因）：修正文件后重新试运行，或勾选“跳过被拒绝的行”只导入有效行。` +
+        `(${plan.rejected.length} row(s) rejected, see below: fix the file and try again, or import the valid rows only.)`;
+    } finally {
+      dry.disabled = false;
+    }
+    showPlan(report, plan, problem, f, send);
+  }
+
+  clear(view,
+    el('h2', {}, '导入导出 Import / Export'),
+    el('div', { class: 'transfer-grid' },
+      el('form', { class: 'card', id: 'import-form', onsubmit: dryRun },
+        el('h3', {}, '导入 Import'),
+        el('p', { class: 'muted' }, '先试运行：查看将新增、修改、不变和被拒绝的行（带行号和原因），确认后再应用。',
+          'CSV 至少需要 question 和 answer 两列。(Dry run first: see what the file adds, changes and rejects; then apply.)'),
+        el('div', { class: 'row' }, field('文件 File (.json / .csv)', file), field('格式 Format', format)),
+        el('div', { class: 'actions' }, dry)),
+      el('section', { class: 'card', id: 'export' },
+        el('h3', {}, '导出 Export'),
+        el('p', { class: 'muted' }, '所有文章的最新版本（含状态）。JSON 无损，可原样导入；CSV 便于用表格软件编辑，',
+          '相似问题和标签用 “|” 分隔（内容中的 | 写作 \\|）。'),
+        el('div', { class: 'actions' },
+          el('a', { class: 'btn', id: 'export-json', href: '/api/v1/kb/export?format=json', download: 'kefu-kb.json' }, '下载 JSON'),
+          el('a', { class: 'btn', id: 'export-csv', href: '/api/v1/kb/export?format=csv', download: 'kefu-kb.csv' }, '下载 CSV')))),
+    report);
+}
+
+/** showPlan renders a dry run's plan with the form that applies it. */
+function showPlan(box, plan, problem, f, send) {
+  const n = (k) => plan[k].length;
+  const publish = el('input', { type: 'checkbox', id: 'import-publish' });
+  const allow = el('input', { type: 'checkbox', id: 'import-allow-rejected' });
+  const apply = el('button', { type: 'button', class: 'btn btn-primary', id: 'btn-apply', disabled: n('rejected') > 0 },
+    '应用导入 Apply');
+  allow.addEventListener('change', () => { apply.disabled = n('rejected') > 0 && !allow.checked; });
+  const result = el('div', { id: 'import-result' });
+  apply.addEventListener('click', async () => {
+    apply.disabled = true;
+    const flags = {};
+    if (publish.checked) flags.publish = '1';
+    if (allow.checked) flags.allow_rejected = '1';
+    try {
+      const r = (await send(f, flags)).result;
+      showAlert(result, 'ok', `已导入：保存了 ${r.saved.length} 篇的新版本，发布 ${r.published.length} 篇，归档 ${r.archived.length} 篇。` +
+        `(imported: ${r.saved.length} saved, ${r.published.length} published, ${r.archived.length} archived)`);
+      notify('导入完成 (imported)', 'ok');
+    } catch (e) {
+      showAlert(result, 'error', e.message);
+      apply.disabled = false;
+    }
+  });
+
+  const counts = [['added', '新增 added'], ['changed', '修改 changed'], ['unchanged', '不变 unchanged'], ['rejected', '拒绝 rejected']];
+  clear(box, el('section', { class: 'card', id: 'import-plan' },
+    el('h3', {}, '试运行结果 Dry-run report：', f.name),
+    el('div', { class: 'plan-counts' }, counts.map(([k, t]) =>
+      el('div', { class: 'plan-count plan-' + k, dataset: { kind: k } }, el('strong', {}, n(k)), el('span', {}, t)))),
+    problem ? el('div', { class: 'alert alert-error' }, problem) : null,
+    n('rejected') ? planTable('被拒绝的行 Rejected rows', 'plan-rejected', ['行 Row', 'ID', '原因 Reason'],
+      plan.rejected.map((r) => [r.row, r.id || '—', r.reason])) : null,
+    n('added') ? planTable('新增 Added', 'plan-added', ['行 Row', 'ID', '标准问题 Question'],
+      plan.added.map((r) => [r.row, r.id, r.question])) : null,
+    n('changed') ? planTable('修改 Changed', 'plan-changed', ['行 Row', 'ID', '改动的字段 Changed fields'],
+      plan.changed.map((r) => [r.row, el('a', { href: articleHref(r.id) }, r.id),
+        (r.changes || []).map((c) => label(FIELD, c.field)).join('、')])) : null,
+    n('unchanged') ? el('details', {}, el('summary', {}, `不变的 ${n('unchanged')} 行 (unchanged rows)`),
+      el('p', { class: 'muted' }, plan.unchanged.map((r) => `${r.row}: ${r.id}`).join(' · '))) : null,
+    el('div', { class: 'apply' },
+      el('label', { class: 'check' }, publish, '按文件中的状态发布/归档 (apply the file\'s statuses: publish, archive)'),
+      n('rejected') ? el('label', { class: 'check' }, allow, '跳过被拒绝的行，只导入有效行 (import the valid rows only)') : null,
+      apply),
+    result));
+}
+
+function planTable(title, id, head, rows) {
+  return [el('h3', {}, title), el('div', { class: 'table-wrap' }, el('table', { class: 'table', id },
+    el('thead', {}, el('tr', {}, head.map((h, i) => el('th', { class: i === 0 ? 'num row-no' : null }, h)))),
+    el('tbody', {}, rows.map((cells) => el('tr', {}, cells.map((c, i) => el('td', { class: i === 0 ? 'num' : null }, c)))))))];
+}

@@ -1,0 +1,49 @@
+package kbweb_test
+
+import (
+	"io/fs"
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/kefuhq/kefu/internal/webui"
+	"github.com/kefuhq/kefu/internal/webui/webuitest"
+	"github.com/kefuhq/kefu/kb/kbweb"
+)
+
+// TestPage gets the editor's page and every script and style sheet it
+// loads, transitively through the modules' imports, from the shell and
+// the editor as kefu serve mounts them.
+func TestPage(t *testing.T) {
+	gin.SetMode(gin.TestMode)
+	r := gin.New()
+	webui.Register(r)
+	kbweb.Register(r)
+	got := webuitest.CheckPage(t, http.Handler(r), kbweb.Path)
+	sub, err := fs.Sub(kbweb.Assets, "assets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every file of the editor is loaded: none is dead, none is missed.
+	names, _ := fs.Glob(sub, "*.[jc]s*")
+	for _, name := range names {
+		if p := kbweb.Path + "/assets/" + name; !slices.Contains(got, p) {
+			t.Errorf("%s is never loaded (loaded: %v)", p, got)
+		}
+	}
+	for _, p := range []string{"/panel/assets/api.js", "/panel/assets/dom.js", "/panel/assets/base.css"} {
+		if !slices.Contains(got, p) {
+			t.Errorf("the editor does not load %s", p)
+		}
+	}
+}
+
+func TestAssetsFollowTheRules(t *testing.T) {
+	sub, err := fs.Sub(kbweb.Assets, "assets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	webuitest.CheckAssets(t, sub)
+}
