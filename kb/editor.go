@@ -101,6 +101,13 @@ func (e *Editor) Seed(ctx context.Context, articles []Article) (bool, error) {
 // version (see Version.Article); use Publish and Archive. It returns an
 // error wrapping ErrInvalid when a or author is not valid.
 func (e *Editor) Save(ctx context.Context, a Article, author, note string) (Version, error) {
+	return e.SaveIf(ctx, a, author, note, AnyVersion)
+}
+
+// SaveIf is Save when the article's latest version is still base (0: the
+// article must be new), which holds across instances: an editor's edit
+// never silently replaces another's. Otherwise it returns ErrConflict.
+func (e *Editor) SaveIf(ctx context.Context, a Article, author, note string, base int) (Version, error) {
 	if err := checkAuthor(author); err != nil {
 		return Version{}, err
 	}
@@ -113,7 +120,7 @@ func (e *Editor) Save(ctx context.Context, a Article, author, note string) (Vers
 			return Version{}, fmt.Errorf("kb: article %q: tag %d is not valid UTF-8: %w", a.ID, i+1, ErrInvalid)
 		}
 	}
-	return e.store.Save(ctx, a, author, note, e.clock())
+	return e.store.Save(ctx, a, author, note, e.clock(), base)
 }
 
 func checkAuthor(author string) error {

@@ -15,7 +15,13 @@ var (
 	// ErrRejected is returned by ApplyImport when the plan has rejected
 	// rows and the caller did not allow them.
 	ErrRejected = errors.New("kb: import has rejected rows")
+	// ErrConflict is returned by a conditional save when the article's
+	// latest version is not the one the edit started from.
+	ErrConflict = errors.New("kb: saved by someone else meanwhile")
 )
+
+// AnyVersion is the base of an unconditional save.
+const AnyVersion = -1
 
 // Version is one saved state of an article. Versions are numbered 1, 2, …
 // per article and never change once written: a rollback is a new version.
@@ -155,7 +161,12 @@ type Store interface {
 	// consecutive numbers and none is lost. Saving an archived article
 	// makes it a draft again; a published article stays published (the
 	// new version waits for Publish). It returns the stored version.
-	Save(ctx context.Context, a Article, author, note string, at time.Time) (Version, error)
+	//
+	// base makes the save conditional, in the same atomic step: the
+	// article's latest version must be base (0: the article must not
+	// exist yet), or the save stores nothing and returns ErrConflict.
+	// AnyVersion saves unconditionally.
+	Save(ctx context.Context, a Article, author, note string, at time.Time, base int) (Version, error)
 	// Version returns version n of article id, or ErrNotFound.
 	Version(ctx context.Context, id string, n int) (Version, error)
 	// History returns every version of article id, oldest first, or

@@ -176,15 +176,15 @@ func (h *Handler) create(ctx context.Context, a kb.Article, who, note string) (k
 	if a.ID == "" {
 		a.ID = kb.DeriveID(a.Question)
 	}
-	return h.save(ctx, a, who, note, func(head kb.Head, err error) error {
-		if err == nil {
-			return h.conflict(head, fmt.Sprintf(msgExists, head.Article.ID, head.Latest, head.UpdatedBy))
+	v, err := h.save(ctx, a, who, note, 0)
+	if errors.Is(err, kb.ErrConflict) {
+		head, herr := h.ed.Head(ctx, a.ID)
+		if herr != nil {
+			return kb.Version{}, herr
 		}
-		if errors.Is(err, kb.ErrNotFound) {
-			return nil
-		}
-		return err
-	})
+		return kb.Version{}, h.conflict(head, fmt.Sprintf(msgExists, head.Article.ID, head.Latest, head.UpdatedBy))
+	}
+	return v, err
 }
 
 func (h *Handler) updateArticle(c *gin.Context) {
@@ -203,14 +203,18 @@ func (h *Handler) updateArticle(c *gin.Context) {
 		return
 	}
 	req.ID = id
-	base := *req.BaseVersion
-	v, err := h.save(c.Request.Context(), req.Article, who, req.Note, func(head kb.Head, err error) error {
-		if err == nil && head.Latest != base {
-			return h.conflict(head, fmt.Sprintf(msgStale, id, head.Latest, head.UpdatedBy,
+	ctx, base := c.Request.Context(), *req.BaseVersion
+	if _, err := h.ed.Head(ctx, id); err != nil { // 404 for an article that does not exist
+		h.writeError(c, err)
+		return
+	}
+	v, err := h.save(ctx, req.Article, who, req.Note, base)
+	if errors.Is(err, kb.ErrConflict) {
+		if head, herr := h.ed.Head(ctx, id); herr == nil {
+			err = h.conflict(head, fmt.Sprintf(msgStale, id, head.Latest, head.UpdatedBy,
 				head.UpdatedAt.Format(time.RFC3339), base))
 		}
-		return err
-	})
+	}
 	if err != nil {
 		h.writeError(c, err)
 		return
@@ -218,30 +222,14 @@ func (h *Handler) updateArticle(c *gin.Context) {
 	h.writeSaved(c, http.StatusOK, v)
 }
 
-// save saves a as a new version by who, after check approves the
-// article's current state (its Head, or the error reading it). The check
-// and the save are one step for every save of this Handler; a save by
-// another instance sharing the store can still slip between them, in the
-// same instant, since kb.Store has no compare-and-swap save.
-func (h *Handler) save(ctx context.Context, a kb.Article, who, note string, check func(kb.Head, error) error) (kb.Version, error) {
+// save saves a as a new version by who if the article's latest version
+// is still base (0: a new article), in one step of the store, so that two
+// editors on two instances cannot both save on top of the same version.
+func (h *Handler) save(ctx context.Context, a kb.Article, who, note string, base int) (kb.Version, error) {
 	if a.Kind == "" {
 		a.Kind = kb.KindFAQ
 	}
-	h.saveMu.Lock()
-	defer h.saveMu.Unlock()
-	if err := check(h.ed.Head(ctx, a.ID)); err != nil {
-		return kb.Version{}, err
-	}
-	return h.ed.Save(ctx, a, who, note)
-}
-
-// locked runs a save that needs no check (a rollback, a similar question
-// added) under the lock of save, so that it cannot slip between the check
-// and the save of another.
-func (h *Handler) locked(fn func() (kb.Version, error)) (kb.Version, error) {
-	h.saveMu.Lock()
-	defer h.saveMu.Unlock()
-	return fn()
+	return h.ed.SaveIf(ctx, a, who, note, base)
 }
 
 // conflict returns the 409 of a save refused because of head, which the
@@ -361,9 +349,7 @@ func (h *Handler) rollback(c *gin.Context) {
 		h.writeError(c, invalid(msgNoRollbackVersion))
 		return
 	}
-	v, err := h.locked(func() (kb.Version, error) {
-		return h.ed.Rollback(c.Request.Context(), c.Param("id"), req.Version, who)
-	})
+	v, err := h.ed.Rollback(c.Request.Context(), c.Param("id"), req.Version, who)
 	if err != nil {
 		h.writeError(c, err)
 		return

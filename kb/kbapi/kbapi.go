@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"sync"
 
 	"github.com/gin-gonic/gin"
 
@@ -56,10 +55,7 @@ type Handler struct {
 	router    func() *intents.Router
 	threshold func() float64
 	log       *slog.Logger
-	// saveMu makes the check and the save of a create or of an edit with a
-	// base version one step, in this process (see save).
-	saveMu sync.Mutex
-	drafts draftIndex
+	drafts    draftIndex
 }
 
 // New returns a Handler over opts.Editor.

@@ -2,7 +2,6 @@ package kbapi
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"mime"
@@ -182,7 +181,7 @@ func (h *Handler) importFile(c *gin.Context) {
 		return
 	}
 	if !fl.dryRun {
-		res, err := h.applyImport(ctx, plan, kb.ImportOptions{Author: who, Publish: fl.publish, AllowRejected: fl.allowRejected})
+		res, err := h.ed.ApplyImport(ctx, plan, kb.ImportOptions{Author: who, Publish: fl.publish, AllowRejected: fl.allowRejected})
 		if err != nil {
 			h.writeError(c, err)
 			return
@@ -190,14 +189,6 @@ func (h *Handler) importFile(c *gin.Context) {
 		resp.Result = &res
 	}
 	c.JSON(http.StatusOK, resp)
-}
-
-// applyImport applies plan under the lock of save: a save with a base
-// version cannot miss the versions an import adds.
-func (h *Handler) applyImport(ctx context.Context, plan kb.Plan, opts kb.ImportOptions) (kb.ImportResult, error) {
-	h.saveMu.Lock()
-	defer h.saveMu.Unlock()
-	return h.ed.ApplyImport(ctx, plan, opts)
 }
 
 func tooLarge() error {

@@ -98,9 +98,7 @@ func (h *Handler) resolve(c *gin.Context) {
 		h.writeError(c, invalid(msgNoArticleID))
 		return
 	}
-	v, err := h.locked(func() (kb.Version, error) {
-		return h.ed.ResolveUnanswered(c.Request.Context(), c.Param("id"), req.ArticleID, req.Text, who)
-	})
+	v, err := h.ed.ResolveUnanswered(c.Request.Context(), c.Param("id"), req.ArticleID, req.Text, who)
 	if err != nil {
 		h.writeError(c, err)
 		return

@@ -34,6 +34,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) kb.Store) {
 		t.Run("Text", func(t *testing.T) { testSaveText(t, newStore(t)) })
 		t.Run("ErrNotFound", func(t *testing.T) { testNotFound(t, newStore(t)) })
 		t.Run("Concurrent", func(t *testing.T) { testSaveConcurrent(t, newStore(t)) })
+		t.Run("Conditional", func(t *testing.T) { testSaveConditional(t, newStore(t)) })
 	})
 	t.Run("Heads", func(t *testing.T) { testHeads(t, newStore(t)) })
 	t.Run("Publish", func(t *testing.T) {
@@ -82,7 +83,7 @@ func article(id string, n int) kb.Article {
 
 func mustSave(t *testing.T, s kb.Store, a kb.Article, at time.Time) kb.Version {
 	t.Helper()
-	v, err := s.Save(context.Background(), a, "editor1", "note", at)
+	v, err := s.Save(context.Background(), a, "editor1", "note", at, kb.AnyVersion)
 	if err != nil {
 		t.Fatalf("Save(%s): %v", a.ID, err)
 	}
@@ -175,6 +176,48 @@ func testNotFound(t *testing.T, s kb.Store) {
 	}
 }
 
+// testSaveConditional: a save based on a version that is no longer the
+// latest stores nothing and says ErrConflict; of many editors starting
+// from the same version, exactly one saves.
+func testSaveConditional(t *testing.T, s kb.Store) {
+	ctx := context.Background()
+	if _, err := s.Save(ctx, article("c", 1), "ed", "", day, 0); err != nil {
+		t.Fatalf("create-only save of a new article: %v", err)
+	}
+	if _, err := s.Save(ctx, article("c", 2), "ed", "", day, 0); !errors.Is(err, kb.ErrConflict) {
+		t.Errorf("create-only save of an existing article = %v, want ErrConflict", err)
+	}
+	if _, err := s.Save(ctx, article("c", 3), "ed", "", day, 2); !errors.Is(err, kb.ErrConflict) {
+		t.Errorf("save based on version 2 of 1 = %v, want ErrConflict", err)
+	}
+	const editors = 8
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		saved int
+	)
+	for i := range editors {
+		wg.Go(func() {
+			_, err := s.Save(ctx, article("c", 10+i), fmt.Sprintf("ed%d", i), "", day, 1)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				saved++
+			case !errors.Is(err, kb.ErrConflict):
+				t.Errorf("editor %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if saved != 1 {
+		t.Errorf("%d editors saved on top of version 1, want exactly 1", saved)
+	}
+	if h := mustHead(t, s, "c"); h.Latest != 2 {
+		t.Errorf("latest version %d, want 2 (nothing refused was stored)", h.Latest)
+	}
+}
+
 // testSaveConcurrent: many writers saving one article get the versions 1…n,
 // each exactly once, and every save is kept.
 func testSaveConcurrent(t *testing.T, s kb.Store) {
@@ -186,7 +229,7 @@ func testSaveConcurrent(t *testing.T, s kb.Store) {
 		wg.Go(func() {
 			for i := range saves {
 				a := article("hot", w*saves+i)
-				if _, err := s.Save(ctx, a, fmt.Sprintf("w%d", w), fmt.Sprintf("%d/%d", w, i), day); err != nil {
+				if _, err := s.Save(ctx, a, fmt.Sprintf("w%d", w), fmt.Sprintf("%d/%d", w, i), day, kb.AnyVersion); err != nil {
 					errs <- err
 				}
 			}

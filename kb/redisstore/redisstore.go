@@ -165,6 +165,10 @@ func (s *Store) Seed(ctx context.Context, articles []kb.Article, author string, 
 // save stores the next version of an article. KEYS: head, versions, ids.
 // ARGV: id, record, author, at. It returns the version's number.
 var save = redis.NewScript(numbered + `
+local base = tonumber(ARGV[5])
+if base >= 0 and tonumber(redis.call('HGET', KEYS[1], 'latest') or '0') ~= base then
+  return -1
+end
 local n = redis.call('HINCRBY', KEYS[1], 'latest', 1)
 redis.call('HSET', KEYS[1], 'archived', 0, 'by', ARGV[3], 'at', ARGV[4])
 redis.call('HSETNX', KEYS[1], 'published', 0)
@@ -174,15 +178,18 @@ return n
 `)
 
 // Save stores the next version of a.ID.
-func (s *Store) Save(ctx context.Context, a kb.Article, author, note string, at time.Time) (kb.Version, error) {
+func (s *Store) Save(ctx context.Context, a kb.Article, author, note string, at time.Time, base int) (kb.Version, error) {
 	rec, err := encode(a, author, note, at)
 	if err != nil {
 		return kb.Version{}, err
 	}
 	n, err := save.Run(ctx, s.rdb, []string{s.headKey(a.ID), s.versionsKey(a.ID), s.idsKey()},
-		a.ID, rec, author, at.UnixMicro()).Int()
+		a.ID, rec, author, at.UnixMicro(), base).Int()
 	if err != nil {
 		return kb.Version{}, fmt.Errorf("kb: save %s: %w", a.ID, err)
+	}
+	if n < 0 {
+		return kb.Version{}, fmt.Errorf("kb: save %s: the latest version is not %d: %w", a.ID, base, kb.ErrConflict)
 	}
 	return kb.Version{ID: a.ID, Version: n, Article: a, Author: author, At: at, Note: note}, nil
 }

@@ -133,13 +133,23 @@ VALUES (?, 1, 1, ?, ?, ?, ?)`, a.ID, author, micro(at), author, micro(at))
 }
 
 // Save stores the next version of a.ID.
-func (s *Store) Save(ctx context.Context, a kb.Article, author, note string, at time.Time) (kb.Version, error) {
+func (s *Store) Save(ctx context.Context, a kb.Article, author, note string, at time.Time, base int) (kb.Version, error) {
 	data, err := json.Marshal(a)
 	if err != nil {
 		return kb.Version{}, err
 	}
 	v := kb.Version{ID: a.ID, Article: a, Author: author, At: at, Note: note}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if base != kb.AnyVersion {
+			var latest int
+			err := tx.QueryRowContext(ctx, `SELECT latest FROM kb_articles WHERE id = ?`, a.ID).Scan(&latest)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if latest != base {
+				return fmt.Errorf("latest version is %d, not %d: %w", latest, base, kb.ErrConflict)
+			}
+		}
 		err := tx.QueryRowContext(ctx, `INSERT INTO kb_articles (id, latest, updated_by, updated_at) VALUES (?, 1, ?, ?)
 ON CONFLICT (id) DO UPDATE SET latest = latest + 1, archived = 0, updated_by = excluded.updated_by, updated_at = excluded.updated_at
 RETURNING latest`, a.ID, author, micro(at)).Scan(&v.Version)
