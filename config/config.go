@@ -66,6 +66,14 @@ type Config struct {
 	KBFile         string  // empty: the built-in knowledge base
 	RepeatLimit    int
 
+	// The customer-service send window (WECHAT.md §5): after a user
+	// message, CSLimit sends within CSWindow; after a menu click, follow
+	// or scan, CSEventLimit within CSEventWindow.
+	CSWindow      time.Duration
+	CSLimit       int
+	CSEventWindow time.Duration
+	CSEventLimit  int
+
 	EmbedBaseURL string // empty: lexical matching only
 	EmbedAPIKey  string
 	EmbedModel   string
@@ -205,6 +213,14 @@ var options = []option{
 		set: func(c *Config, v string) error { c.KBFile = v; return nil }},
 	{name: "repeat_limit", def: "3", usage: "tickets a user may open in 12 h before being pointed to the latest",
 		set: func(c *Config, v string) (err error) { c.RepeatLimit, err = positiveInt(v); return err }},
+	{name: "cs_window", def: "48h", usage: "how long after a user message the customer-service API may reach them",
+		set: func(c *Config, v string) (err error) { c.CSWindow, err = positiveDuration(v); return err }},
+	{name: "cs_limit", def: "5", usage: "customer-service messages allowed within cs_window of a user message",
+		set: func(c *Config, v string) (err error) { c.CSLimit, err = positiveInt(v); return err }},
+	{name: "cs_event_window", def: "1m", usage: "how long after a menu click, follow or QR scan the customer-service API may reach the user",
+		set: func(c *Config, v string) (err error) { c.CSEventWindow, err = positiveDuration(v); return err }},
+	{name: "cs_event_limit", def: "3", usage: "customer-service messages allowed within cs_event_window of a menu click, follow or scan",
+		set: func(c *Config, v string) (err error) { c.CSEventLimit, err = positiveInt(v); return err }},
 }
 
 func (c *Config) addAESKey(v string, i int) error {
@@ -234,6 +250,14 @@ func positiveInt(v string) (int, error) {
 		err = errors.New("must be a positive integer")
 	}
 	return n, err
+}
+
+func positiveDuration(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err == nil && d <= 0 {
+		err = errors.New("must be positive")
+	}
+	return d, err
 }
 
 func oneOf(v string, allowed ...string) error {
@@ -365,6 +389,8 @@ func (c *Config) Dump() string {
 		"kb_file": c.KBFile, "repeat_limit": strconv.Itoa(c.RepeatLimit),
 		"embed_base_url": c.EmbedBaseURL, "embed_api_key": c.EmbedAPIKey, "embed_model": c.EmbedModel,
 		"embed_weight": strconv.FormatFloat(c.EmbedWeight, 'g', -1, 64), "embed_timeout": c.EmbedTimeout.String(),
+		"cs_window": c.CSWindow.String(), "cs_limit": strconv.Itoa(c.CSLimit),
+		"cs_event_window": c.CSEventWindow.String(), "cs_event_limit": strconv.Itoa(c.CSEventLimit),
 	}
 	for i, k := range c.WeChatAESKeys {
 		cur[[]string{"wechat_aes_key", "wechat_aes_key_previous"}[i]] = k

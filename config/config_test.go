@@ -75,6 +75,10 @@ func TestLoadErrors(t *testing.T) {
 		{"BadEmbedWeight", "", []string{"KEFU_EMBED_WEIGHT=1.5"}, "KEFU_EMBED_WEIGHT"},
 		{"BadTrustedProxy", "", []string{"KEFU_TRUSTED_PROXIES=10.0.0.0/8,proxy.local"}, "KEFU_TRUSTED_PROXIES"},
 		{"BadEmbedTimeout", "", []string{"KEFU_EMBED_TIMEOUT=0s"}, "KEFU_EMBED_TIMEOUT"},
+		{"ZeroCSWindow", "", []string{"KEFU_CS_WINDOW=0s"}, "KEFU_CS_WINDOW"},
+		{"BadCSLimit", "", []string{"KEFU_CS_LIMIT=none"}, "KEFU_CS_LIMIT"},
+		{"NegativeCSEventWindow", "", []string{"KEFU_CS_EVENT_WINDOW=-1m"}, "KEFU_CS_EVENT_WINDOW"},
+		{"ZeroCSEventLimit", "", []string{"KEFU_CS_EVENT_LIMIT=0"}, "KEFU_CS_EVENT_LIMIT"},
 		{"EmbedTimeoutPastBudget", "", []string{"KEFU_EMBED_BASE_URL=http://localhost:11434/v1", "KEFU_EMBED_TIMEOUT=2s", "KEFU_TURN_BUDGET=2s"}, "KEFU_TURN_BUDGET"},
 	}
 	for _, tt := range tests {
@@ -130,5 +134,32 @@ func TestTrustedProxies(t *testing.T) {
 	}
 	if c, err = Load("", false, nil); err != nil || c.TrustedProxies != nil {
 		t.Errorf("default TrustedProxies = %q, %v; want none", c.TrustedProxies, err)
+	}
+}
+
+func TestCSWindow(t *testing.T) {
+	c, err := Load("", false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CSWindow != 48*time.Hour || c.CSLimit != 5 || c.CSEventWindow != time.Minute || c.CSEventLimit != 3 {
+		t.Errorf("defaults = %v %d %v %d; want WECHAT.md's 48h 5 1m 3", c.CSWindow, c.CSLimit, c.CSEventWindow, c.CSEventLimit)
+	}
+	path := filepath.Join(t.TempDir(), "kefu.yaml")
+	if err := os.WriteFile(path, []byte("cs_limit: 20\ncs_event_window: 90s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err = Load(path, true, []string{"KEFU_CS_WINDOW=24h", "KEFU_CS_EVENT_LIMIT=1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CSWindow != 24*time.Hour || c.CSLimit != 20 || c.CSEventWindow != 90*time.Second || c.CSEventLimit != 1 {
+		t.Errorf("loaded = %v %d %v %d", c.CSWindow, c.CSLimit, c.CSEventWindow, c.CSEventLimit)
+	}
+	d := c.Dump()
+	for _, want := range []string{"KEFU_CS_WINDOW=24h0m0s", "KEFU_CS_LIMIT=20", "KEFU_CS_EVENT_WINDOW=1m30s", "KEFU_CS_EVENT_LIMIT=1"} {
+		if !strings.Contains(d, want) {
+			t.Errorf("Dump lacks %s:\n%s", want, d)
+		}
 	}
 }

@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/kefuhq/kefu/internal/logid"
@@ -141,13 +143,14 @@ func New(opts Options) (*Client, error) {
 // It works only inside the window the user's last interaction opened
 // (ErrWindowClosed, ErrQuotaExhausted otherwise). A rejected token is
 // replaced and the send retried once; -1 is retried with backoff; any other
-// errcode comes back as an *APIError.
+// errcode comes back as an *APIError. NotSent tells whether a failed send
+// certainly did not reach the user.
 func (c *Client) SendText(ctx context.Context, openID, text string) error {
 	if openID == "" {
-		return errors.New("wxapi: send text: empty openid")
+		return notSent(errors.New("wxapi: send text: empty openid"))
 	}
 	if text == "" {
-		return errors.New("wxapi: send text: empty text")
+		return notSent(errors.New("wxapi: send text: empty text"))
 	}
 	type textBody struct {
 		Content string `json:"content"`
@@ -203,13 +206,13 @@ func (c *Client) call(ctx context.Context, op, path, openID string, payload any)
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false) // Chinese text and <>& go as they are
 	if err := enc.Encode(payload); err != nil {
-		return fmt.Errorf("wxapi: %s: encode: %w", op, err)
+		return notSent(fmt.Errorf("wxapi: %s: encode: %w", op, err))
 	}
 	body := buf.Bytes()
 
 	tok, err := c.token(ctx)
 	if err != nil {
-		return fmt.Errorf("wxapi: %s: access_token: %w", op, err)
+		return notSent(fmt.Errorf("wxapi: %s: access_token: %w", op, err))
 	}
 	refreshed := false
 	for {
@@ -226,7 +229,7 @@ func (c *Client) call(ctx context.Context, op, path, openID string, payload any)
 			c.log.WarnContext(ctx, "wxapi: access_token rejected, fetching a new one",
 				"op", op, "errcode", ae.Code, "open_id_hash", logid.Hash(openID))
 			if tok, err = c.renew(ctx, tok); err != nil {
-				return fmt.Errorf("wxapi: %s: access_token: %w", op, err)
+				return notSent(fmt.Errorf("wxapi: %s: access_token: %w", op, err))
 			}
 			continue
 		}
@@ -251,7 +254,7 @@ func (c *Client) retryBusy(ctx context.Context, op string, attempt func() error)
 		d := backoff(n)
 		c.log.WarnContext(ctx, "wxapi: system busy, retrying", "op", op, "attempt", n, "wait_ms", d.Milliseconds())
 		if err := c.sleep(ctx, d); err != nil {
-			return err
+			return notSent(err) // the last try was answered -1
 		}
 	}
 }
@@ -393,8 +396,13 @@ func (c *Client) apiURL(path, token string) string {
 }
 
 // roundTrip sends one request and decodes the JSON answer into out. Errors
-// never carry the URL's query (it holds the token or the secret).
+// never carry the URL's query (it holds the token or the secret). An error
+// from before the request was fully written is marked notSent.
 func (c *Client) roundTrip(ctx context.Context, method, rawURL string, body []byte, out any) error {
+	var wrote atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(i httptrace.WroteRequestInfo) { wrote.Store(i.Err == nil) },
+	})
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -409,6 +417,9 @@ func (c *Client) roundTrip(ctx context.Context, method, rawURL string, body []by
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
+		if !wrote.Load() {
+			return notSent(redact(err))
+		}
 		return redact(err)
 	}
 	defer resp.Body.Close()

@@ -1,6 +1,7 @@
 package wxapi
 
 import (
+	"errors"
 	"fmt"
 )
 
@@ -57,3 +58,29 @@ const (
 func isTokenCode(code int) bool {
 	return code == codeInvalidCredential || code == codeTokenExpired || code == codeInvalidToken
 }
+
+// NotSent reports whether err, from SendText or Typing, proves that the
+// message reached no user, so WeChat counted no send: WeChat answered an
+// errcode (45015, 45047, 40003, a rejected token, -1…; an errcode answer
+// means the message was refused), or the request was never written (bad
+// arguments, no access_token, connection refused, ctx ended first).
+//
+// It is false for nil and for the ambiguous failures: a timeout, a broken
+// connection or an HTTP error status after the request went out, or an
+// answer that could not be read. WeChat may have delivered and counted
+// those.
+func NotSent(err error) bool {
+	var ns *notSentError
+	var ae *APIError
+	return err != nil && (errors.As(err, &ns) || errors.As(err, &ae))
+}
+
+// notSentError marks an error that happened before the request reached
+// WeChat. It reads exactly as the error it wraps.
+type notSentError struct{ err error }
+
+func (e *notSentError) Error() string { return e.err.Error() }
+
+func (e *notSentError) Unwrap() error { return e.err }
+
+func notSent(err error) error { return &notSentError{err} }

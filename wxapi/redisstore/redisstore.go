@@ -1,9 +1,15 @@
-// Package redisstore keeps the access_token in Redis for the shared mode,
-// so every instance uses the one token: WeChat invalidates the previous
-// token each time a new one is fetched.
+// Package redisstore keeps the access_token and the users' send windows
+// (wxapi.QuotaStates) in Redis for the shared mode, so every instance uses
+// the one token (WeChat invalidates the previous token each time a new one
+// is fetched) and the one count of sends.
 //
-// Key, under the Store's prefix: token:<app_id>, a JSON string
-// {"token","expires_at"} that Redis expires at expires_at.
+// Keys, under the Store's prefix:
+//
+//	token:<app_id>   a JSON string {"token","expires_at"} that Redis
+//	                 expires at expires_at
+//	quota:<open_id>  the JSON of a wxapi.QuotaState that Redis expires when
+//	                 its last grant closes; updated in WATCH/MULTI
+//	                 transactions, retried when another instance changed it
 package redisstore
 
 import (
@@ -18,15 +24,18 @@ import (
 	"github.com/kefuhq/kefu/wxapi"
 )
 
-var _ wxapi.TokenCache = (*Store)(nil)
+var (
+	_ wxapi.TokenCache  = (*Store)(nil)
+	_ wxapi.QuotaStates = (*Store)(nil)
+)
 
 // DefaultPrefix starts every key when New is given no prefix.
 const DefaultPrefix = "kefu:"
 
-// Store is the shared wxapi.TokenCache.
+// Store is the shared wxapi.TokenCache and wxapi.QuotaStates.
 type Store struct {
 	// Now returns the current time; time.Now unless a test sets it. Redis
-	// also expires the key on its own clock.
+	// also expires the keys on its own clock.
 	Now func() time.Time
 
 	rdb    redis.UniversalClient

@@ -1,6 +1,7 @@
-// Package sqlitestore keeps the access_token in the SQLite database of the
-// embedded mode (internal/sqlitedb), so a restart does not spend one of the
-// day's token requests.
+// Package sqlitestore keeps the access_token and the users' send windows
+// (wxapi.QuotaStates) in the SQLite database of the embedded mode
+// (internal/sqlitedb), so a restart neither spends one of the day's token
+// requests nor forgets who may still be written to.
 package sqlitestore
 
 import (
@@ -14,7 +15,10 @@ import (
 	"github.com/kefuhq/kefu/wxapi"
 )
 
-var _ wxapi.TokenCache = (*Store)(nil)
+var (
+	_ wxapi.TokenCache  = (*Store)(nil)
+	_ wxapi.QuotaStates = (*Store)(nil)
+)
 
 // migrations create the token table; see sqlitedb.Migrate.
 var migrations = []string{
@@ -25,21 +29,25 @@ var migrations = []string{
 ) STRICT`,
 }
 
-// Store is the embedded wxapi.TokenCache.
+// Store is the embedded wxapi.TokenCache and wxapi.QuotaStates.
 type Store struct {
 	// Now returns the current time; time.Now unless a test sets it.
 	Now func() time.Time
 
+	db            *sql.DB
 	get, set, del *sql.Stmt
 }
 
-// New returns a Store on db, creating its table when missing.
+// New returns a Store on db, creating its tables when missing.
 func New(db *sql.DB) (*Store, error) {
 	ctx := context.Background()
 	if err := sqlitedb.Migrate(ctx, db, "wxapi.tokens", migrations...); err != nil {
 		return nil, fmt.Errorf("wxapi: token cache: %w", err)
 	}
-	s := &Store{Now: time.Now}
+	if err := sqlitedb.Migrate(ctx, db, "wxapi.quota", quotaMigrations...); err != nil {
+		return nil, fmt.Errorf("wxapi: quota store: %w", err)
+	}
+	s := &Store{Now: time.Now, db: db}
 	for _, p := range []struct {
 		stmt **sql.Stmt
 		sql  string
