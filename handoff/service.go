@@ -16,6 +16,10 @@ type Options struct {
 	// before being told about the latest one instead (seed 二); 0 = 3.
 	RepeatLimit  int
 	RepeatWindow time.Duration // 0 = 12 h
+	// AgentTimeout and UserTimeout are the timeouts of Sweep;
+	// 0 = DefaultAgentTimeout, DefaultUserTimeout.
+	AgentTimeout time.Duration
+	UserTimeout  time.Duration
 	Now          func() time.Time
 }
 
@@ -25,6 +29,8 @@ type Service struct {
 	lanes        Lanes
 	repeatLimit  int
 	repeatWindow time.Duration
+	agentTimeout time.Duration
+	userTimeout  time.Duration
 	now          func() time.Time
 }
 
@@ -37,12 +43,18 @@ func NewService(opts Options) (*Service, error) {
 		return nil, errors.New("handoff: lanes are required")
 	}
 	s := &Service{store: opts.Store, lanes: opts.Lanes, repeatLimit: opts.RepeatLimit,
-		repeatWindow: opts.RepeatWindow, now: opts.Now}
+		repeatWindow: opts.RepeatWindow, agentTimeout: opts.AgentTimeout, userTimeout: opts.UserTimeout, now: opts.Now}
 	if s.repeatLimit <= 0 {
 		s.repeatLimit = 3
 	}
 	if s.repeatWindow <= 0 {
 		s.repeatWindow = 12 * time.Hour
+	}
+	if s.agentTimeout <= 0 {
+		s.agentTimeout = DefaultAgentTimeout
+	}
+	if s.userTimeout <= 0 {
+		s.userTimeout = DefaultUserTimeout
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -241,13 +253,20 @@ func (s *Service) Append(ctx context.Context, id string, msgs ...Message) error 
 // Close closes a ticket with a resolution code, noting why in the
 // transcript. Closing a closed ticket is not an error.
 func (s *Service) Close(ctx context.Context, id, resolution string) (Ticket, error) {
+	t, _, err := s.closeIf(ctx, id, resolution, nil)
+	return t, err
+}
+
+// closeIf closes the ticket as Close does when cond, if given, holds for
+// it as read at the compare-and-swap. It reports whether it closed it.
+func (s *Service) closeIf(ctx context.Context, id, resolution string, cond func(Ticket) bool) (Ticket, bool, error) {
 	for range maxCASRetries {
 		t, err := s.store.Ticket(ctx, id)
 		if err != nil {
-			return Ticket{}, fmt.Errorf("handoff: close %s: %w", id, err)
+			return Ticket{}, false, fmt.Errorf("handoff: close %s: %w", id, err)
 		}
-		if t.Status == StatusClosed {
-			return t, nil
+		if t.Status == StatusClosed || cond != nil && !cond(t) {
+			return t, false, nil
 		}
 		now := s.now()
 		t.Status = StatusClosed
@@ -259,9 +278,9 @@ func (s *Service) Close(ctx context.Context, id, resolution string) (Ticket, err
 			continue
 		}
 		if err != nil {
-			return Ticket{}, fmt.Errorf("handoff: close %s: %w", id, err)
+			return Ticket{}, false, fmt.Errorf("handoff: close %s: %w", id, err)
 		}
-		return t, nil
+		return t, true, nil
 	}
-	return Ticket{}, fmt.Errorf("handoff: close %s: %w", id, ErrConflict)
+	return Ticket{}, false, fmt.Errorf("handoff: close %s: %w", id, ErrConflict)
 }

@@ -79,6 +79,9 @@ type Ticket struct {
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	ClosedAt  time.Time `json:"closed_at,omitzero"`
+	// AssignedAt is when the ticket was last assigned to AgentID; zero
+	// while it is not assigned.
+	AssignedAt time.Time `json:"assigned_at,omitzero"`
 	// Messages is the transcript: what the user and the bot said before the
 	// handoff, then everything after it.
 	Messages []Message `json:"messages"`
@@ -211,4 +214,45 @@ type Store interface {
 	Tickets(ctx context.Context, f Filter) ([]Ticket, error)
 	// CountSince counts the tickets the user opened at or after since.
 	CountSince(ctx context.Context, openID string, since time.Time) (int, error)
+
+	// The agent-side operations. Each changes the ticket's header as the
+	// function of the same meaning in this package (Claimed, Assigned,
+	// Released, Transferred) does, moves its queue and index entries,
+	// appends the note (a system message) to the transcript and
+	// increments the version, all atomically: of two agents, on one
+	// instance or two, claiming the same ticket, exactly one wins. They
+	// return the ticket's new header (Messages and Evidence nil),
+	// ErrNotFound when there is no such ticket, and the error of that
+	// function when the ticket is not in a state that allows the
+	// operation.
+
+	// ClaimTicket assigns the queued ticket id to c.AgentID at c.Note.At
+	// and takes it out of its lane's queue. ErrNotQueued when it is not
+	// queued (another agent won), ErrAtCapacity when c.Capacity is
+	// positive and the agent already holds that many tickets.
+	ClaimTicket(ctx context.Context, id string, c Claim) (Ticket, error)
+	// ClaimNext claims, as ClaimTicket, the ticket agents are to take
+	// first among the queues of lanes (FirstInQueue): the lowest
+	// Lane.Order, then QueueOrder (priority, then deadline) among the
+	// heads of the lanes of that order. ErrEmpty when those queues are
+	// empty, ErrAtCapacity as ClaimTicket.
+	ClaimNext(ctx context.Context, lanes []Lane, c Claim) (Ticket, error)
+	// AssignTicket assigns the open ticket id to c.AgentID (a transfer to
+	// that agent), from the queue or from another agent. ErrClosed when
+	// it is closed, ErrAtCapacity as ClaimTicket.
+	AssignTicket(ctx context.Context, id string, c Claim) (Ticket, error)
+	// ReleaseTicket puts the assigned ticket id back in its lane's queue
+	// at note.At, keeping its deadline. ErrNotAssigned when it is not
+	// assigned.
+	ReleaseTicket(ctx context.Context, id string, note Message) (Ticket, error)
+	// TransferTicket queues the open ticket id in lane at note.At, with
+	// the deadline Transferred gives it. ErrClosed when it is closed.
+	TransferTicket(ctx context.Context, id string, lane Lane, note Message) (Ticket, error)
+	// AssignedCount returns the number of tickets assigned to the agent,
+	// at a cost that grows with that number only.
+	AssignedCount(ctx context.Context, agentID string) (int, error)
+	// Breached returns the number of queued tickets of the lane that are
+	// Breached at now (deadline before now), at a cost logarithmic in the
+	// length of the queue (the embedded store adds the number counted).
+	Breached(ctx context.Context, lane string, now time.Time) (int, error)
 }

@@ -2,6 +2,7 @@ package handofftest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -55,20 +56,7 @@ func BenchQueuePosition(b *testing.B, s handoff.Store, createAll func([]*handoff
 	const n = 100_000
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, 2))
-	lanes := handoff.DefaultLanes()
-	ts := make([]*handoff.Ticket, n)
-	for i := range ts {
-		l := lanes[rng.IntN(len(lanes))]
-		tk := newTicket("o-"+strconv.Itoa(i), l.Name, handoff.StatusQueued, time.Duration(i)*time.Second)
-		tk.Priority = rng.IntN(3)
-		tk.SLADueAt = tk.CreatedAt.Add(l.SLA)
-		ts[i] = tk
-	}
-	start := time.Now()
-	if err := createAll(ts); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("%d tickets stored in %v", n, time.Since(start))
+	ts := fillDefaultLanes(b, n, rng, createAll)
 	byLane := map[string][]handoff.Ticket{}
 	for _, tk := range ts {
 		byLane[tk.Lane] = append(byLane[tk.Lane], *tk)
@@ -160,6 +148,28 @@ func BenchQueuePosition(b *testing.B, s handoff.Store, createAll func([]*handoff
 	})
 }
 
+// fillDefaultLanes stores n queued tickets with createAll, each in a
+// random default lane with a random priority from 0 to 2, due the lane's
+// SLA after its creation.
+func fillDefaultLanes(b *testing.B, n int, rng *rand.Rand, createAll func([]*handoff.Ticket) error) []*handoff.Ticket {
+	b.Helper()
+	lanes := handoff.DefaultLanes()
+	ts := make([]*handoff.Ticket, n)
+	for i := range ts {
+		l := lanes[rng.IntN(len(lanes))]
+		tk := newTicket("o-"+strconv.Itoa(i), l.Name, handoff.StatusQueued, time.Duration(i)*time.Second)
+		tk.Priority = rng.IntN(3)
+		tk.SLADueAt = tk.CreatedAt.Add(l.SLA)
+		ts[i] = tk
+	}
+	start := time.Now()
+	if err := createAll(ts); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%d tickets stored in %v", n, time.Since(start))
+	return ts
+}
+
 // benchLane is the lane of the benchmarks' 100,000-ticket queue, apart
 // from the default lanes; benchLaneSLA is its SLA.
 const (
@@ -210,4 +220,85 @@ func BenchQueueLength(b *testing.B, s handoff.Store, createAll func([]*handoff.T
 			b.Fatalf("QueueLength(%s) = %d, %v; want %d", benchLane, got, err, n)
 		}
 	}
+}
+
+// BenchQueueClaim measures the queue's operations with 100,000 tickets
+// waiting in the six default lanes: opening a ticket ("Enqueue"),
+// claiming the next one for an agent serving every lane ("ClaimNext"),
+// and claiming a given one ("ClaimTicket", a random waiting ticket).
+// Each claim takes a ticket out, so the queue shrinks by the number of
+// iterations (a few thousand of the 100,000). Besides the mean, each
+// reports its median and 99th percentile latency (p50-ns, p99-ns).
+// createAll stores the tickets in bulk.
+func BenchQueueClaim(b *testing.B, s handoff.Store, createAll func([]*handoff.Ticket) error) {
+	const n = 100_000
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(1, 2))
+	ts := fillDefaultLanes(b, n, rng, createAll)
+	lanes := handoff.DefaultLanes()
+	claim := func(i int) handoff.Claim {
+		return handoff.Claim{AgentID: "a-" + strconv.Itoa(i%50), Note: handoff.Message{From: handoff.FromSystem,
+			Kind: "claim", Text: "坐席已接入", At: day.Add(time.Hour)}}
+	}
+	user := 2 * n
+	b.Run("Enqueue", func(b *testing.B) {
+		var lat latencies
+		for i := 0; b.Loop(); i++ {
+			user++
+			l := lanes[i%len(lanes)]
+			tk := newTicket("o-"+strconv.Itoa(user), l.Name, handoff.StatusQueued, time.Duration(user)*time.Second)
+			tk.SLADueAt = tk.CreatedAt.Add(l.SLA)
+			t0 := time.Now()
+			err := s.CreateTicket(ctx, tk)
+			lat.add(time.Since(t0))
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		lat.report(b)
+	})
+	b.Run("ClaimNext", func(b *testing.B) {
+		var lat latencies
+		for i := 0; b.Loop(); i++ {
+			t0 := time.Now()
+			_, err := s.ClaimNext(ctx, lanes, claim(i))
+			lat.add(time.Since(t0))
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		lat.report(b)
+	})
+	order := rng.Perm(n)
+	next := 0
+	b.Run("ClaimTicket", func(b *testing.B) {
+		var lat latencies
+		for i := 0; b.Loop(); i++ {
+			tk := ts[order[next%n]]
+			next++
+			t0 := time.Now()
+			_, err := s.ClaimTicket(ctx, tk.ID, claim(i))
+			lat.add(time.Since(t0))
+			if err != nil && !errors.Is(err, handoff.ErrNotQueued) { // ClaimNext took it
+				b.Fatal(err)
+			}
+		}
+		lat.report(b)
+	})
+}
+
+// latencies collects the durations of single operations of a benchmark.
+type latencies []time.Duration
+
+func (l *latencies) add(d time.Duration) { *l = append(*l, d) }
+
+// report adds the median and the 99th percentile to the benchmark's
+// results.
+func (l latencies) report(b *testing.B) {
+	if len(l) == 0 {
+		return
+	}
+	slices.Sort(l)
+	b.ReportMetric(float64(l[len(l)/2].Nanoseconds()), "p50-ns")
+	b.ReportMetric(float64(l[len(l)*99/100].Nanoseconds()), "p99-ns")
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -222,26 +221,11 @@ func testOneOpenReopen(t *testing.T, s handoff.Store) {
 // exactly one wins.
 func testOneOpenConcurrent(t *testing.T, s handoff.Store) {
 	const n = 16
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		winners []string
-	)
-	for i := range n {
-		wg.Go(func() {
-			tk := newTicket("o-1", "normal", handoff.StatusQueued, time.Duration(i)*time.Second)
-			err := s.CreateTicket(context.Background(), tk)
-			switch {
-			case err == nil:
-				mu.Lock()
-				winners = append(winners, tk.ID)
-				mu.Unlock()
-			case !errors.Is(err, handoff.ErrConflict):
-				t.Errorf("CreateTicket: %v", err)
-			}
-		})
-	}
-	wg.Wait()
+	winners := race(t, n, handoff.ErrConflict, func(i int) (string, error) {
+		tk := newTicket("o-1", "normal", handoff.StatusQueued, time.Duration(i)*time.Second)
+		err := s.CreateTicket(context.Background(), tk)
+		return tk.ID, err
+	})
 	if len(winners) != 1 {
 		t.Fatalf("created %v, want exactly one ticket", winners)
 	}

@@ -38,3 +38,10 @@ func mustBenchStore(b *testing.B) *redisstore.Store {
 	rdb, prefix := redistest.Client(b)
 	return redisstore.New(rdb, prefix)
 }
+
+func BenchmarkQueueClaim(b *testing.B) {
+	s := mustBenchStore(b)
+	handofftest.BenchQueueClaim(b, s, func(ts []*handoff.Ticket) error {
+		return redisstore.CreateTickets(context.Background(), s, ts)
+	})
+}

@@ -6,7 +6,8 @@
 //	                      ticket without Messages and Evidence) as JSON,
 //	                      and the indexed fields s = status, l = lane,
 //	                      u = open_id, q = its member of queue:<lane>
-//	                      ("" when not queued)
+//	                      ("" when not queued), a = its AgentID while
+//	                      assigned (else "")
 //	ticket:<id>:msgs      list: Messages, one JSON message per element
 //	ticket:<id>:evidence  list: Evidence, likewise
 //	ticket:seq            the ticket number sequence (INCR)
@@ -20,6 +21,8 @@
 //	tickets:status-lane:<status>:<lane>
 //	tickets:user:<open_id>   all the user's tickets
 //	tickets:open:<open_id>   the user's queued and assigned ticket (one at most)
+//	tickets:agent:<agent_id> the tickets assigned to the agent (ZCARD is
+//	                         AssignedCount)
 //
 // and, per lane, the queue:
 //
@@ -29,6 +32,8 @@
 //	               ZCARD the length of the queue, and ZRANGE queue:<lane>
 //	               0 0 the next ticket to serve (its id is the member from
 //	               byte queueKeyLen on).
+//	due:<lane>     the same tickets scored by their deadline (unix
+//	               microseconds): ZCOUNT to now counts the breached ones.
 //
 // A ticket, its transcript and its index entries change together, in one
 // Lua script; appending to the transcript is an RPUSH and a version bump,
@@ -36,9 +41,21 @@
 // Cluster the store works when the prefix holds a hash tag, e.g. "{kefu}:",
 // which puts every key in one slot.
 //
+// The agent-side operations (claim, assign, release, transfer) read the
+// header, compute the new one in Go and write it with one script that
+// checks that j did not change meanwhile (compare-and-set on the header;
+// appending to the transcript does not change j, so a chatty user does
+// not make a claim retry). ClaimNext reads the heads of its lanes' queues
+// with their headers in one script and claims the first of them with
+// that compare-and-set; an agent who loses the race for a head reads the
+// heads again. These scripts find the tickets' keys from the queue
+// members, so on Redis Cluster the prefix must hold a hash tag.
+//
 // Tickets stored by the first version of this package (the transcript
 // inside j, no queue entries) are not converted: empty a shared store
-// written by it before upgrading.
+// written by it before upgrading. Tickets assigned or queued before the
+// agent sets and due:<lane> existed are not in them: AssignedCount and
+// Breached leave them out until they next change.
 package redisstore
 
 import (
@@ -91,6 +108,10 @@ func (s *Store) statusLaneKey(st handoff.Status, lane string) string {
 func (s *Store) userKey(openID string) string { return s.prefix + "tickets:user:" + openID }
 func (s *Store) openKey(openID string) string { return s.prefix + "tickets:open:" + openID }
 func (s *Store) queueKey(lane string) string  { return s.prefix + "queue:" + lane }
+func (s *Store) dueKey(lane string) string    { return s.prefix + "due:" + lane }
+func (s *Store) agentKey(agentID string) string {
+	return s.prefix + "tickets:agent:" + agentID
+}
 
 // ticketKeys returns the keys of a ticket and its transcript.
 func (s *Store) ticketKeys(id string) []string {
@@ -132,10 +153,20 @@ local function push(key, from, to)
 end
 `
 
+// heldBy returns the agent whose set holds the ticket: its AgentID while
+// it is assigned, else "".
+func heldBy(t handoff.Ticket) string {
+	if t.Status != handoff.StatusAssigned {
+		return ""
+	}
+	return t.AgentID
+}
+
 // createTicket stores a new ticket, its transcript and its index entries.
-// KEYS: ticketKeys, indexKeys, the lane's queue. ARGV: json, score, id,
-// open flag, status, lane, open_id, queue member, the number n of
-// messages, the n messages, then the evidence. It returns 1 when done, 0
+// KEYS: ticketKeys, indexKeys, the lane's queue, the agent's set, the
+// lane's due set. ARGV: json, score, id, open flag, status, lane, open_id,
+// queue member, agent (heldBy), deadline score, the number n of messages,
+// the n messages, then the evidence. It returns 1 when done, 0
 // when the id is taken, -2 when the ticket is open and its user has an
 // open ticket.
 var createTicket = redis.NewScript(pushLua + `
@@ -145,7 +176,7 @@ end
 if ARGV[4] == '1' and redis.call('ZCARD', KEYS[9]) > 0 then
 	return -2
 end
-redis.call('HSET', KEYS[1], 'v', 1, 'j', ARGV[1], 's', ARGV[5], 'l', ARGV[6], 'u', ARGV[7], 'q', ARGV[8])
+redis.call('HSET', KEYS[1], 'v', 1, 'j', ARGV[1], 's', ARGV[5], 'l', ARGV[6], 'u', ARGV[7], 'q', ARGV[8], 'a', ARGV[9])
 for i = 4, 8 do
 	redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3])
 end
@@ -154,19 +185,24 @@ if ARGV[4] == '1' then
 end
 if ARGV[8] ~= '' then
 	redis.call('ZADD', KEYS[10], 0, ARGV[8])
+	redis.call('ZADD', KEYS[12], ARGV[10], ARGV[3])
 end
-local n = tonumber(ARGV[9])
-push(KEYS[2], 10, 9 + n)
-push(KEYS[3], 10 + n, #ARGV)
+if ARGV[9] ~= '' then
+	redis.call('ZADD', KEYS[11], ARGV[2], ARGV[3])
+end
+local n = tonumber(ARGV[11])
+push(KEYS[2], 12, 11 + n)
+push(KEYS[3], 12 + n, #ARGV)
 return 1
 `)
 
 // updateTicket replaces a ticket's header at version ARGV[1], appends to
 // its transcript and moves its index entries. KEYS: ticketKeys, the old
-// indexKeys, the new indexKeys, the old lane's queue, the new lane's queue.
-// ARGV: version, json, score, id, open flag, status, lane, open_id, queue
-// member, the number n of new messages, the n messages, then the new
-// evidence. It returns 1 when done, 0 on a version conflict, -1 when there
+// indexKeys, the new indexKeys, the old lane's queue, the new lane's queue,
+// the old agent's set, the new agent's, the old lane's due set, the new
+// lane's. ARGV: version, json, score, id, open flag, status, lane,
+// open_id, queue member, agent (heldBy), deadline score, the number n of
+// new messages, the n messages, then the new evidence. It returns 1 when done, 0 on a version conflict, -1 when there
 // is no such ticket, -2 when the ticket is open and its user has another
 // open ticket.
 //
@@ -174,7 +210,7 @@ return 1
 // version ARGV[1]; every change moves the version on, so they still hold
 // when it matches.
 var updateTicket = redis.NewScript(pushLua + `
-local cur = redis.call('HMGET', KEYS[1], 'v', 'q')
+local cur = redis.call('HMGET', KEYS[1], 'v', 'q', 'a')
 if not cur[1] then
 	return -1
 end
@@ -201,14 +237,22 @@ if ARGV[5] == '1' then
 end
 if cur[2] and cur[2] ~= '' then
 	redis.call('ZREM', KEYS[16], cur[2])
+	redis.call('ZREM', KEYS[20], ARGV[4])
 end
 if ARGV[9] ~= '' then
 	redis.call('ZADD', KEYS[17], 0, ARGV[9])
+	redis.call('ZADD', KEYS[21], ARGV[11], ARGV[4])
 end
-redis.call('HSET', KEYS[1], 'v', tonumber(cur[1]) + 1, 'j', ARGV[2], 's', ARGV[6], 'l', ARGV[7], 'u', ARGV[8], 'q', ARGV[9])
-local n = tonumber(ARGV[10])
-push(KEYS[2], 11, 10 + n)
-push(KEYS[3], 11 + n, #ARGV)
+if cur[3] and cur[3] ~= '' then
+	redis.call('ZREM', KEYS[18], ARGV[4])
+end
+if ARGV[10] ~= '' then
+	redis.call('ZADD', KEYS[19], ARGV[3], ARGV[4])
+end
+redis.call('HSET', KEYS[1], 'v', tonumber(cur[1]) + 1, 'j', ARGV[2], 's', ARGV[6], 'l', ARGV[7], 'u', ARGV[8], 'q', ARGV[9], 'a', ARGV[10])
+local n = tonumber(ARGV[12])
+push(KEYS[2], 13, 12 + n)
+push(KEYS[3], 13 + n, #ARGV)
 return 1
 `)
 
@@ -316,9 +360,9 @@ func (s *Store) createArgs(t handoff.Ticket) ([]string, []any, error) {
 		return nil, nil, err
 	}
 	keys := append(s.ticketKeys(t.ID), s.indexKeys(t.Status, t.Lane, t.OpenID)...)
-	keys = append(keys, s.queueKey(t.Lane))
+	keys = append(keys, s.queueKey(t.Lane), s.agentKey(heldBy(t)), s.dueKey(t.Lane))
 	args := append([]any{data, score(t.CreatedAt), t.ID, flag(t.Status.Open()), string(t.Status), t.Lane, t.OpenID,
-		queueMember(t)}, transcript...)
+		queueMember(t), heldBy(t), score(t.SLADueAt)}, transcript...)
 	return keys, args, nil
 }
 
@@ -380,7 +424,7 @@ func (s *Store) UpdateTicket(ctx context.Context, t *handoff.Ticket) error {
 		nMessages, nEvidence *redis.IntCmd
 	)
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		old = p.HMGet(ctx, s.ticketKey(t.ID), "v", "s", "l", "u")
+		old = p.HMGet(ctx, s.ticketKey(t.ID), "v", "s", "l", "u", "a")
 		nMessages = p.LLen(ctx, s.messagesKey(t.ID))
 		nEvidence = p.LLen(ctx, s.evidenceKey(t.ID))
 		return nil
@@ -403,6 +447,7 @@ func (s *Store) UpdateTicket(ctx context.Context, t *handoff.Ticket) error {
 	oldStatus, _ := vals[1].(string)
 	oldLane, _ := vals[2].(string)
 	oldOpenID, _ := vals[3].(string)
+	oldAgent, _ := vals[4].(string)
 
 	next := *t
 	next.Version++
@@ -416,9 +461,10 @@ func (s *Store) UpdateTicket(ctx context.Context, t *handoff.Ticket) error {
 	}
 	keys := append(s.ticketKeys(t.ID), s.indexKeys(handoff.Status(oldStatus), oldLane, oldOpenID)...)
 	keys = append(keys, s.indexKeys(next.Status, next.Lane, next.OpenID)...)
-	keys = append(keys, s.queueKey(oldLane), s.queueKey(next.Lane))
+	keys = append(keys, s.queueKey(oldLane), s.queueKey(next.Lane), s.agentKey(oldAgent), s.agentKey(heldBy(next)),
+		s.dueKey(oldLane), s.dueKey(next.Lane))
 	args := append([]any{t.Version, data, score(next.CreatedAt), t.ID, flag(next.Status.Open()), string(next.Status),
-		next.Lane, next.OpenID, queueMember(next)}, transcript...)
+		next.Lane, next.OpenID, queueMember(next), heldBy(next), score(next.SLADueAt)}, transcript...)
 	res, err := updateTicket.Run(ctx, s.rdb, keys, args...).Int()
 	if err != nil {
 		return fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)

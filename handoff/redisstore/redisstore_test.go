@@ -3,6 +3,8 @@ package redisstore_test
 import (
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/kefuhq/kefu/handoff"
 	"github.com/kefuhq/kefu/handoff/handofftest"
 	"github.com/kefuhq/kefu/handoff/redisstore"
@@ -13,5 +15,15 @@ func TestStore(t *testing.T) {
 	handofftest.TestStore(t, func(t *testing.T) handoff.Store {
 		rdb, prefix := redistest.Client(t)
 		return redisstore.New(rdb, prefix)
+	})
+}
+
+func TestAgentOps(t *testing.T) {
+	// Two clients with one prefix: two instances of the shared mode.
+	handofftest.TestAgentOps(t, func(t *testing.T) [2]handoff.Store {
+		rdb, prefix := redistest.Client(t)
+		other := redis.NewClient(rdb.Options())
+		t.Cleanup(func() { other.Close() })
+		return [2]handoff.Store{redisstore.New(rdb, prefix), redisstore.New(other, prefix)}
 	})
 }

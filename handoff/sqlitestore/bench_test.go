@@ -46,3 +46,10 @@ func mustBenchStore(b *testing.B) *sqlitestore.Store {
 	b.Cleanup(func() { db.Close() })
 	return mustStore(b, func() (*sql.DB, error) { return db, nil })
 }
+
+func BenchmarkQueueClaim(b *testing.B) {
+	s := mustBenchStore(b)
+	handofftest.BenchQueueClaim(b, s, func(ts []*handoff.Ticket) error {
+		return sqlitestore.CreateTickets(context.Background(), s, ts)
+	})
+}

@@ -51,6 +51,8 @@ func TestUpgradeV1(t *testing.T) {
 		{ID: "T20261125-00005", OpenID: "o-1", Lane: "normal", Status: handoff.StatusClosed,
 			SLADueAt: day, CreatedAt: day.Add(-time.Hour), UpdatedAt: day, ClosedAt: day, Version: 4,
 			Messages: []handoff.Message{msg(handoff.FromSystem, "close", "工单关闭：resolved", 0)}},
+		{ID: "T20261125-00009", OpenID: "o-9", Lane: "care", Status: handoff.StatusAssigned, AgentID: "agent-2",
+			SLADueAt: day.Add(8 * time.Hour), CreatedAt: day.Add(4 * time.Minute), UpdatedAt: day, Version: 1},
 	}
 	for _, tk := range v1 {
 		data, err := json.Marshal(tk)
@@ -101,6 +103,15 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, tk.ID, tk.OpenID, string(tk.Status), tk.Lane, tk.
 		if got, err := s.QueueLength(ctx, lane); err != nil || got != want {
 			t.Errorf("QueueLength(%s) = %d, %v; want %d", lane, got, err, want)
 		}
+	}
+	// The agents' tickets and the deadlines are indexed (version 4).
+	for agent, want := range map[string]int{"agent-1": 0, "agent-2": 1} {
+		if got, err := s.AssignedCount(ctx, agent); err != nil || got != want {
+			t.Errorf("AssignedCount(%s) = %d, %v; want %d", agent, got, err, want)
+		}
+	}
+	if got, err := s.Breached(ctx, "normal", day.Add(2*time.Hour)); err != nil || got != 1 {
+		t.Errorf("Breached(normal) = %d, %v; want 1", got, err)
 	}
 	// Upgraded tickets take appends and updates; numbering runs on.
 	if err := s.AppendMessages(ctx, v1[0].ID, msg(handoff.FromUser, "location", "北京", time.Minute)); err != nil {

@@ -40,6 +40,12 @@ var _ handoff.Store = (*Store)(nil)
 // INSERT, UPDATE (of status or lane) and DELETE of handoff_tickets moves
 // the counts in the same statement, so in the same transaction, whatever
 // code path writes the row.
+//
+// Version 4 adds the agent_id column (the ticket's AgentID, filled from
+// data) and the partial index handoff_tickets_agent of the assigned
+// tickets by agent, which AssignedCount counts in, and the partial index
+// handoff_tickets_due of the queued tickets by lane and deadline, which
+// Breached counts in.
 var migrations = []string{
 	`CREATE TABLE IF NOT EXISTS handoff_tickets (
 	id         TEXT PRIMARY KEY,
@@ -123,6 +129,11 @@ CREATE TRIGGER handoff_queue_counts_delete AFTER DELETE ON handoff_tickets
 WHEN old.status = 'queued' BEGIN
 	UPDATE handoff_queue_counts SET n = n - 1 WHERE lane = old.lane;
 END;`,
+
+	`ALTER TABLE handoff_tickets ADD COLUMN agent_id TEXT NOT NULL DEFAULT '';
+UPDATE handoff_tickets SET agent_id = coalesce(json_extract(data, '$.agent_id'), '');
+CREATE INDEX handoff_tickets_agent ON handoff_tickets (agent_id) WHERE status = 'assigned';
+CREATE INDEX handoff_tickets_due ON handoff_tickets (lane, sla_due_at) WHERE status = 'queued';`,
 }
 
 // defaultBehindLimit is how many tickets behind a ticket QueuePosition
@@ -144,6 +155,7 @@ type Store struct {
 	state, update, bump, exists, nextSeq    *sql.Stmt
 	openOf, open, position, count           *sql.Stmt
 	behind, queueLength                     *sql.Stmt
+	moveStmt, head, assigned, breached      *sql.Stmt
 
 	// behindLimit: see defaultBehindLimit.
 	behindLimit int
@@ -166,12 +178,12 @@ func New(db *sql.DB) (*Store, error) {
 		{&s.header, `SELECT ` + headerColumns + ` FROM handoff_tickets WHERE id = ?`},
 		{&s.messages, `SELECT evidence, data FROM handoff_messages WHERE ticket_id = ? AND seq < ? ORDER BY seq`},
 		{&s.insert, `INSERT INTO handoff_tickets (id, open_id, status, lane, priority, sla_due_at, created_at,
-	version, n_messages, n_evidence, data)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`},
+	version, n_messages, n_evidence, data, agent_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`},
 		{&s.insertMessage, `INSERT INTO handoff_messages (ticket_id, seq, evidence, data) VALUES (?, ?, ?, ?)`},
 		{&s.state, `SELECT version, n_messages, n_evidence FROM handoff_tickets WHERE id = ?`},
 		{&s.update, `UPDATE handoff_tickets SET open_id = ?, status = ?, lane = ?, priority = ?, sla_due_at = ?,
-	created_at = ?, version = ?, n_messages = ?, n_evidence = ?, data = ?
+	created_at = ?, version = ?, n_messages = ?, n_evidence = ?, data = ?, agent_id = ?
 WHERE id = ? AND version = ?`},
 		{&s.bump, `UPDATE handoff_tickets SET version = version + 1, n_messages = n_messages + ?, n_evidence = n_evidence + ?
 WHERE id = ? RETURNING n_messages, n_evidence`},
@@ -202,6 +214,15 @@ FROM handoff_tickets t WHERE t.id = ?`},
 FROM handoff_tickets t WHERE t.id = ?2`},
 		{&s.queueLength, `SELECT n FROM handoff_queue_counts WHERE lane = ?`},
 		{&s.count, `SELECT count(*) FROM handoff_tickets WHERE open_id = ? AND created_at >= ?`},
+		// An agent-side move: the new header and one more message.
+		{&s.moveStmt, `UPDATE handoff_tickets SET status = ?, lane = ?, sla_due_at = ?, agent_id = ?, data = ?,
+	version = version + 1, n_messages = n_messages + 1
+WHERE id = ? RETURNING version, n_messages + n_evidence`},
+		// The head of a lane's queue: the first of handoff_tickets_queue.
+		{&s.head, `SELECT ` + headerColumns + ` FROM handoff_tickets WHERE status = 'queued' AND lane = ?
+ORDER BY priority DESC, sla_due_at, created_at, id LIMIT 1`},
+		{&s.assigned, `SELECT count(*) FROM handoff_tickets WHERE status = 'assigned' AND agent_id = ?`},
+		{&s.breached, `SELECT count(*) FROM handoff_tickets WHERE status = 'queued' AND lane = ? AND sla_due_at < ?`},
 	} {
 		stmt, err := db.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -217,7 +238,8 @@ FROM handoff_tickets t WHERE t.id = ?2`},
 func (s *Store) Close() error {
 	var errs []error
 	for _, st := range []*sql.Stmt{s.header, s.messages, s.insert, s.insertMessage, s.state, s.update, s.bump,
-		s.exists, s.nextSeq, s.openOf, s.open, s.position, s.count, s.behind, s.queueLength} {
+		s.exists, s.nextSeq, s.openOf, s.open, s.position, s.count, s.behind, s.queueLength, s.moveStmt, s.head, s.assigned,
+		s.breached} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -276,7 +298,8 @@ func (s *Store) create(ctx context.Context, tx *sql.Tx, t handoff.Ticket) (hando
 		return t, fmt.Errorf("handoff: create ticket %s: %w", t.ID, err)
 	}
 	res, err := tx.StmtContext(ctx, s.insert).ExecContext(ctx, t.ID, t.OpenID, string(t.Status), t.Lane,
-		t.Priority, t.SLADueAt.UnixMicro(), t.CreatedAt.UnixMicro(), t.Version, len(t.Messages), len(t.Evidence), data)
+		t.Priority, t.SLADueAt.UnixMicro(), t.CreatedAt.UnixMicro(), t.Version, len(t.Messages), len(t.Evidence), data,
+		t.AgentID)
 	if err != nil {
 		return t, fmt.Errorf("handoff: create ticket %s: %w", t.ID, err)
 	}
@@ -436,7 +459,7 @@ func (s *Store) UpdateTicket(ctx context.Context, t *handoff.Ticket) error {
 	}
 	_, err = tx.StmtContext(ctx, s.update).ExecContext(ctx, next.OpenID, string(next.Status), next.Lane, next.Priority,
 		next.SLADueAt.UnixMicro(), next.CreatedAt.UnixMicro(), next.Version, len(next.Messages), len(next.Evidence), data,
-		t.ID, t.Version)
+		next.AgentID, t.ID, t.Version)
 	if err != nil {
 		return fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
 	}

@@ -44,6 +44,13 @@ func mustStore(t testing.TB, open func() (*sql.DB, error)) *sqlitestore.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	return mustStoreOn(t, db)
+}
+
+// mustStoreOn returns a Store on db, checked and closed as by mustStore;
+// db stays open.
+func mustStoreOn(t testing.TB, db *sql.DB) *sqlitestore.Store {
+	t.Helper()
 	s, err := sqlitestore.New(db)
 	if err != nil {
 		t.Fatal(err)
@@ -61,4 +68,16 @@ func mustStore(t testing.TB, open func() (*sql.DB, error)) *sqlitestore.Store {
 		}
 	})
 	return s
+}
+
+func TestAgentOps(t *testing.T) {
+	// Two Stores on one database, as two services of one process would.
+	handofftest.TestAgentOps(t, func(t *testing.T) [2]handoff.Store {
+		db, err := sqlitedb.Open(filepath.Join(t.TempDir(), "kefu.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return [2]handoff.Store{mustStoreOn(t, db), mustStoreOn(t, db)}
+	})
 }
