@@ -162,6 +162,7 @@ func (s *Service) Claim(ctx context.Context, ticketID string, a Agent) (Ticket, 
 	if err != nil {
 		return Ticket{}, fmt.Errorf("handoff: claim %s: %w", ticketID, err)
 	}
+	s.publishTicket(ctx, EventClaimed, t)
 	return t, nil
 }
 
@@ -183,6 +184,7 @@ func (s *Service) ClaimNext(ctx context.Context, a Agent) (Ticket, error) {
 	if err != nil {
 		return Ticket{}, fmt.Errorf("handoff: claim next for %s: %w", a.ID, err)
 	}
+	s.publishTicket(ctx, EventClaimed, t)
 	return t, nil
 }
 
@@ -198,6 +200,7 @@ func (s *Service) Release(ctx context.Context, ticketID string) (Ticket, error) 
 	if err != nil {
 		return Ticket{}, fmt.Errorf("handoff: release %s: %w", ticketID, err)
 	}
+	s.publishTicket(ctx, EventReleased, t)
 	return t, nil
 }
 
@@ -213,6 +216,7 @@ func (s *Service) TransferToLane(ctx context.Context, ticketID, lane string) (Ti
 	if err != nil {
 		return Ticket{}, fmt.Errorf("handoff: transfer %s: %w", ticketID, err)
 	}
+	s.publishTicket(ctx, EventTransferred, t)
 	return t, nil
 }
 
@@ -226,6 +230,7 @@ func (s *Service) TransferToAgent(ctx context.Context, ticketID string, to Agent
 	if err != nil {
 		return Ticket{}, fmt.Errorf("handoff: transfer %s to %s: %w", ticketID, to.ID, err)
 	}
+	s.publishTicket(ctx, EventTransferred, t)
 	return t, nil
 }
 
@@ -236,6 +241,7 @@ func (s *Service) AddNote(ctx context.Context, ticketID, agentID, text string) e
 	if err := s.store.AppendMessages(ctx, ticketID, m); err != nil {
 		return fmt.Errorf("handoff: note on %s: %w", ticketID, err)
 	}
+	s.publishAppended(ctx, EventNote, ticketID, m)
 	return nil
 }
 

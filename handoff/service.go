@@ -1,9 +1,11 @@
 package handoff
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 )
@@ -21,6 +23,10 @@ type Options struct {
 	AgentTimeout time.Duration
 	UserTimeout  time.Duration
 	Now          func() time.Time
+	// Events, when set, receives an Event after each successful change.
+	Events Events
+	// Logger logs failed publishes; nil = discard.
+	Logger *slog.Logger
 }
 
 // Service opens, merges and reports on tickets.
@@ -32,6 +38,8 @@ type Service struct {
 	agentTimeout time.Duration
 	userTimeout  time.Duration
 	now          func() time.Time
+	events       Events
+	log          *slog.Logger
 }
 
 // NewService returns a Service over opts.Store.
@@ -43,7 +51,8 @@ func NewService(opts Options) (*Service, error) {
 		return nil, errors.New("handoff: lanes are required")
 	}
 	s := &Service{store: opts.Store, lanes: opts.Lanes, repeatLimit: opts.RepeatLimit,
-		repeatWindow: opts.RepeatWindow, agentTimeout: opts.AgentTimeout, userTimeout: opts.UserTimeout, now: opts.Now}
+		repeatWindow: opts.RepeatWindow, agentTimeout: opts.AgentTimeout, userTimeout: opts.UserTimeout, now: opts.Now,
+		events: opts.Events, log: cmp.Or(opts.Logger, discardLogger)}
 	if s.repeatLimit <= 0 {
 		s.repeatLimit = 3
 	}
@@ -129,6 +138,7 @@ func (s *Service) Handoff(ctx context.Context, req Request) (Outcome, error) {
 		if err != nil {
 			return Outcome{}, fmt.Errorf("handoff: merge into %s: %w", t.ID, err)
 		}
+		s.publishTicket(ctx, EventTicketMerged, t)
 		return s.outcome(ctx, t, true)
 	}
 	return Outcome{}, fmt.Errorf("handoff: merge for user: %w", ErrConflict)
@@ -167,6 +177,7 @@ func (s *Service) open(ctx context.Context, req Request, lane Lane, now time.Tim
 	if err := s.store.CreateTicket(ctx, &t); err != nil {
 		return Outcome{}, fmt.Errorf("handoff: create ticket: %w", err)
 	}
+	s.publishTicket(ctx, EventTicketCreated, t)
 	return s.outcome(ctx, t, false)
 }
 
@@ -247,13 +258,19 @@ func (s *Service) Append(ctx context.Context, id string, msgs ...Message) error 
 	if err := s.store.AppendMessages(ctx, id, msgs...); err != nil {
 		return fmt.Errorf("handoff: append to %s: %w", id, err)
 	}
+	if len(msgs) > 0 {
+		s.publishAppended(ctx, EventMessage, id, msgs[len(msgs)-1])
+	}
 	return nil
 }
 
 // Close closes a ticket with a resolution code, noting why in the
 // transcript. Closing a closed ticket is not an error.
 func (s *Service) Close(ctx context.Context, id, resolution string) (Ticket, error) {
-	t, _, err := s.closeIf(ctx, id, resolution, nil)
+	t, closed, err := s.closeIf(ctx, id, resolution, nil)
+	if closed {
+		s.publishTicket(ctx, EventClosed, t)
+	}
 	return t, err
 }
 

@@ -122,5 +122,6 @@ func (s *Service) Sweep(ctx context.Context) (Swept, error) {
 			}
 		}
 	}
+	s.publishSwept(ctx, out)
 	return out, errors.Join(errs...)
 }

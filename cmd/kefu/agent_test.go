@@ -160,10 +160,11 @@ func TestServeAdmin(t *testing.T) {
 }
 
 // newTestApp is kefu on the embedded store in dir, its admin ensured as
-// kefu serve does, hashing passwords at bcrypt's least cost.
-func newTestApp(t *testing.T, dir, adminPassword string) (*app, error) {
+// kefu serve does, hashing passwords at bcrypt's least cost; env adds
+// settings.
+func newTestApp(t *testing.T, dir, adminPassword string, env ...string) (*app, error) {
 	t.Helper()
-	env := []string{"KEFU_DATA_DIR=" + dir}
+	env = append([]string{"KEFU_DATA_DIR=" + dir}, env...)
 	if adminPassword != "" {
 		env = append(env, "KEFU_ADMIN_PASSWORD="+adminPassword)
 	}

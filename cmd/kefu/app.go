@@ -24,6 +24,7 @@ import (
 	botsqlite "github.com/kefuhq/kefu/bot/sqlitestore"
 	"github.com/kefuhq/kefu/config"
 	"github.com/kefuhq/kefu/handoff"
+	"github.com/kefuhq/kefu/handoff/handoffsse"
 	handoffredis "github.com/kefuhq/kefu/handoff/redisstore"
 	handoffsqlite "github.com/kefuhq/kefu/handoff/sqlitestore"
 	"github.com/kefuhq/kefu/intents"
@@ -46,7 +47,11 @@ type app struct {
 	dedupe   bot.Deduper
 	locks    bot.Locker
 	tickets  handoff.Store
+	events   handoff.Events   // live events for the panels
+	presence handoff.Presence // agents with a panel open
+	live     *handoffsse.Handler
 	tokens   wxapi.TokenCache
+	quotas   wxapi.QuotaStates // the store behind tokens; it also keeps each user's send window
 	accounts auth.Store
 	auth     *auth.Service
 	kbStore  kb.Store
@@ -57,6 +62,8 @@ type app struct {
 	router   *intents.Router
 	handoff  *handoff.Service
 	wechat   *wxapi.Client // nil when no AppID/AppSecret is configured
+	quota    *wxapi.Tracker
+	replies  *wxapi.QuotaSender // agent replies; nil when wechat is nil
 	engine   *bot.Engine
 	metrics  *metrics
 	ping     func(context.Context) error
@@ -139,7 +146,11 @@ func (a *app) openStores(ctx context.Context) error {
 		s := botredis.New(rdb, a.cfg.RedisPrefix)
 		a.sessions, a.dedupe, a.locks = s, s, s
 		a.tickets = handoffredis.New(rdb, a.cfg.RedisPrefix)
-		a.tokens = wxapiredis.New(rdb, a.cfg.RedisPrefix)
+		events := handoffredis.NewEvents(rdb, a.cfg.RedisPrefix, a.log)
+		a.closers = append(a.closers, events)
+		a.events, a.presence = events, handoffredis.NewPresence(rdb, a.cfg.RedisPrefix, 0, nil)
+		tokens := wxapiredis.New(rdb, a.cfg.RedisPrefix)
+		a.tokens, a.quotas = tokens, tokens
 		a.accounts = authredis.New(rdb, a.cfg.RedisPrefix)
 		a.kbStore, a.kbNotify = kbredis.New(rdb, a.cfg.RedisPrefix), kbredis.NewNotifier(rdb, a.cfg.RedisPrefix)
 		a.ping = func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
@@ -177,8 +188,10 @@ func (a *app) useSQLite(db *sql.DB, path string) error {
 		return err
 	}
 	a.sessions, a.tickets, a.tokens, a.accounts = sessions, tickets, tokens, accounts
+	a.quotas = tokens
 	a.kbStore, a.kbNotify = kbStore, kb.NewLocalNotifier()
 	a.dedupe, a.locks = botsqlite.NewDeduper(time.Now), botsqlite.NewLocker()
+	a.events, a.presence = handoff.NewLocalEvents(), handoff.NewLocalPresence(0, nil)
 	a.ping = db.PingContext
 	a.log.Info("store: embedded (sqlite)", "path", path)
 	return nil
@@ -210,11 +223,17 @@ func (a *app) buildServices(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.handoff, err = handoff.NewService(handoff.Options{Store: a.tickets, Lanes: lanes, RepeatLimit: cfg.RepeatLimit})
+	a.handoff, err = handoff.NewService(handoff.Options{Store: a.tickets, Lanes: lanes, RepeatLimit: cfg.RepeatLimit,
+		Events: a.events, Logger: a.log})
 	if err != nil {
 		return err
 	}
 	a.auth, err = auth.NewService(auth.Options{Store: a.accounts, ValidLane: validLane(lanes)})
+	if err != nil {
+		return err
+	}
+	a.quota, err = wxapi.NewTracker(a.quotas, wxapi.QuotaLimits{MessageWindow: cfg.CSWindow, MessageLimit: cfg.CSLimit,
+		EventWindow: cfg.CSEventWindow, EventLimit: cfg.CSEventLimit})
 	if err != nil {
 		return err
 	}
@@ -228,6 +247,7 @@ func (a *app) buildServices(ctx context.Context) error {
 			return err
 		}
 		sender = a.wechat
+		a.replies = &wxapi.QuotaSender{Client: a.wechat, Quota: a.quota, Logger: a.log}
 	} else {
 		a.log.Warn("customer-service API off: set KEFU_WECHAT_APP_ID and KEFU_WECHAT_APP_SECRET to deliver late replies")
 	}

@@ -3,13 +3,11 @@ package main
 import (
 	"context"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/kefuhq/kefu/config"
 	"github.com/kefuhq/kefu/intents"
-	"github.com/kefuhq/kefu/internal/redistest"
 	"github.com/kefuhq/kefu/kb"
 )
 
@@ -30,11 +28,7 @@ func TestPublishReachesInstances(t *testing.T) {
 		checkPublishReaches(t, a, a)
 	})
 	t.Run("redis", func(t *testing.T) {
-		if os.Getenv(redistest.EnvURL) == "" {
-			t.Skip(redistest.EnvURL + " not set")
-		}
-		_, prefix := redistest.Client(t)
-		env := []string{"KEFU_DATA_DIR=" + t.TempDir(), "KEFU_REDIS_URL=" + os.Getenv(redistest.EnvURL), "KEFU_REDIS_PREFIX=" + prefix}
+		env := sharedEnv(t)
 		publisher, other := startWatching(t, env), startWatching(t, env)
 		checkPublishReaches(t, publisher, other)
 	})

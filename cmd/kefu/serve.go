@@ -18,6 +18,8 @@ import (
 	"github.com/kefuhq/kefu/auth/ginauth"
 	"github.com/kefuhq/kefu/bot/wechat"
 	"github.com/kefuhq/kefu/config"
+	"github.com/kefuhq/kefu/handoff/handoffapi"
+	"github.com/kefuhq/kefu/handoff/handoffsse"
 	"github.com/kefuhq/kefu/intents"
 	"github.com/kefuhq/kefu/internal/apierr"
 	"github.com/kefuhq/kefu/internal/webui"
@@ -56,6 +58,7 @@ func serve(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 		WriteTimeout:      15 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
+	srv.RegisterOnShutdown(a.live.Shutdown) // end the live-event streams
 	if cfg.WeChatToken == defaultToken {
 		log.Warn("KEFU_WECHAT_TOKEN is the default: anyone can sign messages; set your own Token before exposing /wechat")
 	}
@@ -163,6 +166,23 @@ func (a *app) routes() (http.Handler, error) {
 		return nil, err
 	}
 	editors.Register(api.Group("", accounts.Authenticate(), ginauth.Require(auth.PermEditKB)))
+	// The tickets API of the agents' panel.
+	var replies handoffapi.Sender // a nil *QuotaSender must stay a nil interface
+	if a.replies != nil {
+		replies = a.replies
+	}
+	agents, err := handoffapi.New(handoffapi.Options{Service: a.handoff, Sender: replies, Quota: a.quota,
+		Accounts: a.auth, Logger: a.log})
+	if err != nil {
+		return nil, err
+	}
+	agents.Register(api.Group("", accounts.Authenticate(), ginauth.Require(auth.PermServe)))
+	// Live events for the panels (SSE); the stream keeps the agent's presence.
+	a.live, err = handoffsse.New(handoffsse.Options{Events: a.events, Presence: a.presence, Logger: a.log})
+	if err != nil {
+		return nil, err
+	}
+	a.live.Register(api.Group("", accounts.Authenticate(), ginauth.Require(auth.PermServe)))
 	// The web pages: the sign-in shell and the knowledge-base editor. They
 	// use the JSON API above and nothing else.
 	webui.Register(r)
