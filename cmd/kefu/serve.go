@@ -43,6 +43,7 @@ func serve(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 		return err
 	}
 	go a.watchKB(ctx)
+	go a.sweep(ctx)
 	router, err := a.routes()
 	if err != nil {
 		return err
