@@ -16,10 +16,10 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/kefuhq/kefu/auth"
 	"github.com/kefuhq/kefu/auth/ginauth"
+	"github.com/kefuhq/kefu/auth/ginauth/ginauthtest"
 	authsqlite "github.com/kefuhq/kefu/auth/sqlitestore"
 	"github.com/kefuhq/kefu/handoff"
 	"github.com/kefuhq/kefu/handoff/handoffapi"
@@ -89,22 +89,12 @@ func newServer(t *testing.T, opts ...func(*handoffapi.Options)) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	users, err := auth.NewService(auth.Options{Store: accStore, BcryptCost: bcrypt.MinCost})
-	if err != nil {
-		t.Fatal(err)
+	users := ginauthtest.Service(t, accStore)
+	for i := range accounts {
+		accounts[i].Password = password
 	}
-	ctx := context.Background()
-	for _, n := range accounts {
-		n.Password = password
-		acc, err := users.CreateAccount(ctx, n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		in, err := users.Login(ctx, n.Username, password, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.ids[n.Username], s.tokens[n.Username] = acc.ID, in.Token
+	for name, in := range ginauthtest.SignIn(t, users, accounts...) {
+		s.ids[name], s.tokens[name] = in.ID, in.Token
 	}
 	quotaStore, err := wxapisqlite.New(db)
 	if err != nil {

@@ -14,10 +14,10 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/kefuhq/kefu/auth"
 	"github.com/kefuhq/kefu/auth/ginauth"
+	"github.com/kefuhq/kefu/auth/ginauth/ginauthtest"
 	authsqlite "github.com/kefuhq/kefu/auth/sqlitestore"
 	"github.com/kefuhq/kefu/handoff"
 	"github.com/kefuhq/kefu/handoff/handoffsse"
@@ -54,7 +54,6 @@ type server struct {
 
 func newServer(t *testing.T, opts handoffsse.Options) *server {
 	t.Helper()
-	ctx := context.Background()
 	db, err := sqlitedb.OpenMemory()
 	if err != nil {
 		t.Fatal(err)
@@ -64,29 +63,15 @@ func newServer(t *testing.T, opts handoffsse.Options) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := auth.NewService(auth.Options{Store: store, BcryptCost: bcrypt.MinCost})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.EnsureAdmin(ctx, password); err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range []auth.NewAccount{
-		{Username: "wang", Password: password, Role: auth.RoleAgent, Lanes: []string{handoff.LaneNormal}},
-		{Username: "li", Password: password, Role: auth.RoleAgent, Lanes: []string{handoff.LaneOverseas}},
-	} {
-		if _, err := svc.CreateAccount(ctx, n); err != nil {
-			t.Fatal(err)
-		}
-	}
+	svc := ginauthtest.Service(t, store)
 	s := &server{bus: &countingEvents{LocalEvents: handoff.NewLocalEvents(), gone: make(chan struct{}, 16)},
 		presence: handoff.NewLocalPresence(0, nil), tokens: map[string]string{}, ids: map[string]string{}}
-	for _, u := range []string{"admin", "wang", "li"} {
-		in, err := svc.Login(ctx, u, password, "127.0.0.1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.tokens[u], s.ids[u] = in.Token, in.Account.ID
+	for name, in := range ginauthtest.SignIn(t, svc,
+		auth.NewAccount{Username: "admin", Password: password, Role: auth.RoleAdmin},
+		auth.NewAccount{Username: "wang", Password: password, Role: auth.RoleAgent, Lanes: []string{handoff.LaneNormal}},
+		auth.NewAccount{Username: "li", Password: password, Role: auth.RoleAgent, Lanes: []string{handoff.LaneOverseas}},
+	) {
+		s.tokens[name], s.ids[name] = in.Token, in.ID
 	}
 	accounts, err := ginauth.New(ginauth.Options{Service: svc, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

@@ -17,10 +17,10 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/kefuhq/kefu/auth"
 	"github.com/kefuhq/kefu/auth/ginauth"
+	"github.com/kefuhq/kefu/auth/ginauth/ginauthtest"
 	authsqlite "github.com/kefuhq/kefu/auth/sqlitestore"
 	"github.com/kefuhq/kefu/intents"
 	"github.com/kefuhq/kefu/internal/apierr"
@@ -62,12 +62,10 @@ func newServer(t *testing.T) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := auth.NewService(auth.Options{Store: accounts, BcryptCost: bcrypt.MinCost})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.token = mustToken(t, svc, auth.NewAccount{Username: "li", Password: password, Role: auth.RoleEditor})
-	s.agent = mustToken(t, svc, auth.NewAccount{Username: "wang", Password: password, Role: auth.RoleAgent, Lanes: []string{"normal"}})
+	svc := ginauthtest.Service(t, accounts)
+	signed := ginauthtest.SignIn(t, svc, auth.NewAccount{Username: "li", Password: password, Role: auth.RoleEditor},
+		auth.NewAccount{Username: "wang", Password: password, Role: auth.RoleAgent, Lanes: []string{"normal"}})
+	s.token, s.agent = signed["li"].Token, signed["wang"].Token
 
 	signIn, err := ginauth.New(ginauth.Options{Service: svc})
 	if err != nil {
@@ -116,19 +114,6 @@ func mustEditor(t *testing.T) (*sql.DB, *kb.Editor) {
 		t.Fatal(err)
 	}
 	return db, ed
-}
-
-func mustToken(t *testing.T, svc *auth.Service, n auth.NewAccount) string {
-	t.Helper()
-	ctx := context.Background()
-	if _, err := svc.CreateAccount(ctx, n); err != nil {
-		t.Fatal(err)
-	}
-	in, err := svc.Login(ctx, n.Username, n.Password, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return in.Token
 }
 
 // startRouter builds the live router from the published articles and
