@@ -93,6 +93,9 @@ func (e *Editor) Seed(ctx context.Context, articles []Article) (bool, error) {
 	if err == nil {
 		err = e.notify(ctx, rev)
 	}
+	if errors.Is(err, ErrNotNotified) {
+		err = nil // the others catch up by polling
+	}
 	return true, err
 }
 
@@ -197,7 +200,7 @@ func (e *Editor) setStatus(ctx context.Context, ids []string, author string,
 
 func (e *Editor) notify(ctx context.Context, rev int64) error {
 	if err := e.notifier.Publish(ctx, rev); err != nil {
-		return fmt.Errorf("kb: revision %d is published, but notifying the other instances failed: %w", rev, err)
+		return fmt.Errorf("kb: revision %d: %w: %w", rev, ErrNotNotified, err)
 	}
 	return nil
 }
@@ -333,13 +336,13 @@ func (e *Editor) ApplyImport(ctx context.Context, p Plan, opts ImportOptions) (I
 	}
 	var err error
 	if len(pub) > 0 {
-		if res.Revision, err = e.Publish(ctx, pub, opts.Author); err != nil {
+		if res.Revision, err = e.Publish(ctx, pub, opts.Author); err != nil && !errors.Is(err, ErrNotNotified) {
 			return res, fmt.Errorf("kb: import: %w", err)
 		}
 		res.Published = pub
 	}
 	if len(archive) > 0 {
-		if res.Revision, err = e.Archive(ctx, archive, opts.Author); err != nil {
+		if res.Revision, err = e.Archive(ctx, archive, opts.Author); err != nil && !errors.Is(err, ErrNotNotified) {
 			return res, fmt.Errorf("kb: import: %w", err)
 		}
 		res.Archived = archive

@@ -18,6 +18,10 @@ var (
 	// ErrConflict is returned by a conditional save when the article's
 	// latest version is not the one the edit started from.
 	ErrConflict = errors.New("kb: saved by someone else meanwhile")
+	// ErrNotNotified is returned (wrapped) when a publish is done but
+	// telling the other instances failed; they catch up by polling. It is
+	// a warning, not a failure.
+	ErrNotNotified = errors.New("kb: published, but the other instances were not notified")
 )
 
 // AnyVersion is the base of an unconditional save.

@@ -386,7 +386,7 @@ func (h *Handler) setStatus(c *gin.Context, apply func(context.Context, []string
 	rev, err := apply(c.Request.Context(), req.IDs, who)
 	resp := revisionResponse{Revision: rev, IDs: req.IDs}
 	switch {
-	case err != nil && rev > 0: // done; only the notification failed
+	case errors.Is(err, kb.ErrNotNotified): // done; only the notification failed
 		h.log.WarnContext(c.Request.Context(), "kb: publish notification failed", "revision", rev, "err", err)
 		resp.Warning = msgNotNotified
 	case err != nil:
