@@ -231,7 +231,9 @@ func TestEditorBrowser(t *testing.T) {
 
 	// Someone who is no editor signs in and is told so.
 	k.addAccount(t, "wang", "agent password", "agent")
-	b.do(t, "sign out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-username")))
+	// (/panel would take an agent to the agent panel: ask for the editor.)
+	b.do(t, "sign out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-username")),
+		chromedp.Navigate(k.base+"/panel/kb"), chromedp.WaitVisible(chromedp.ID("login-username")))
 	b.login(t, "wang", "agent password", "denied")
 	b.waitText(t, "#denied", "没有权限")
 	b.checkProblems(t)

@@ -20,6 +20,7 @@ import (
 	"github.com/kefuhq/kefu/config"
 	"github.com/kefuhq/kefu/handoff/handoffapi"
 	"github.com/kefuhq/kefu/handoff/handoffsse"
+	"github.com/kefuhq/kefu/handoff/handoffweb"
 	"github.com/kefuhq/kefu/intents"
 	"github.com/kefuhq/kefu/internal/apierr"
 	"github.com/kefuhq/kefu/internal/webui"
@@ -188,8 +189,25 @@ func (a *app) routes() (http.Handler, error) {
 	// use the JSON API above and nothing else.
 	webui.Register(r)
 	kbweb.Register(r)
-	r.GET("/panel", func(c *gin.Context) { c.Redirect(http.StatusFound, kbweb.Path) })
+	handoffweb.Register(r)
+	// /panel: agents and admins to their panel, editors (and strangers, whom
+	// the editor sends to sign in) to the knowledge-base editor.
+	r.GET("/panel", handoffweb.Home(a.panelRole, kbweb.Path))
 	return r, nil
+}
+
+// panelRole reports the role of the enabled account signed in on r by
+// its session cookie, if any, for /panel to pick the page.
+func (a *app) panelRole(r *http.Request) (auth.Role, bool) {
+	ck, err := r.Cookie(ginauth.SessionCookie)
+	if err != nil || ck.Value == "" {
+		return "", false
+	}
+	acc, _, err := a.auth.Authenticate(r.Context(), ck.Value)
+	if err != nil || acc.Disabled {
+		return "", false
+	}
+	return acc.Role, true
 }
 
 // accessLog logs one line per request at info (5xx at error), without

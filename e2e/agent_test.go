@@ -1,0 +1,187 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/kefuhq/kefu/wxapi/wxapitest"
+)
+
+// What the agent's browser test says, as the agent and as WeChat users.
+const (
+	agReply    = "您好，我来帮您处理"
+	agNote     = "内部备注：已核实用户身份"
+	agPassword = "agent password"
+)
+
+// TestAgentBrowser drives the agent panel in headless Chromium against
+// the real kefu binary, with WeChat users talking to its signed webhook
+// and a fake WeChat API taking the replies: a user's 转人工 opens a ticket
+// that the agent, signed in, sees in its lane's queue; the agent claims
+// it, sees the reply quota, replies (the fake API receives the text), and
+// sees the user's next message — markup, which must stay text — arrive in
+// the open conversation without a reload; an internal note; a second
+// user's ticket shows up live with a title badge; closing with the
+// resolution "resolved" takes the ticket out of 我的会话, and claim-next
+// takes the second one. No page may log an error, break the CSP or call
+// alert.
+func TestAgentBrowser(t *testing.T) {
+	node := needNode(t)
+	chrome := needChromium(t)
+	bin := buildKefu(t)
+	k, fake := startAgentKefu(t, bin, node)
+	k.addAccount(t, "wang", agPassword, "agent")
+	suffix := "_" + randHex(4)
+	user, user2 := "o_e2e_agent1"+suffix, "o_e2e_agent2"+suffix
+	k.sayAs(t, user, "转人工")
+
+	b := newBrowser(t, chrome)
+	shots := screenshots(t)
+
+	// The panel sends a stranger to sign in and comes back.
+	b.do(t, "open the panel", chromedp.Navigate(k.base+"/panel/agent"), chromedp.WaitVisible(chromedp.ID("login-username")))
+	b.login(t, "wang", agPassword, "lanes")
+	if p := b.eval(t, "location.pathname"); p != "/panel/agent" {
+		t.Errorf("signed in at %s, want /panel/agent", p)
+	}
+	// /panel leads an agent to this panel.
+	b.do(t, "open /panel", chromedp.Navigate(k.base+"/panel"), chromedp.WaitVisible(chromedp.ID("lanes")))
+	if p := b.eval(t, "location.pathname"); p != "/panel/agent" {
+		t.Errorf("an agent at /panel landed on %s, want /panel/agent", p)
+	}
+
+	// The lane counts the waiting ticket; the queue lists it.
+	b.waitText(t, `#lanes .lane[data-lane="normal"] .lane-waiting`, "1")
+	b.waitJS(t, "the ticket in the queue", `document.querySelectorAll('#queue .ticket').length === 1`)
+	id := b.eval(t, `document.querySelector('#queue .ticket').dataset.id`)
+	t.Logf("ticket %s", id)
+	b.waitText(t, "#queue .ticket .sla", "剩")
+	b.do(t, "open the queued ticket", chromedp.Click(chromedp.CSS("#queue .ticket .ticket-id")), chromedp.WaitVisible(chromedp.ID("conv-claim")))
+	b.waitText(t, "#conv-openid", user)
+	b.waitText(t, "#transcript .msg-user", "转人工")
+	shots.take(t, b, "agent-queue")
+
+	// Claim it: it moves to my sessions, and the reply box shows the quota.
+	b.do(t, "claim", chromedp.Click(chromedp.ID("conv-claim")), chromedp.WaitVisible(chromedp.ID("reply-text")))
+	b.waitText(t, "#conv-status", "assigned")
+	b.waitJS(t, "the ticket in my sessions", fmt.Sprintf(`!!document.querySelector('#mine .ticket[data-id=%s]')`, jsString(id)))
+	b.waitJS(t, "the queue empty", `!!document.getElementById('queue-empty')`)
+	b.waitText(t, "#quota", "剩余 5/5 条，窗口")
+
+	// Reply: the fake WeChat API receives it.
+	b.fill(t, map[string]string{"reply-text": agReply})
+	b.do(t, "send the reply", chromedp.Click(chromedp.ID("reply-send")))
+	b.waitJS(t, "the reply delivered", `document.getElementById('reply-result').dataset.kind === 'ok'`)
+	b.waitText(t, "#transcript .msg-agent", agReply)
+	b.waitText(t, "#quota", "剩余 4/5 条")
+	ctx, cancel := context.WithTimeout(t.Context(), stepTimeout)
+	sent, err := fake.WaitSentTo(ctx, user, 1)
+	cancel()
+	if err != nil || !containsSent(sent, agReply) {
+		t.Errorf("the fake WeChat API got %+v (%v), want a custom/send of %q to %s", sent, err, agReply, user)
+	}
+
+	// The user writes again, in markup: it shows up in the open
+	// conversation, live (the page is not reloaded), as text.
+	b.do(t, "mark the page", chromedp.Evaluate[chromedp.Void](`window.__sameDocument = true`))
+	k.sayAs(t, user, xssText)
+	b.waitJS(t, "the user's markup in the transcript", fmt.Sprintf(
+		`[...document.querySelectorAll('#transcript .msg-user .msg-text')].some((n) => n.textContent === %s)`, jsString(xssText)))
+	if v := b.eval(t, "window.__sameDocument === true"); v != "true" {
+		t.Error("the page reloaded to show the user's message; it should arrive live")
+	}
+	b.noImages(t, "the conversation")
+
+	// An internal note.
+	b.fill(t, map[string]string{"note-text": agNote})
+	b.do(t, "add a note", chromedp.Click(chromedp.ID("note-send")))
+	b.waitText(t, "#transcript .msg-note", agNote)
+	shots.take(t, b, "agent-conversation")
+
+	// Another user asks for a person: the queue shows it live, and the
+	// title counts the new work.
+	k.sayAs(t, user2, "转人工")
+	b.waitJS(t, "the second ticket in the queue", `document.querySelectorAll('#queue .ticket').length === 1`)
+	b.waitJS(t, "the title badge", `document.title.startsWith('(1) ')`)
+
+	// Close as resolved: the ticket leaves my sessions.
+	b.do(t, "close as resolved", chromedp.SetValue(chromedp.ID("close-resolution"), "resolved"), chromedp.Click(chromedp.ID("close-send")))
+	b.waitText(t, "#conv-status", "closed")
+	b.waitJS(t, "my sessions empty", fmt.Sprintf(
+		`!document.querySelector('#mine .ticket[data-id=%s]') && !!document.getElementById('mine-empty')`, jsString(id)))
+	if b.eval(t, "document.title.startsWith('(')") != "false" {
+		t.Error("the title badge stayed after the agent clicked")
+	}
+
+	// Claim next takes the second user's ticket; then nobody is waiting.
+	b.do(t, "claim next", chromedp.Click(chromedp.ID("claim-next")))
+	b.waitText(t, "#conv-openid", user2)
+	b.waitText(t, "#conv-status", "assigned")
+	b.do(t, "claim next again", chromedp.Click(chromedp.ID("claim-next")))
+	b.waitText(t, "#claim-msg", "没有等待中的会话")
+	b.noImages(t, "the panel")
+	b.checkProblems(t)
+}
+
+// startAgentKefu starts kefu as startEditorKefu does and also returns its
+// fake WeChat API, to see what the agent's replies sent.
+func startAgentKefu(t *testing.T, bin, node string) (*editorKefu, *wxapitest.Server) {
+	t.Helper()
+	acct := newAccount()
+	fake := wxapitest.NewServer()
+	t.Cleanup(fake.Close)
+	fake.SetCredentials(acct.AppID, acct.Secret)
+	addr := freeAddr(t)
+	k := &editorKefu{base: "http://" + addr, adminPassword: randHex(12), node: node}
+	startKefu(t, bin, serveEnv(t, addr, acct, fake.URL(), k.adminPassword), k.base)
+	cfg, _ := json.Marshal(map[string]any{
+		"url": k.base + "/wechat", "token": acct.Token, "aesKey": acct.AESKey, "appid": acct.AppID,
+		"gh": acct.GH, "mode": "aes", "sentURL": fake.URL() + "/_sent",
+	})
+	k.cfgPath = filepath.Join(t.TempDir(), "driver.json")
+	if err := os.WriteFile(k.cfgPath, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return k, fake
+}
+
+// sayAs sends text to the webhook through driver.js as the user openID,
+// signed and encrypted as WeChat would, once.
+func (k *editorKefu) sayAs(t *testing.T, openID, text string) {
+	t.Helper()
+	transcript := filepath.Join(t.TempDir(), "say.txt")
+	if err := os.WriteFile(transcript, []byte("user: "+openID+"\n> "+text+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, k.node, "driver.js", "--config", k.cfgPath, transcript)
+	cmd.Env = childEnv()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("webhook %s %q: %v\n%s", openID, text, err, strings.TrimSpace(stderr.String()))
+	}
+	t.Logf("webhook: %s", strings.TrimSpace(string(out)))
+}
+
+// containsSent reports whether one of msgs is text.
+func containsSent(msgs []wxapitest.SentMessage, text string) bool {
+	for _, m := range msgs {
+		if m.Text == text {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,245 @@
+// conversation.js: the open ticket of the agent panel — its header, the
+// full transcript (user, bot, agent, note and system messages styled
+// apart; replies not delivered say why), the user's earlier tickets, the
+// reply quota shown before typing, and the forms to reply, add an internal
+// note, transfer, release, claim and close.
+//
+// Everything the user (or anyone) wrote goes into the page as text.
+
+import { api, notify } from '/panel/assets/api.js';
+import { clear, el, fmtTime } from '/panel/assets/dom.js';
+import { RESOLUTIONS, fromLabel, hhmm, quotaText, slaBadge, statusLabel } from './util.js';
+
+const UNDELIVERED = {
+  window_closed: '48 小时窗口已关闭 (window closed)',
+  quota_exhausted: '本窗口条数已用完 (quota used up)',
+  maybe_delivered: '微信未应答，可能已送达 (WeChat did not answer: maybe delivered)',
+  wechat_error: '微信拒绝发送 (WeChat refused)',
+  not_configured: '未配置微信接口 (WeChat API not configured)',
+};
+
+/** Conversation shows one ticket in its container and keeps the forms' text across reloads. */
+export class Conversation {
+  /**
+   * ctx: account (the caller), lanes() (the caller's lanes, for transfer),
+   * changed() (called after an action changed the ticket, to reload the lists).
+   */
+  constructor(container, ctx) {
+    this.box = container;
+    this.ctx = ctx;
+    this.id = '';
+    this.ticket = null;
+    this.seq = 0;
+    this.build();
+    this.placeholder();
+  }
+
+  /** build makes the view's parts once; the text typed in the forms survives every reload. */
+  build() {
+    const n = this.n = {};
+    n.head = el('div', { id: 'conv-head', class: 'conv-head' });
+    n.transcript = el('ol', { id: 'transcript', class: 'transcript' });
+    n.earlier = el('div', { id: 'earlier', class: 'earlier' });
+    n.quota = el('p', { id: 'quota', class: 'quota' });
+    n.replyText = el('textarea', { id: 'reply-text', rows: 3, maxlength: 2000, placeholder: '回复用户… (reply to the user; Ctrl+Enter sends)',
+      onkeydown: (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); this.reply(); } } });
+    n.replyResult = el('p', { id: 'reply-result', class: 'reply-result', role: 'status' });
+    n.replySend = el('button', { type: 'submit', class: 'btn btn-primary', id: 'reply-send' }, '发送 Send');
+    n.reply = el('form', { id: 'reply-form', class: 'conv-form', onsubmit: (e) => { e.preventDefault(); this.reply(); } },
+      n.quota, n.replyText, el('div', { class: 'form-row' }, n.replySend, n.replyResult));
+    n.noteText = el('textarea', { id: 'note-text', rows: 2, maxlength: 2000, placeholder: '内部备注，用户看不到 (internal note; users never see it)' });
+    n.note = el('form', { id: 'note-form', class: 'conv-form note-form', onsubmit: (e) => { e.preventDefault(); this.addNote(); } },
+      n.noteText, el('div', { class: 'form-row' }, el('button', { type: 'submit', class: 'btn', id: 'note-send' }, '添加备注 Add note')));
+    n.transferLane = el('select', { id: 'transfer-lane' });
+    n.transferAgent = el('input', { id: 'transfer-agent', placeholder: '或客服 ID (or agent id)', size: 14 });
+    n.resolution = el('select', { id: 'close-resolution' }, RESOLUTIONS.map(([v, label]) => el('option', { value: v }, label)));
+    n.actions = el('div', { id: 'conv-actions', class: 'conv-actions' },
+      el('span', { class: 'action-group' },
+        el('span', { class: 'field-label' }, '转接 Transfer'), n.transferLane, n.transferAgent,
+        el('button', { type: 'button', class: 'btn', id: 'transfer-send', onclick: () => this.transfer() }, '转接')),
+      el('span', { class: 'action-group' },
+        el('button', { type: 'button', class: 'btn', id: 'release', onclick: () => this.act('release', undefined, '已放回队列 (released)') }, '放回队列 Release')),
+      el('span', { class: 'action-group' },
+        el('span', { class: 'field-label' }, '结束 Close'), n.resolution,
+        el('button', { type: 'button', class: 'btn btn-danger', id: 'close-send', onclick: () => this.close() }, '结束会话')));
+    n.work = el('div', { id: 'conv-work', class: 'conv-work' }, n.reply, n.note, n.actions);
+    n.card = el('div', { class: 'card conv-card' }, n.head,
+      el('div', { class: 'conv-body' }, n.transcript, n.earlier), n.work);
+  }
+
+  placeholder(msg) {
+    this.box.dataset.id = '';
+    clear(this.box, el('div', { class: 'card conv-empty', id: 'conv-empty' },
+      el('p', { class: 'muted' }, msg || '选择左侧的会话，或点击“接下一个”。(Pick a ticket, or claim the next one.)')));
+  }
+
+  /** show opens ticket id ('' closes the view). */
+  async show(id) {
+    if (id !== this.id) {
+      this.n.replyText.value = '';
+      this.n.noteText.value = '';
+      this.n.replyResult.textContent = '';
+      this.n.transferAgent.value = '';
+    }
+    this.id = id;
+    this.ticket = null;
+    if (!id) {
+      this.placeholder();
+      return;
+    }
+    clear(this.box, el('p', { class: 'muted' }, '加载中… (loading)'));
+    await this.reload();
+  }
+
+  /** reload fetches the open ticket again and redraws it; answers that arrive late are dropped. */
+  async reload() {
+    if (!this.id) return;
+    const id = this.id;
+    const seq = ++this.seq;
+    let t;
+    try {
+      t = await api('GET', '/tickets/' + encodeURIComponent(id), undefined, { quiet: true });
+    } catch (e) {
+      if (seq !== this.seq || id !== this.id) return;
+      this.ticket = null;
+      this.placeholder((e.status === 403 || e.status === 404 ? '这个会话已不在你的队列中。' : '') + e.message);
+      return;
+    }
+    if (seq !== this.seq || id !== this.id) return;
+    this.ticket = t;
+    this.draw(t);
+  }
+
+  draw(t) {
+    const n = this.n;
+    const mine = t.agent_id === this.ctx.account.id;
+    const admin = this.ctx.account.role === 'admin';
+    this.box.dataset.id = t.id;
+    this.box.dataset.status = t.status;
+    clear(n.head,
+      el('div', { class: 'conv-title' },
+        el('h2', { id: 'conv-ticket' }, t.id),
+        el('span', { class: 'status status-' + t.status, id: 'conv-status' }, statusLabel(t.status)),
+        t.status === 'queued' ? slaBadge(t) : null,
+        t.status === 'queued' ? el('button', { type: 'button', class: 'btn btn-primary btn-small', id: 'conv-claim',
+          onclick: () => this.act('claim', undefined, '已认领 (claimed)') }, '认领 Claim') : null),
+      el('div', { class: 'hint' },
+        '用户 ', el('span', { class: 'mono', id: 'conv-openid' }, t.open_id),
+        ' · 队列 ', t.lane, ' · 原因 ', (t.reasons && t.reasons.length ? t.reasons.join(', ') : t.reason || '—'),
+        t.position ? ' · 排第 ' + t.position + ' 位' : '',
+        t.agent_id ? ' · 客服 ' + (mine ? '我' : t.agent_id) : '',
+        ' · 创建于 ', fmtTime(t.created_at)));
+    const stick = n.transcript.scrollHeight - n.transcript.scrollTop - n.transcript.clientHeight < 40;
+    clear(n.transcript, (t.messages || []).map(msgItem));
+    if (!(t.messages || []).length) n.transcript.append(el('li', { class: 'muted' }, '（没有消息）'));
+    clear(n.earlier, el('h3', {}, '历史工单 Earlier tickets'),
+      (t.earlier || []).length ? el('ul', { class: 'earlier-list' }, t.earlier.map((e) => el('li', {},
+        el('a', { href: '#/ticket/' + encodeURIComponent(e.id), class: 'mono' }, e.id), ' ',
+        el('span', { class: 'hint' }, statusLabel(e.status), ' · ', e.reason || '', ' · ', fmtTime(e.created_at))))) :
+        el('p', { class: 'hint' }, '这是该用户的第一个工单 (none)'));
+    this.drawQuota(t.quota);
+    // The forms: replies belong to the agent holding the ticket (or an admin).
+    const canReply = t.status === 'assigned' && (mine || admin);
+    n.reply.hidden = !canReply;
+    n.note.hidden = t.status === 'closed';
+    n.actions.hidden = t.status === 'closed';
+    n.actions.querySelector('#release').hidden = t.status !== 'assigned';
+    const lanes = this.ctx.lanes();
+    const chosen = n.transferLane.value;
+    clear(n.transferLane, el('option', { value: '' }, '转到队列… (to lane)'),
+      lanes.filter((l) => l.name !== t.lane).map((l) => el('option', { value: l.name }, l.title || l.name)));
+    n.transferLane.value = chosen;
+    if (n.card.parentNode !== this.box) clear(this.box, n.card);
+    if (stick || !this.drawn || this.drawn !== t.id) n.transcript.scrollTop = n.transcript.scrollHeight;
+    this.drawn = t.id;
+  }
+
+  drawQuota(q) {
+    const n = this.n;
+    n.quota.textContent = quotaText(q);
+    n.quota.className = 'quota' + (q && (q.reason !== 'open' || q.remaining <= 0) ? ' quota-none' : '');
+    n.quota.dataset.remaining = q ? q.remaining : '';
+  }
+
+  /** reply sends the reply box to the user and says whether it arrived. */
+  async reply() {
+    const n = this.n;
+    const text = n.replyText.value.trim();
+    if (!text || !this.id) return;
+    n.replySend.disabled = true;
+    try {
+      const r = await api('POST', '/tickets/' + encodeURIComponent(this.id) + '/messages', { text }, { quiet: true });
+      n.replyText.value = '';
+      this.result('已送达 delivered', 'ok');
+      if (r && r.quota) this.drawQuota(r.quota);
+    } catch (e) {
+      const b = e.body && typeof e.body === 'object' ? e.body : {};
+      if (b.quota) this.drawQuota(b.quota);
+      const why = UNDELIVERED[e.code] || '';
+      this.result((b.message ? '未送达 not delivered：' : '发送失败：') + e.message + (why && !e.message.includes(why) ? '（' + why + '）' : ''), 'error');
+    } finally {
+      n.replySend.disabled = false;
+    }
+    await this.reload();
+  }
+
+  result(text, kind) {
+    this.n.replyResult.textContent = text;
+    this.n.replyResult.className = 'reply-result result-' + kind;
+    this.n.replyResult.dataset.kind = kind;
+  }
+
+  async addNote() {
+    const text = this.n.noteText.value.trim();
+    if (!text || !this.id) return;
+    try {
+      await api('POST', '/tickets/' + encodeURIComponent(this.id) + '/notes', { text });
+      this.n.noteText.value = '';
+    } catch {
+      return; // api showed why
+    }
+    await this.reload();
+  }
+
+  async transfer() {
+    const lane = this.n.transferLane.value;
+    const agent = this.n.transferAgent.value.trim();
+    if (!lane && !agent) {
+      notify('请选择队列或填写客服 ID (pick a lane or an agent id)', 'error');
+      return;
+    }
+    await this.act('transfer', lane ? { lane } : { agent_id: agent }, '已转接 (transferred)');
+  }
+
+  async close() {
+    await this.act('close', { resolution: this.n.resolution.value }, '会话已结束 (closed)');
+  }
+
+  /** act posts action on the open ticket, then reloads it and the lists. */
+  async act(action, body, done) {
+    if (!this.id) return;
+    try {
+      await api('POST', '/tickets/' + encodeURIComponent(this.id) + '/' + action, body);
+      notify(done, 'ok');
+    } catch {
+      // api showed why
+    }
+    this.ctx.changed();
+    await this.reload();
+  }
+}
+
+/** msgItem is one message of the transcript. */
+function msgItem(m) {
+  const undelivered = m.from === 'agent' && m.delivery && m.delivery !== 'delivered';
+  let text = m.text;
+  if (!text) text = m.media ? '[' + (m.kind || '媒体') + '] ' + m.media : m.kind ? '[' + m.kind + ']' : '';
+  return el('li', { class: 'msg msg-' + m.from + (undelivered ? ' msg-undelivered' : ''), dataset: { from: m.from, delivery: m.delivery || '' } },
+    el('div', { class: 'msg-meta' },
+      el('span', { class: 'msg-from' }, fromLabel(m.from)),
+      ' ', el('span', { class: 'hint', title: fmtTime(m.at) }, hhmm(m.at)),
+      undelivered ? el('span', { class: 'msg-delivery' },
+        m.delivery === 'maybe_delivered' ? ' 可能已送达 maybe delivered' : ' 未送达 not delivered',
+        m.delivery_error ? '：' + (UNDELIVERED[m.delivery_error] || m.delivery_error) : '') : null),
+    el('div', { class: 'msg-text pre' }, text));
+}
