@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/kefuhq/kefu/kb"
 	"github.com/kefuhq/kefu/wxapi/wxapitest"
 )
 
@@ -33,14 +34,17 @@ const (
 // the open conversation without a reload; an internal note; a second
 // user's ticket shows up live with a title badge; closing with the
 // resolution "resolved" takes the ticket out of 我的会话, and claim-next
-// takes the second one. No page may log an error, break the CSP or call
-// alert.
+// takes the second one. On the way, the agent searches the canned
+// replies for 账单导出 and inserts the article's answer into the reply box,
+// and the transfer dropdown lists the agents of the directory, the agent
+// itself online. No page may log an error, break the CSP or call alert.
 func TestAgentBrowser(t *testing.T) {
 	node := needNode(t)
 	chrome := needChromium(t)
 	bin := buildKefu(t)
 	k, fake := startAgentKefu(t, bin, node)
 	k.addAccount(t, "wang", agPassword, "agent")
+	k.addAccount(t, "li", agPassword, "agent")
 	suffix := "_" + randHex(4)
 	user, user2 := "o_e2e_agent1"+suffix, "o_e2e_agent2"+suffix
 	k.sayAs(t, user, "转人工")
@@ -69,6 +73,12 @@ func TestAgentBrowser(t *testing.T) {
 	b.do(t, "open the queued ticket", chromedp.Click(chromedp.CSS("#queue .ticket .ticket-id")), chromedp.WaitVisible(chromedp.ID("conv-claim")))
 	b.waitText(t, "#conv-openid", user)
 	b.waitText(t, "#transcript .msg-user", "转人工")
+	// The transfer dropdown lists the directory: the agent itself, online
+	// (its panel streams live events), and li, offline.
+	b.waitJS(t, "the agents in the transfer dropdown", `(() => {
+		const opts = [...document.querySelectorAll('#transfer-agent option')].map((o) => o.textContent);
+		return opts.includes('● wang（我）') && opts.includes('○ li');
+	})()`)
 	shots.take(t, b, "agent-queue")
 
 	// Claim it: it moves to my sessions, and the reply box shows the quota.
@@ -77,6 +87,38 @@ func TestAgentBrowser(t *testing.T) {
 	b.waitJS(t, "the ticket in my sessions", fmt.Sprintf(`!!document.querySelector('#mine .ticket[data-id=%s]')`, jsString(id)))
 	b.waitJS(t, "the queue empty", `!!document.getElementById('queue-empty')`)
 	b.waitText(t, "#quota", "剩余 5/5 条，窗口")
+	// Once wang holds the ticket, the dropdown offers the others.
+	b.waitJS(t, "li but not wang to transfer to", `(() => {
+		const opts = [...document.querySelectorAll('#transfer-agent option')].map((o) => o.textContent);
+		return opts.includes('○ li') && !opts.includes('● wang（我）');
+	})()`)
+
+	// Canned replies: search the knowledge base and insert an answer into
+	// the reply box, to edit before sending (nothing is sent).
+	articles, err := kb.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var billAnswer string
+	for _, a := range articles {
+		if a.ID == "bill-export" {
+			billAnswer = a.Answer
+		}
+	}
+	if billAnswer == "" {
+		t.Fatal("the default knowledge base has no bill-export article")
+	}
+	sentBefore := len(fake.Sent())
+	b.do(t, "open the canned replies", chromedp.Click(chromedp.CSS("#canned summary")), chromedp.WaitVisible(chromedp.ID("canned-q")))
+	b.fill(t, map[string]string{"canned-q": "账单导出"})
+	b.waitJS(t, "bill-export among the canned replies", `!!document.querySelector('#canned-list .canned-item[data-id="bill-export"]')`)
+	b.do(t, "insert the answer", chromedp.Click(chromedp.CSS(`#canned-list .canned-item[data-id="bill-export"] .canned-use`)))
+	if got := b.eval(t, "document.getElementById('reply-text').value"); got != billAnswer {
+		t.Errorf("the reply box holds %q, want the article's answer %q", got, billAnswer)
+	}
+	if len(fake.Sent()) != sentBefore {
+		t.Error("inserting a canned reply sent something")
+	}
 
 	// Reply: the fake WeChat API receives it.
 	b.fill(t, map[string]string{"reply-text": agReply})

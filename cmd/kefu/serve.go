@@ -174,7 +174,8 @@ func (a *app) routes() (http.Handler, error) {
 		replies = a.replies
 	}
 	agents, err := handoffapi.New(handoffapi.Options{Service: a.handoff, Sender: replies, Quota: a.quota,
-		Accounts: a.auth, Logger: a.log})
+		Accounts: a.auth, Presence: a.presence, Logger: a.log,
+		Articles: handoffapi.CannedArticles(a.router.Index, a.editor.PublishedArticles)})
 	if err != nil {
 		return nil, err
 	}

@@ -57,10 +57,11 @@ type Sender interface {
 	SendText(ctx context.Context, openID, text string) (wxapi.Delivery, error)
 }
 
-// Accounts looks up the account a ticket is transferred to; *auth.Service
-// is one.
+// Accounts looks up the account a ticket is transferred to and lists the
+// agents of the directory; *auth.Service is one.
 type Accounts interface {
 	Account(ctx context.Context, id string) (auth.Account, error)
+	Accounts(ctx context.Context) ([]auth.Account, error)
 }
 
 // Options configure a Handler.
@@ -73,9 +74,16 @@ type Options struct {
 	// Quota, when set, is shown with each ticket and kept in step with the
 	// user's messages in the transcript before each reply; nil shows none.
 	Quota wxapi.Quota
-	// Accounts resolves the agent of a transfer; nil refuses transfers
-	// to an agent (transfers to a lane still work).
+	// Accounts resolves the agent of a transfer and lists the agents of
+	// GET /agents/directory; nil refuses transfers to an agent (transfers
+	// to a lane still work) and the directory.
 	Accounts Accounts
+	// Presence, when set, marks the directory's agents online; nil shows
+	// every agent offline.
+	Presence handoff.Presence
+	// Articles finds the canned replies of GET /canned (see
+	// CannedArticles); nil answers an empty list.
+	Articles Articles
 	// Now is the clock of breach flags and quota; time.Now when nil.
 	Now func() time.Time
 	// Logger receives server faults (error) and failed sends (warn); nil
@@ -90,6 +98,8 @@ type Handler struct {
 	sender   Sender
 	quota    wxapi.Quota
 	accounts Accounts
+	presence handoff.Presence
+	articles Articles
 	now      func() time.Time
 	log      *slog.Logger
 }
@@ -100,7 +110,7 @@ func New(opts Options) (*Handler, error) {
 		return nil, errors.New("handoffapi: a service is required")
 	}
 	h := &Handler{svc: opts.Service, sender: opts.Sender, quota: opts.Quota, accounts: opts.Accounts,
-		now: opts.Now, log: opts.Logger}
+		presence: opts.Presence, articles: opts.Articles, now: opts.Now, log: opts.Logger}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -124,8 +134,12 @@ func New(opts Options) (*Handler, error) {
 //	POST /tickets/:id/release   → the ticket, back in its queue
 //	POST /tickets/:id/transfer  {agent_id} or {lane} → the ticket
 //	POST /tickets/:id/close     {resolution} → the ticket; resolution is one of Resolutions
+//	GET  /canned                ?q= → up to 10 published articles to answer with
+//	GET  /agents/directory      the enabled accounts that take tickets, with their lanes and presence
 func (h *Handler) Register(r gin.IRouter) {
 	r.GET("/lanes", h.lanes)
+	r.GET("/canned", h.canned)
+	r.GET("/agents/directory", h.directory)
 	g := r.Group("/tickets")
 	g.GET("", h.list)
 	g.POST("", h.open)

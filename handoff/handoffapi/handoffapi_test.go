@@ -46,6 +46,7 @@ type server struct {
 	t      *testing.T
 	h      http.Handler
 	svc    *handoff.Service
+	users  *auth.Service
 	clock  *clocktest.Clock
 	wechat *fakeClient
 	ids    map[string]string // account ids by username
@@ -90,6 +91,7 @@ func newServer(t *testing.T, opts ...func(*handoffapi.Options)) *server {
 		t.Fatal(err)
 	}
 	users := ginauthtest.Service(t, accStore)
+	s.users = users
 	for i := range accounts {
 		accounts[i].Password = password
 	}

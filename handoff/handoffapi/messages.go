@@ -37,5 +37,6 @@ const (
 	msgNoOpenID       = "open_id 缺失或无效 (open_id is missing or malformed)"
 	msgBadReason      = "reason 须为 user_request、failed_turns、urgent:<通道> 或 flow:<id> (reason must be user_request, failed_turns, urgent:<lane> or flow:<id>)"
 	msgBadChannel     = "channel 须为 1 到 32 个小写字母、数字、_ 或 - (channel must be 1 to 32 of a-z, 0-9, _ and -)"
+	msgQueryTooLong   = "搜索内容过长 (the query is too long)"
 	msgRepeatLimit    = "该用户近期提交的工单过多，未新建工单；见 ticket 中最近的一张 (the user opened too many tickets lately: none was opened; see ticket for the latest)"
 )

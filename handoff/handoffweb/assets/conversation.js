@@ -1,14 +1,16 @@
 // conversation.js: the open ticket of the agent panel — its header, the
 // full transcript (user, bot, agent, note and system messages styled
 // apart; replies not delivered say why), the user's earlier tickets, the
-// reply quota shown before typing, and the forms to reply, add an internal
-// note, transfer, release, claim and close.
+// reply quota shown before typing, canned replies from the knowledge base
+// (searched, then inserted into the reply box for the agent to edit and
+// send), and the forms to reply, add an internal note, transfer (to a lane
+// or an agent of the directory), release, claim and close.
 //
 // Everything the user (or anyone) wrote goes into the page as text.
 
 import { api, notify } from '/panel/assets/api.js';
 import { clear, el, fmtTime } from '/panel/assets/dom.js';
-import { RESOLUTIONS, fromLabel, hhmm, quotaText, slaBadge, statusLabel } from './util.js';
+import { RESOLUTIONS, debounce, fromLabel, hhmm, quotaText, slaBadge, statusLabel } from './util.js';
 
 const UNDELIVERED = {
   window_closed: '48 小时窗口已关闭 (window closed)',
@@ -45,13 +47,20 @@ export class Conversation {
       onkeydown: (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); this.reply(); } } });
     n.replyResult = el('p', { id: 'reply-result', class: 'reply-result', role: 'status' });
     n.replySend = el('button', { type: 'submit', class: 'btn btn-primary', id: 'reply-send' }, '发送 Send');
+    n.cannedQuery = el('input', { id: 'canned-q', type: 'search', class: 'canned-q', maxlength: 100,
+      placeholder: '搜索知识库… (search the knowledge base)', oninput: debounce(() => this.searchCanned(), 250),
+      onfocus: () => { if (!this.cannedLoaded) this.searchCanned(); },
+      onkeydown: (e) => { if (e.key === 'Enter') { e.preventDefault(); this.searchCanned(); } } });
+    n.cannedList = el('ul', { id: 'canned-list', class: 'canned-list' });
+    n.canned = el('details', { id: 'canned', class: 'canned' },
+      el('summary', {}, '快捷回复 Canned replies'), n.cannedQuery, n.cannedList);
     n.reply = el('form', { id: 'reply-form', class: 'conv-form', onsubmit: (e) => { e.preventDefault(); this.reply(); } },
-      n.quota, n.replyText, el('div', { class: 'form-row' }, n.replySend, n.replyResult));
+      n.quota, n.canned, n.replyText, el('div', { class: 'form-row' }, n.replySend, n.replyResult));
     n.noteText = el('textarea', { id: 'note-text', rows: 2, maxlength: 2000, placeholder: '内部备注，用户看不到 (internal note; users never see it)' });
     n.note = el('form', { id: 'note-form', class: 'conv-form note-form', onsubmit: (e) => { e.preventDefault(); this.addNote(); } },
       n.noteText, el('div', { class: 'form-row' }, el('button', { type: 'submit', class: 'btn', id: 'note-send' }, '添加备注 Add note')));
     n.transferLane = el('select', { id: 'transfer-lane' });
-    n.transferAgent = el('input', { id: 'transfer-agent', placeholder: '或客服 ID (or agent id)', size: 14 });
+    n.transferAgent = el('select', { id: 'transfer-agent' });
     n.resolution = el('select', { id: 'close-resolution' }, RESOLUTIONS.map(([v, label]) => el('option', { value: v }, label)));
     n.actions = el('div', { id: 'conv-actions', class: 'conv-actions' },
       el('span', { class: 'action-group' },
@@ -80,6 +89,7 @@ export class Conversation {
       this.n.noteText.value = '';
       this.n.replyResult.textContent = '';
       this.n.transferAgent.value = '';
+      this.loadDirectory();
     }
     this.id = id;
     this.ticket = null;
@@ -149,9 +159,68 @@ export class Conversation {
     clear(n.transferLane, el('option', { value: '' }, '转到队列… (to lane)'),
       lanes.filter((l) => l.name !== t.lane).map((l) => el('option', { value: l.name }, l.title || l.name)));
     n.transferLane.value = chosen;
+    this.drawDirectory();
     if (n.card.parentNode !== this.box) clear(this.box, n.card);
     if (stick || !this.drawn || this.drawn !== t.id) n.transcript.scrollTop = n.transcript.scrollHeight;
     this.drawn = t.id;
+  }
+
+  /** loadDirectory fetches the agents a ticket may go to (quietly: the lane dropdown still works without). */
+  async loadDirectory() {
+    try {
+      this.directory = (await api('GET', '/agents/directory', undefined, { quiet: true })) || [];
+    } catch {
+      this.directory = [];
+    }
+    this.drawDirectory();
+  }
+
+  /** drawDirectory fills the agent dropdown: online agents first, each with a dot for its presence. */
+  drawDirectory() {
+    const sel = this.n.transferAgent;
+    const chosen = sel.value;
+    const me = this.ctx.account.id;
+    const holder = this.ticket ? this.ticket.agent_id : '';
+    const agents = (this.directory || []).filter((a) => a.id !== holder)
+      .sort((a, b) => Number(b.online) - Number(a.online) || a.name.localeCompare(b.name, 'zh-CN'));
+    clear(sel, el('option', { value: '' }, '或转给客服… (or to an agent)'),
+      agents.map((a) => el('option', { value: a.id, dataset: { online: a.online ? '1' : '' },
+        title: (a.online ? '在线 online' : '离线 offline') + (a.lanes.length ? ' · ' + a.lanes.join(', ') : '') },
+      (a.online ? '● ' : '○ ') + a.name + (a.id === me ? '（我）' : ''))));
+    sel.value = agents.some((a) => a.id === chosen) ? chosen : '';
+  }
+
+  /** searchCanned lists the knowledge-base articles matching the search box; late answers are dropped. */
+  async searchCanned() {
+    const n = this.n;
+    const q = n.cannedQuery.value.trim();
+    const seq = this.cannedSeq = (this.cannedSeq || 0) + 1;
+    let found;
+    try {
+      found = (await api('GET', '/canned?q=' + encodeURIComponent(q), undefined, { quiet: true })) || [];
+    } catch (e) {
+      if (seq === this.cannedSeq) clear(n.cannedList, el('li', { class: 'hint' }, e.message));
+      return;
+    }
+    if (seq !== this.cannedSeq) return;
+    this.cannedLoaded = true;
+    clear(n.cannedList, found.length ? found.map((a) => el('li', { class: 'canned-item', dataset: { id: a.article_id } },
+      el('div', { class: 'canned-head' },
+        el('strong', {}, a.title || a.question),
+        el('button', { type: 'button', class: 'btn btn-small canned-use', onclick: () => this.insert(a.answer) }, '插入 Insert'),
+        a.answer_en ? el('button', { type: 'button', class: 'btn btn-small canned-use-en', onclick: () => this.insert(a.answer_en) }, 'EN') : null),
+      el('div', { class: 'hint canned-q-text' }, a.question),
+      el('div', { class: 'canned-answer pre' }, a.answer))) :
+      el('li', { class: 'hint', id: 'canned-none' }, '没有匹配的文章 (no matching article)'));
+  }
+
+  /** insert puts text into the reply box at the cursor (replacing the selection); the agent edits and sends it. */
+  insert(text) {
+    const box = this.n.replyText;
+    const start = box.selectionStart ?? box.value.length;
+    const end = box.selectionEnd ?? box.value.length;
+    box.setRangeText(text, start, end, 'end');
+    box.focus();
   }
 
   drawQuota(q) {
@@ -203,9 +272,9 @@ export class Conversation {
 
   async transfer() {
     const lane = this.n.transferLane.value;
-    const agent = this.n.transferAgent.value.trim();
+    const agent = this.n.transferAgent.value;
     if (!lane && !agent) {
-      notify('请选择队列或填写客服 ID (pick a lane or an agent id)', 'error');
+      notify('请选择队列或客服 (pick a lane or an agent)', 'error');
       return;
     }
     await this.act('transfer', lane ? { lane } : { agent_id: agent }, '已转接 (transferred)');

@@ -95,3 +95,12 @@ export function quotaText(q) {
   }
   return '剩余 ' + q.remaining + '/' + q.limit + ' 条，窗口 ' + clock(q.window_closes_at) + ' 关闭';
 }
+
+/** debounce returns fn delayed until ms have passed without another call. */
+export function debounce(fn, ms) {
+  let timer = 0;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
