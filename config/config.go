@@ -65,6 +65,9 @@ type Config struct {
 	RulesFile      string  // empty: the built-in rules
 	KBFile         string  // empty: the built-in knowledge base
 	RepeatLimit    int
+	// AutoAssign hands waiting tickets to the least busy online agent
+	// with the lane (handoff.Assigner); off: agents use claim-next.
+	AutoAssign bool
 
 	// The customer-service send window (WECHAT.md §5): after a user
 	// message, CSLimit sends within CSWindow; after a menu click, follow
@@ -213,6 +216,8 @@ var options = []option{
 		set: func(c *Config, v string) error { c.KBFile = v; return nil }},
 	{name: "repeat_limit", def: "3", usage: "tickets a user may open in 12 h before being pointed to the latest",
 		set: func(c *Config, v string) (err error) { c.RepeatLimit, err = positiveInt(v); return err }},
+	{name: "auto_assign", def: "false", usage: "hand waiting tickets to the least busy online agent serving the lane, within capacity; false = agents use claim-next",
+		set: func(c *Config, v string) (err error) { c.AutoAssign, err = strconv.ParseBool(v); return err }},
 	{name: "cs_window", def: "48h", usage: "how long after a user message the customer-service API may reach them",
 		set: func(c *Config, v string) (err error) { c.CSWindow, err = positiveDuration(v); return err }},
 	{name: "cs_limit", def: "5", usage: "customer-service messages allowed within cs_window of a user message",
@@ -386,7 +391,7 @@ func (c *Config) Dump() string {
 		"admin_password":         c.AdminPassword, "trusted_proxies": strings.Join(c.TrustedProxies, ","), "log_level": c.LogLevel, "log_format": c.LogFormat,
 		"fail_limit": strconv.Itoa(c.FailLimit), "turn_budget": c.TurnBudget.String(),
 		"match_threshold": strconv.FormatFloat(c.MatchThreshold, 'g', -1, 64), "rules_file": c.RulesFile,
-		"kb_file": c.KBFile, "repeat_limit": strconv.Itoa(c.RepeatLimit),
+		"kb_file": c.KBFile, "repeat_limit": strconv.Itoa(c.RepeatLimit), "auto_assign": strconv.FormatBool(c.AutoAssign),
 		"embed_base_url": c.EmbedBaseURL, "embed_api_key": c.EmbedAPIKey, "embed_model": c.EmbedModel,
 		"embed_weight": strconv.FormatFloat(c.EmbedWeight, 'g', -1, 64), "embed_timeout": c.EmbedTimeout.String(),
 		"cs_window": c.CSWindow.String(), "cs_limit": strconv.Itoa(c.CSLimit),

@@ -163,3 +163,26 @@ func TestCSWindow(t *testing.T) {
 		}
 	}
 }
+
+func TestAutoAssign(t *testing.T) {
+	c, err := Load("", false, nil)
+	if err != nil || c.AutoAssign {
+		t.Fatalf("default AutoAssign = %v, %v; want false (claim-next)", c.AutoAssign, err)
+	}
+	path := filepath.Join(t.TempDir(), "kefu.yaml")
+	if err := os.WriteFile(path, []byte("auto_assign: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = Load(path, true, nil); err != nil || !c.AutoAssign {
+		t.Errorf("auto_assign: true in kefu.yaml = %v, %v", c.AutoAssign, err)
+	}
+	if c, err = Load(path, true, []string{"KEFU_AUTO_ASSIGN=false"}); err != nil || c.AutoAssign {
+		t.Errorf("KEFU_AUTO_ASSIGN=false over the file = %v, %v", c.AutoAssign, err)
+	}
+	if !strings.Contains(c.Dump(), "KEFU_AUTO_ASSIGN=false\n") {
+		t.Errorf("Dump lacks KEFU_AUTO_ASSIGN:\n%s", c.Dump())
+	}
+	if _, err := Load("", false, []string{"KEFU_AUTO_ASSIGN=maybe"}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("KEFU_AUTO_ASSIGN=maybe: %v, want ErrInvalid", err)
+	}
+}

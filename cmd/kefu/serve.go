@@ -45,6 +45,9 @@ func serve(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 	}
 	go a.watchKB(ctx)
 	go a.sweep(ctx)
+	if cfg.AutoAssign {
+		go a.autoAssign(ctx)
+	}
 	router, err := a.routes()
 	if err != nil {
 		return err
