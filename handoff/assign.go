@@ -194,8 +194,16 @@ func (a *Assigner) Fill(ctx context.Context) int {
 	for len(cands) > 0 && ctx.Err() == nil {
 		c := &cands[0]
 		t, err := a.svc.ClaimNext(ctx, c.Agent)
+		if errors.Is(err, ErrEmpty) {
+			// Nothing waits in c's lanes: nor for the busier agents who
+			// serve only lanes of c's. A ticket arriving meanwhile comes
+			// with its own event, and Assign picks the least busy for it.
+			empty := c.Lanes
+			cands = slices.DeleteFunc(cands[1:], func(o candidate) bool { return subsetOf(o.Lanes, empty) })
+			continue
+		}
 		if err != nil {
-			if !errors.Is(err, ErrEmpty) && !errors.Is(err, ErrAtCapacity) && !errors.Is(err, ErrNoSkill) {
+			if !errors.Is(err, ErrAtCapacity) && !errors.Is(err, ErrNoSkill) {
 				a.log.Warn("auto-assign: claim next", "agent_id", c.ID, "err", err)
 			}
 			cands = cands[1:]
@@ -218,4 +226,14 @@ func (a *Assigner) Fill(ctx context.Context) int {
 		cands[i-1] = moved
 	}
 	return n
+}
+
+// subsetOf reports whether every lane of a is in b.
+func subsetOf(a, b []string) bool {
+	for _, l := range a {
+		if !slices.Contains(b, l) {
+			return false
+		}
+	}
+	return true
 }
