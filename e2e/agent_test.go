@@ -175,8 +175,9 @@ func TestAgentBrowser(t *testing.T) {
 	b.checkProblems(t)
 }
 
-// startAgentKefu starts kefu as startEditorKefu does and also returns its
-// fake WeChat API, to see what the agent's replies sent.
+// startAgentKefu starts kefu in safe mode on the embedded store, with a
+// fake WeChat API (returned, to see what the agent's replies sent), and
+// writes driver.js's configuration.
 func startAgentKefu(t *testing.T, bin, node string) (*editorKefu, *wxapitest.Server) {
 	t.Helper()
 	acct := newAccount()

@@ -15,8 +15,6 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
-
-	"github.com/kefuhq/kefu/wxapi/wxapitest"
 )
 
 // Environment the editor's browser test reads, besides those of
@@ -270,21 +268,7 @@ type editorKefu struct {
 // fake WeChat API, and writes driver.js's configuration.
 func startEditorKefu(t *testing.T, bin, node string) *editorKefu {
 	t.Helper()
-	acct := newAccount()
-	fake := wxapitest.NewServer()
-	t.Cleanup(fake.Close)
-	fake.SetCredentials(acct.AppID, acct.Secret)
-	addr := freeAddr(t)
-	k := &editorKefu{base: "http://" + addr, adminPassword: randHex(12), node: node}
-	startKefu(t, bin, serveEnv(t, addr, acct, fake.URL(), k.adminPassword), k.base)
-	cfg, _ := json.Marshal(map[string]any{
-		"url": k.base + "/wechat", "token": acct.Token, "aesKey": acct.AESKey, "appid": acct.AppID,
-		"gh": acct.GH, "mode": "aes", "sentURL": fake.URL() + "/_sent",
-	})
-	k.cfgPath = filepath.Join(t.TempDir(), "driver.json")
-	if err := os.WriteFile(k.cfgPath, cfg, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	k, _ := startAgentKefu(t, bin, node)
 	return k
 }
 
