@@ -38,13 +38,17 @@ func Register(r gin.IRouter) {
 
 // Home returns the handler of /panel, the panel's front door: it sends an
 // account that serves tickets (agents and admins) to the agent panel at
-// Path, and anyone else to other — editors to their editor, and strangers
-// to a page that sends them to sign in. role reports the role of the
+// Path, editors to other (their editor), and strangers (or disabled
+// accounts) to the sign-in page, which comes back here. role reports the role of the
 // account signed in on the request, if there is one and it is enabled.
 func Home(role func(*http.Request) (auth.Role, bool), other string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		to := other
-		if r, ok := role(c.Request); ok && auth.Can(r, auth.PermServe) {
+		switch r, ok := role(c.Request); {
+		case !ok:
+			// Signing in comes back to /panel, which then knows who it is.
+			to = webui.LoginPath
+		case auth.Can(r, auth.PermServe):
 			to = Path
 		}
 		// The answer depends on who asks: no cache may keep it.

@@ -77,11 +77,11 @@ func TestHome(t *testing.T) {
 		ok   bool
 		want string
 	}{
-		{"Stranger", "", false, "/panel/kb"},
+		{"Stranger", "", false, "/panel/login"},
 		{"Editor", auth.RoleEditor, true, "/panel/kb"},
 		{"Agent", auth.RoleAgent, true, handoffweb.Path},
 		{"Admin", auth.RoleAdmin, true, handoffweb.Path},
-		{"Disabled", auth.RoleAgent, false, "/panel/kb"},
+		{"Disabled", auth.RoleAgent, false, "/panel/login"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := gin.New()
