@@ -24,7 +24,7 @@ func TestPanelRoutes(t *testing.T) {
 		status     int
 		location   string
 	}{
-		{"Panel", "/panel", http.StatusFound, "/panel/kb"},
+		{"Panel", "/panel", http.StatusFound, "/panel/login"},
 		{"Editor", "/panel/kb", http.StatusOK, ""},
 		{"Login", "/panel/login", http.StatusOK, ""},
 		{"Asset", "/panel/kb/assets/app.js", http.StatusOK, ""},
