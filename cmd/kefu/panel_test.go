@@ -14,9 +14,8 @@ import (
 	"github.com/kefuhq/kefu/internal/webui"
 )
 
-// TestPanelRoutes checks kefu serve mounts the web pages: /panel leads to
-// the knowledge-base editor, and the pages carry the shell's security
-// headers.
+// TestPanelRoutes checks kefu serve mounts the web pages: /panel sends a
+// stranger to sign in, and the pages carry the shell's security headers.
 func TestPanelRoutes(t *testing.T) {
 	h := apiServer(t, t.TempDir(), "admin password")
 	tests := []struct {
