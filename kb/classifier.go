@@ -316,14 +316,7 @@ func trainClassifier(texts []string, labels []int32, n int, p classifierParams, 
 				}
 			}
 			// Softmax over the touched articles; the others have logit 0.
-			mx := float32(0)
-			for _, a := range touched {
-				mx = max(mx, logit[a])
-			}
-			z := float64(n-len(touched)) * math.Exp(float64(-mx))
-			for _, a := range touched {
-				z += math.Exp(float64(logit[a] - mx))
-			}
+			mx, z := softmaxNorm(logit, touched, n)
 			learnt := true
 			for _, a := range touched {
 				prob := float32(math.Exp(float64(logit[a]-mx)) / z)
@@ -387,18 +380,24 @@ func (c *classifier) probabilities(s *clsScratch, query string, visit func(a int
 			s.logit[a] += ft.x * c.postW[k]
 		}
 	}
-	mx := float32(0)
-	for _, a := range s.touched {
-		mx = max(mx, s.logit[a])
-	}
-	z := float64(c.classes-len(s.touched)) * math.Exp(float64(-mx))
-	for _, a := range s.touched {
-		z += math.Exp(float64(s.logit[a] - mx))
-	}
-	slices.SortFunc(s.touched, func(x, y int32) int { return cmp.Compare(x, y) })
+	mx, z := softmaxNorm(s.logit, s.touched, c.classes)
 	for _, a := range s.touched {
 		visit(a, float32(math.Exp(float64(s.logit[a]-mx))/z))
 		s.logit[a], s.seen[a] = 0, false
 	}
 	return float32(math.Exp(float64(-mx)) / z)
+}
+
+// softmaxNorm returns the largest logit of the touched articles (at least
+// 0, the logit of every other one of the n) and the softmax normaliser
+// relative to it: the probability of article a is exp(logit[a]−mx)/z.
+func softmaxNorm(logit []float32, touched []int32, n int) (mx float32, z float64) {
+	for _, a := range touched {
+		mx = max(mx, logit[a])
+	}
+	z = float64(n-len(touched)) * math.Exp(float64(-mx))
+	for _, a := range touched {
+		z += math.Exp(float64(logit[a] - mx))
+	}
+	return mx, z
 }

@@ -4,7 +4,6 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"testing"
 
 	"github.com/gin-gonic/gin"
@@ -28,21 +27,7 @@ func TestPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Every file of the panel is loaded: none is dead, none is missed.
-	names, _ := fs.Glob(sub, "*.[jc]s*")
-	if len(names) == 0 {
-		t.Fatal("no scripts or style sheets")
-	}
-	for _, name := range names {
-		if p := handoffweb.Path + "/assets/" + name; !slices.Contains(got, p) {
-			t.Errorf("%s is never loaded (loaded: %v)", p, got)
-		}
-	}
-	for _, p := range []string{"/panel/assets/api.js", "/panel/assets/dom.js", "/panel/assets/base.css"} {
-		if !slices.Contains(got, p) {
-			t.Errorf("the panel does not load %s", p)
-		}
-	}
+	webuitest.CheckLoadsAll(t, got, handoffweb.Path, sub)
 }
 
 func TestAssetsFollowTheRules(t *testing.T) {

@@ -3,7 +3,6 @@ package kbweb_test
 import (
 	"io/fs"
 	"net/http"
-	"slices"
 	"testing"
 
 	"github.com/gin-gonic/gin"
@@ -26,18 +25,7 @@ func TestPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Every file of the editor is loaded: none is dead, none is missed.
-	names, _ := fs.Glob(sub, "*.[jc]s*")
-	for _, name := range names {
-		if p := kbweb.Path + "/assets/" + name; !slices.Contains(got, p) {
-			t.Errorf("%s is never loaded (loaded: %v)", p, got)
-		}
-	}
-	for _, p := range []string{"/panel/assets/api.js", "/panel/assets/dom.js", "/panel/assets/base.css"} {
-		if !slices.Contains(got, p) {
-			t.Errorf("the editor does not load %s", p)
-		}
-	}
+	webuitest.CheckLoadsAll(t, got, kbweb.Path, sub)
 }
 
 func TestAssetsFollowTheRules(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -160,4 +161,26 @@ func get(t *testing.T, h http.Handler, p string) (body, ctype string) {
 		}
 	}
 	return string(b), resp.Header.Get("Content-Type")
+}
+
+// CheckLoadsAll fails the test unless loaded (the paths CheckPage got)
+// holds every script and style sheet of fsys as served under
+// base+"/assets/" — none is dead, none is missed — and the shell's own
+// files, which every page needs.
+func CheckLoadsAll(t *testing.T, loaded []string, base string, fsys fs.FS) {
+	t.Helper()
+	names, _ := fs.Glob(fsys, "*.[jc]s*")
+	if len(names) == 0 {
+		t.Fatal("no scripts or style sheets")
+	}
+	for _, name := range names {
+		if p := base + "/assets/" + name; !slices.Contains(loaded, p) {
+			t.Errorf("%s is never loaded (loaded: %v)", p, loaded)
+		}
+	}
+	for _, p := range []string{"/panel/assets/api.js", "/panel/assets/dom.js", "/panel/assets/base.css"} {
+		if !slices.Contains(loaded, p) {
+			t.Errorf("%s does not load %s", base, p)
+		}
+	}
 }
