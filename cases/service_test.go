@@ -1,0 +1,62 @@
+package cases_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/kefuhq/kefu/cases"
+	"github.com/kefuhq/kefu/cases/sqlitestore"
+	"github.com/kefuhq/kefu/internal/sqlitedb"
+)
+
+func newService(t *testing.T, now time.Time) *cases.Service {
+	t.Helper()
+	db, err := sqlitedb.OpenMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	store, err := sqlitestore.New(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cases.NewService(store, func() time.Time { return now })
+}
+
+// TestOpenRetries: a number the store has is drawn again; when every draw
+// is taken, Open gives up with ErrExists.
+func TestOpenRetries(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
+	svc := newService(t, now)
+	n := cases.NewCase{OpenID: "o-1", Flow: "fraud_report"}
+	cases.SetRand(svc, bytes.NewReader([]byte{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1}))
+	first, err := svc.Open(ctx, n)
+	if err != nil || first.ID != "KF20261125-2222" {
+		t.Fatalf("first Open = %q, %v", first.ID, err)
+	}
+	second, err := svc.Open(ctx, n)
+	if err != nil || second.ID != "KF20261125-3333" {
+		t.Fatalf("Open after drawing a taken number = %q, %v; want KF20261125-3333", second.ID, err)
+	}
+	cases.SetRand(svc, bytes.NewReader(make([]byte, 64)))
+	if c, err := svc.Open(ctx, n); !errors.Is(err, cases.ErrExists) {
+		t.Errorf("Open drawing only taken numbers = %q, %v; want ErrExists", c.ID, err)
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	at := time.Date(2026, 11, 25, 14, 20, 0, 0, time.Local)
+	c := cases.Case{ID: "KF20261125-7Q4M", Title: "诈骗举报", Status: cases.StatusProcessing,
+		History: []cases.Change{{Status: cases.StatusSubmitted, At: at.Add(-time.Hour)}, {Status: cases.StatusProcessing, Note: "已转交风控", At: at}}}
+	if got, want := c.Describe(false), "案件 KF20261125-7Q4M（诈骗举报）当前状态：处理中，更新于 2026-11-25 14:20。说明：已转交风控"; got != want {
+		t.Errorf("Describe(zh) = %q, want %q", got, want)
+	}
+	c.History[1].Note = ""
+	if got, want := c.Describe(true), "Case KF20261125-7Q4M (诈骗举报) is processing, updated 2026-11-25 14:20."; got != want {
+		t.Errorf("Describe(en) = %q, want %q", got, want)
+	}
+}
