@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +22,9 @@ import (
 // What the agent's browser test says, as the agent and as WeChat users.
 const (
 	agReply    = "您好，我来帮您处理"
+	agLate     = "请问问题解决了吗？"
 	agNote     = "内部备注：已核实用户身份"
+	agMore     = "补充：订单号 20261125001"
 	agPassword = "agent password"
 )
 
@@ -37,16 +40,29 @@ const (
 // takes the second one. On the way, the agent searches the canned
 // replies for 账单导出 and inserts the article's answer into the reply box,
 // and the transfer dropdown lists the agents of the directory, the agent
-// itself online. No page may log an error, break the CSP or call alert.
+// itself online. Then, on the second ticket: a reply that WeChat refuses
+// with 45015 shows as not delivered, with why; the agent (capacity 1) is
+// refused a second ticket; releases the ticket to the queue, claims it
+// again and transfers it to li; claims a third user's ticket, into which
+// another channel merges a request, and undoes that merge, which splits
+// it out into a ticket of its own. No page may log an error, break the
+// CSP or call alert.
 func TestAgentBrowser(t *testing.T) {
 	node := needNode(t)
 	chrome := needChromium(t)
 	bin := buildKefu(t)
 	k, fake := startAgentKefu(t, bin, node)
-	k.addAccount(t, "wang", agPassword, "agent")
-	k.addAccount(t, "li", agPassword, "agent")
+	admin := k.signIn(t, "admin", k.adminPassword)
+	newAgent := func(username string, capacity int) string {
+		acc := k.apiCall(t, http.MethodPost, admin, "/api/v1/agents", map[string]any{"username": username, "password": agPassword,
+			"role": "agent", "name": username, "lanes": []string{"normal"}, "capacity": capacity})
+		id, _ := acc["id"].(string)
+		return id
+	}
+	newAgent("wang", 1)
+	liID := newAgent("li", 5)
 	suffix := "_" + randHex(4)
-	user, user2 := "o_e2e_agent1"+suffix, "o_e2e_agent2"+suffix
+	user, user2, user3 := "o_e2e_agent1"+suffix, "o_e2e_agent2"+suffix, "o_e2e_agent3"+suffix
 	k.sayAs(t, user, "转人工")
 
 	b := newBrowser(t, chrome)
@@ -171,6 +187,52 @@ func TestAgentBrowser(t *testing.T) {
 	b.waitText(t, "#conv-status", "assigned")
 	b.do(t, "claim next again", chromedp.Click(chromedp.ID("claim-next")))
 	b.waitText(t, "#claim-msg", "没有等待中的会话")
+
+	// WeChat refuses the next reply with 45015 (the user's window
+	// closed): it stays in the transcript, marked not delivered, with why.
+	fake.FailNext(45015, 1)
+	b.fill(t, map[string]string{"reply-text": agLate})
+	b.do(t, "send a reply WeChat refuses", chromedp.Click(chromedp.ID("reply-send")))
+	b.waitJS(t, "the refusal shown", `document.getElementById('reply-result').dataset.kind === 'error'`)
+	b.waitText(t, "#reply-result", "未送达")
+	b.waitJS(t, "the reply marked not delivered, with why", fmt.Sprintf(`[...document.querySelectorAll('#transcript .msg-undelivered')].some((n) =>
+		n.querySelector('.msg-text').textContent === %s && n.querySelector('.msg-delivery').textContent.includes('48 小时窗口已关闭'))`, jsString(agLate)))
+
+	// At capacity (1): with user2's ticket held, claim-next is refused.
+	k.sayAs(t, user3, "转人工")
+	b.waitJS(t, "the third ticket in the queue", `document.querySelectorAll('#queue .ticket').length === 1`)
+	b.do(t, "claim next at capacity", chromedp.Click(chromedp.ID("claim-next")))
+	b.waitJS(t, "the claim refused at capacity", `document.getElementById('claim-msg').dataset.code === 'at_capacity'`)
+	b.waitText(t, "#claim-msg", "上限")
+
+	// Release: user2's ticket goes back to the queue, out of my sessions.
+	id2 := b.eval(t, "document.getElementById('conv-ticket').textContent")
+	b.do(t, "release", chromedp.Click(chromedp.ID("release")))
+	b.waitText(t, "#conv-status", "queued")
+	b.waitJS(t, "both tickets waiting", `document.querySelectorAll('#queue .ticket').length === 2`)
+	b.waitJS(t, "my sessions empty after the release", `!!document.getElementById('mine-empty')`)
+
+	// Claim it again and transfer it to li: it leaves my sessions, li
+	// holds it.
+	b.do(t, "claim again", chromedp.Click(chromedp.ID("conv-claim")))
+	b.waitText(t, "#conv-status", "assigned")
+	b.do(t, "transfer to li", chromedp.SetValue(chromedp.ID("transfer-agent"), liID), chromedp.Click(chromedp.ID("transfer-send")))
+	b.waitJS(t, "my sessions empty after the transfer", `!!document.getElementById('mine-empty')`)
+	if got := k.apiCall(t, http.MethodGet, admin, "/api/v1/tickets/"+id2, nil); got["agent_id"] != liID || got["status"] != "assigned" {
+		t.Errorf("after the transfer, %s is %v with %v; want assigned to li (%s)", id2, got["status"], got["agent_id"], liID)
+	}
+
+	// Claim user3's ticket; another channel merges a request into it;
+	// undo that merge: it becomes a ticket of its own, in the queue.
+	b.do(t, "claim the third", chromedp.Click(chromedp.ID("claim-next")))
+	b.waitText(t, "#conv-openid", user3)
+	id3 := b.eval(t, "document.getElementById('conv-ticket').textContent")
+	k.apiCall(t, http.MethodPost, admin, "/api/v1/tickets", map[string]any{"open_id": user3, "text": agMore, "channel": "web"})
+	b.waitJS(t, "the merged request in the transcript", fmt.Sprintf(
+		`[...document.querySelectorAll('#transcript .msg-user .msg-text')].some((n) => n.textContent === %s)`, jsString(agMore)))
+	b.do(t, "undo the merge", chromedp.Click(chromedp.CSS(`#transcript .merge-audit[data-merge="1"] .merge-undo`)))
+	b.waitText(t, `#transcript .merge-audit[data-merge="1"] a`, id3+"-M1")
+	b.waitJS(t, "the split ticket in the queue", fmt.Sprintf(`!!document.querySelector('#queue .ticket[data-id=%s]')`, jsString(id3+"-M1")))
 	b.noImages(t, "the panel")
 	b.checkProblems(t)
 }

@@ -89,7 +89,7 @@ func assign(t Ticket, agentID string, at time.Time) Ticket {
 
 // Released returns the assigned ticket t back in its lane's queue at `at`.
 // It keeps its deadline, priority and creation time, so it goes back to
-// the place it had: the user is not penalised for the agent's leaving.
+// the place it had; the queue timeout counts from `at`: the user is not penalised for the agent's leaving.
 // ErrNotAssigned unless t is assigned.
 func Released(t Ticket, at time.Time) (Ticket, error) {
 	if t.Status != StatusAssigned {
@@ -111,6 +111,9 @@ func Transferred(t Ticket, lane Lane, at time.Time) (Ticket, error) {
 	if d := at.Add(lane.SLA); due.IsZero() || d.Before(due) {
 		due = d
 	}
+	// The deadline counts in the new lane's SLA from here on: a change of
+	// that SLA moves it (RecomputeSLAs).
+	t.SLA = lane.SLA
 	return queue(t, lane.Name, due, at), nil
 }
 
@@ -118,6 +121,7 @@ func queue(t Ticket, lane string, due, at time.Time) Ticket {
 	t.Status = StatusQueued
 	t.Lane = lane
 	t.SLADueAt = due
+	t.QueuedAt = at
 	t.AgentID = ""
 	t.AssignedAt = time.Time{}
 	t.UpdatedAt = at

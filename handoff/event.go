@@ -3,6 +3,7 @@ package handoff
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -17,6 +18,7 @@ type EventType string
 const (
 	EventTicketCreated EventType = "ticket_created"
 	EventTicketMerged  EventType = "ticket_merged"
+	EventMergeUndone   EventType = "merge_undone"
 	EventMessage       EventType = "message"
 	EventClaimed       EventType = "claimed"
 	EventReleased      EventType = "released"
@@ -46,7 +48,8 @@ type Event struct {
 	// From says who wrote it.
 	Text string `json:"text,omitempty"`
 	From Sender `json:"from,omitempty"`
-	// Count is the number of breached tickets of Lane (EventBreached).
+	// Count is the number of breached tickets of Lane (EventBreached,
+	// published once for each ticket, when a sweep marks it breached).
 	Count int `json:"count,omitempty"`
 	// Seq orders the events of a bus: it increases with every publish,
 	// across the instances of the shared mode. The bus sets it.
@@ -193,7 +196,8 @@ func (s *Service) publishAppended(ctx context.Context, typ EventType, id string,
 	s.publish(ctx, ev)
 }
 
-// publishSwept publishes what a Sweep did, and the lanes' breached counts.
+// publishSwept publishes what a Sweep did: releases, closes, and the
+// tickets it marked breached, each with its lane's breached count.
 func (s *Service) publishSwept(ctx context.Context, out Swept) {
 	if s.events == nil {
 		return
@@ -201,18 +205,22 @@ func (s *Service) publishSwept(ctx context.Context, out Swept) {
 	for _, t := range out.Released {
 		s.publishTicket(ctx, EventReleased, t)
 	}
-	for _, t := range out.Closed {
+	for _, t := range slices.Concat(out.Closed, out.Expired) {
 		s.publishTicket(ctx, EventClosed, t)
 	}
-	breaches, err := s.Breaches(ctx)
-	if err != nil {
-		s.log.Warn("handoff: publish breaches", "err", err)
-		return
-	}
-	for _, l := range s.lanes.list {
-		if n := breaches[l.Name]; n > 0 {
-			s.publish(ctx, Event{Type: EventBreached, Lane: l.Name, Count: n, At: s.now()})
+	counts := map[string]int{}
+	for _, t := range out.Breached {
+		n, ok := counts[t.Lane]
+		if !ok {
+			var err error
+			if n, err = s.store.Breached(ctx, t.Lane, s.now()); err != nil {
+				s.log.Warn("handoff: publish breach", "lane", t.Lane, "err", err)
+			}
+			counts[t.Lane] = n
 		}
+		ev := s.ticketEvent(EventBreached, t)
+		ev.Count = n
+		s.publish(ctx, ev)
 	}
 }
 

@@ -90,3 +90,12 @@ func (ls Lanes) All() []Lane { return append([]Lane(nil), ls.list...) }
 func (ls Lanes) Before(a, b string) bool {
 	return ls.byName[a].Order < ls.byName[b].Order
 }
+
+// Names returns the lanes' names, in configuration order.
+func (ls Lanes) Names() []string {
+	names := make([]string, len(ls.list))
+	for i, l := range ls.list {
+		names[i] = l.Name
+	}
+	return names
+}

@@ -18,10 +18,12 @@ type Options struct {
 	// before being told about the latest one instead (seed 二); 0 = 3.
 	RepeatLimit  int
 	RepeatWindow time.Duration // 0 = 12 h
-	// AgentTimeout and UserTimeout are the timeouts of Sweep;
-	// 0 = DefaultAgentTimeout, DefaultUserTimeout.
+	// AgentTimeout, UserTimeout and QueueTimeout are the timeouts of
+	// Sweep; 0 = DefaultAgentTimeout, DefaultUserTimeout,
+	// DefaultQueueTimeout.
 	AgentTimeout time.Duration
 	UserTimeout  time.Duration
+	QueueTimeout time.Duration
 	Now          func() time.Time
 	// Events, when set, receives an Event after each successful change.
 	Events Events
@@ -37,6 +39,7 @@ type Service struct {
 	repeatWindow time.Duration
 	agentTimeout time.Duration
 	userTimeout  time.Duration
+	queueTimeout time.Duration
 	now          func() time.Time
 	events       Events
 	log          *slog.Logger
@@ -51,7 +54,8 @@ func NewService(opts Options) (*Service, error) {
 		return nil, errors.New("handoff: lanes are required")
 	}
 	s := &Service{store: opts.Store, lanes: opts.Lanes, repeatLimit: opts.RepeatLimit,
-		repeatWindow: opts.RepeatWindow, agentTimeout: opts.AgentTimeout, userTimeout: opts.UserTimeout, now: opts.Now,
+		repeatWindow: opts.RepeatWindow, agentTimeout: opts.AgentTimeout, userTimeout: opts.UserTimeout,
+		queueTimeout: opts.QueueTimeout, now: opts.Now,
 		events: opts.Events, log: cmp.Or(opts.Logger, discardLogger)}
 	if s.repeatLimit <= 0 {
 		s.repeatLimit = 3
@@ -64,6 +68,9 @@ func NewService(opts Options) (*Service, error) {
 	}
 	if s.userTimeout <= 0 {
 		s.userTimeout = DefaultUserTimeout
+	}
+	if s.queueTimeout <= 0 {
+		s.queueTimeout = DefaultQueueTimeout
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -167,8 +174,10 @@ func (s *Service) open(ctx context.Context, req Request, lane Lane, now time.Tim
 		Reasons:   []string{req.Reason},
 		Status:    StatusQueued,
 		SLADueAt:  now.Add(lane.SLA),
+		SLA:       lane.SLA,
 		CreatedAt: now,
 		UpdatedAt: now,
+		QueuedAt:  now,
 		Messages: append(slices.Clone(req.Transcript), Message{From: FromSystem, Kind: "handoff",
 			Text: fmt.Sprintf("转人工：%s，原因 %s，首次回复时限 %s", lane.Title, req.Reason,
 				now.Add(lane.SLA).Format("01-02 15:04")), At: now}),
@@ -181,20 +190,28 @@ func (s *Service) open(ctx context.Context, req Request, lane Lane, now time.Tim
 	return s.outcome(ctx, t, false)
 }
 
+// merge joins the request to the open ticket t and records what it added
+// in t.Merges, for UndoMerge.
 func (s *Service) merge(t *Ticket, req Request, lane Lane, now time.Time) {
+	m := Merge{N: len(t.Merges) + 1, Reason: req.Reason, Lane: lane.Name, At: now}
 	t.Reasons = append(t.Reasons, req.Reason)
 	t.Merged++
 	t.Priority++
 	if s.lanes.Before(lane.Name, t.Lane) {
+		m.PrevLane, m.PrevDue, m.PrevSLA = t.Lane, t.SLADueAt, t.SLA
 		t.Lane = lane.Name
+		t.SLA = lane.SLA
 		if due := now.Add(lane.SLA); due.Before(t.SLADueAt) {
 			t.SLADueAt = due
 		}
 	}
+	m.Messages[0], m.Evidence[0] = len(t.Messages), len(t.Evidence)
 	t.Messages = append(t.Messages, Message{From: FromSystem, Kind: "merge",
-		Text: "合并转人工请求：" + req.Reason, At: now})
+		Text: textMerge + req.Reason, At: now})
 	t.Messages = append(t.Messages, newSince(t.Messages, req.Transcript)...)
 	t.Evidence = append(t.Evidence, evidence(newSince(t.Evidence, req.Transcript))...)
+	m.Messages[1], m.Evidence[1] = len(t.Messages), len(t.Evidence)
+	t.Merges = append(t.Merges, m)
 	t.UpdatedAt = now
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/kefuhq/kefu/handoff"
+	"github.com/kefuhq/kefu/handoff/handofftest"
 	"github.com/kefuhq/kefu/handoff/sqlitestore"
 	"github.com/kefuhq/kefu/internal/clocktest"
 	"github.com/kefuhq/kefu/internal/sqlitedb"
@@ -53,14 +54,8 @@ func mustService(t *testing.T, opts handoff.Options, wrap func(handoff.Store) ha
 	return svc, st, c
 }
 
-func mustHandoff(t *testing.T, svc *handoff.Service, req handoff.Request) handoff.Outcome {
-	t.Helper()
-	out, err := svc.Handoff(context.Background(), req)
-	if err != nil {
-		t.Fatalf("Handoff(%s, %s): %v", req.OpenID, req.Reason, err)
-	}
-	return out
-}
+// mustHandoff runs svc.Handoff, failing the test on an error.
+var mustHandoff = handofftest.MustHandoff
 
 func userText(text string, at time.Time) handoff.Message {
 	return handoff.Message{From: handoff.FromUser, Kind: "text", Text: text, At: at}
@@ -79,7 +74,8 @@ func TestHandoffOpen(t *testing.T) {
 	out := mustHandoff(t, svc, handoff.Request{OpenID: "o-1", Lane: handoff.LaneNormal, Reason: "user_request", Transcript: transcript})
 	want := handoff.Ticket{
 		ID: out.Ticket.ID, OpenID: "o-1", Lane: handoff.LaneNormal, Reasons: []string{"user_request"},
-		Status: handoff.StatusQueued, SLADueAt: t0.Add(24 * time.Hour), CreatedAt: t0, UpdatedAt: t0,
+		Status: handoff.StatusQueued, SLADueAt: t0.Add(24 * time.Hour), SLA: 24 * time.Hour, CreatedAt: t0, UpdatedAt: t0,
+		QueuedAt: t0,
 		Messages: append(slices.Clone(transcript), handoff.Message{From: handoff.FromSystem, Kind: "handoff",
 			Text: "转人工：普通队列，原因 user_request，首次回复时限 11-26 09:30", At: t0}),
 		Evidence: transcript[2:3], Version: 1,
@@ -131,7 +127,10 @@ func TestHandoffMerge(t *testing.T) {
 			t.Fatalf("Outcome = merged %v ticket %s; want merged into %s", out.Merged, out.Ticket.ID, first.Ticket.ID)
 		}
 		want := first.Ticket
-		want.Lane, want.SLADueAt, want.UpdatedAt = handoff.LaneEmergency, now.Add(15*time.Minute), now
+		want.Lane, want.SLADueAt, want.SLA, want.UpdatedAt = handoff.LaneEmergency, now.Add(15*time.Minute), 15*time.Minute, now
+		want.Merges = []handoff.Merge{{N: 1, Reason: "urgent:emergency", Lane: handoff.LaneEmergency, At: now,
+			Messages: [2]int{2, 5}, Evidence: [2]int{0, 1},
+			PrevLane: handoff.LaneNormal, PrevDue: first.Ticket.SLADueAt, PrevSLA: 24 * time.Hour}}
 		want.Reasons = []string{"user_request", "urgent:emergency"}
 		want.Merged, want.Priority, want.Version = 1, 1, 2
 		want.Messages = []handoff.Message{old, first.Ticket.Messages[1],

@@ -88,8 +88,66 @@ type Ticket struct {
 	// Evidence holds the attachments (images, video, locations, links) the
 	// user sent, also kept in Messages.
 	Evidence []Message `json:"evidence,omitempty"`
+	// SLA is the lane SLA the deadline was last set with: the deadline's
+	// clock started at SLADueAt − SLA (the creation, for a ticket that
+	// never changed lanes). RecomputeSLAs moves the deadline when the
+	// lane's SLA changes. Zero on tickets stored before it was kept.
+	SLA time.Duration `json:"sla,omitempty"`
+	// QueuedAt is when the ticket last entered a queue (opened, released,
+	// transferred to a lane); the queue timeout counts from it. Zero on
+	// tickets stored before it was kept: CreatedAt counts.
+	QueuedAt time.Time `json:"queued_at,omitzero"`
+	// BreachedAt is when a sweep found the queued ticket past its
+	// deadline (Store.MarkBreached); zero until then, and again when its
+	// deadline moves past now.
+	BreachedAt time.Time `json:"breached_at,omitzero"`
+	// Merges are the audit records of the handoffs merged into the
+	// ticket, in order: what each added, so an agent can undo it.
+	Merges []Merge `json:"merges,omitempty"`
+	// SplitFrom names the ticket this one was split out of by undoing a
+	// merge (Service.UndoMerge). A split ticket is worked like any other
+	// but is not its user's open ticket: later handoffs and the user's
+	// messages go to the user's own ticket.
+	SplitFrom string `json:"split_from,omitempty"`
 	// Version increases with every update; UpdateTicket compares it.
 	Version int64 `json:"version"`
+}
+
+// Merge is the audit record of one handoff merged into a ticket (DESIGN
+// §3), kept in Ticket.Merges: enough to split it back out.
+type Merge struct {
+	// N numbers the ticket's merges from 1.
+	N      int    `json:"n"`
+	Reason string `json:"reason"`
+	// Lane is the lane the merged request asked for.
+	Lane string    `json:"lane"`
+	At   time.Time `json:"at"`
+	// Messages and Evidence are the index ranges [from, to) of what the
+	// merge added to Ticket.Messages (its system line and the request's
+	// new lines) and to Ticket.Evidence.
+	Messages [2]int `json:"messages"`
+	Evidence [2]int `json:"evidence"`
+	// PrevLane, PrevDue and PrevSLA are the ticket's lane, deadline and
+	// SLA before the merge, set when the merge moved it to a faster lane.
+	PrevLane string        `json:"prev_lane,omitempty"`
+	PrevDue  time.Time     `json:"prev_due,omitzero"`
+	PrevSLA  time.Duration `json:"prev_sla,omitempty"`
+	// UndoneAt and UndoneBy (an agent id) say when and by whom the merge
+	// was undone; SplitTo is the ticket that holds its part since.
+	UndoneAt time.Time `json:"undone_at,omitzero"`
+	UndoneBy string    `json:"undone_by,omitempty"`
+	SplitTo  string    `json:"split_to,omitempty"`
+}
+
+// Undone reports whether the merge was undone.
+func (m Merge) Undone() bool { return !m.UndoneAt.IsZero() }
+
+// queuedSince is when the queued ticket entered its queue.
+func (t Ticket) queuedSince() time.Time {
+	if t.QueuedAt.IsZero() {
+		return t.CreatedAt
+	}
+	return t.QueuedAt
 }
 
 // Reason is the first handoff reason, the one that opened the ticket.
@@ -138,6 +196,8 @@ type Filter struct {
 	// Newest lists the newest tickets first (by CreatedAt, then ID,
 	// descending) instead of the oldest.
 	Newest bool
+	// CreatedBefore, when not zero, selects the tickets created before it.
+	CreatedBefore time.Time
 	// Summary leaves the transcript out: Messages and Evidence are nil,
 	// as from Store.TicketHeader.
 	Summary bool
@@ -163,7 +223,9 @@ type Filter struct {
 // Tickets without Summary read whole transcripts.
 //
 // A user has at most one open (queued or assigned) ticket: CreateTicket
-// and UpdateTicket refuse a second one with ErrConflict.
+// and UpdateTicket refuse a second one with ErrConflict. Split tickets
+// (Ticket.SplitFrom set) do not count: they are never the user's open
+// ticket, and OpenTicket does not return them.
 type Store interface {
 	// CreateTicket stores a new ticket. When t.ID is empty it assigns one,
 	// "T" + CreatedAt as YYYYMMDD + "-" + a store-wide sequence number of at
@@ -195,8 +257,8 @@ type Store interface {
 	// costs the same however long the transcript is. Appending nothing
 	// changes nothing. ErrNotFound when there is no such ticket.
 	AppendMessages(ctx context.Context, id string, msgs ...Message) error
-	// OpenTicket returns the user's open (queued or assigned) ticket,
-	// transcript included, or ErrNotFound.
+	// OpenTicket returns the user's open (queued or assigned) ticket that
+	// is not a split one, transcript included, or ErrNotFound.
 	OpenTicket(ctx context.Context, openID string) (Ticket, error)
 	// QueuePosition returns the 1-based place of the stored ticket t.ID
 	// among the queued tickets of its lane, in QueueOrder, or 0 when it is
@@ -255,4 +317,10 @@ type Store interface {
 	// Breached at now (deadline before now), at a cost logarithmic in the
 	// length of the queue (the embedded store adds the number counted).
 	Breached(ctx context.Context, lane string, now time.Time) (int, error)
+	// MarkBreached sets BreachedAt to now on each queued ticket of the
+	// lane that is Breached at now and has no BreachedAt yet, incrementing
+	// its version, and returns the headers of the tickets it marked. Each
+	// mark is atomic: of several instances marking at once, each ticket
+	// is marked, and returned, by exactly one.
+	MarkBreached(ctx context.Context, lane string, now time.Time) ([]Ticket, error)
 }

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/kefuhq/kefu/handoff"
 	"github.com/kefuhq/kefu/internal/clocktest"
+	"github.com/kefuhq/kefu/wxapi"
+	"github.com/kefuhq/kefu/wxapi/wxapitest"
 )
 
 // TestSweepOnce checks the server's sweep: a ticket whose agent stays
@@ -55,5 +58,59 @@ func TestSweepOnce(t *testing.T) {
 	}
 	if got.Status != handoff.StatusClosed {
 		t.Errorf("silent user's ticket is %s, want closed", got.Status)
+	}
+}
+
+// TestSweepQueueTimeout checks that a ticket left in its queue for the
+// configured queue timeout is closed and its user told, through the
+// customer-service API, with the ticket's number; a ticket opened later
+// waits on.
+func TestSweepQueueTimeout(t *testing.T) {
+	fake := wxapitest.NewServer()
+	t.Cleanup(fake.Close)
+	a, err := newTestApp(t, t.TempDir(), "", "KEFU_WECHAT_APP_ID="+wxapitest.AppID,
+		"KEFU_WECHAT_APP_SECRET="+wxapitest.AppSecret, "KEFU_WECHAT_API_BASE="+fake.URL(), "KEFU_QUEUE_TIMEOUT=2h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	clock := clocktest.NewNear()
+	a.handoff, err = handoff.NewService(handoff.Options{Store: a.tickets, Lanes: a.handoff.Lanes(), Now: clock.Now,
+		QueueTimeout: a.cfg.QueueTimeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func(user string) handoff.Ticket {
+		out, err := a.handoff.Handoff(ctx, handoff.Request{OpenID: user, Lane: handoff.LaneOverseas, Reason: "user_request"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// As the webhook does for a user's message: it opens the
+		// customer-service window.
+		if err := a.quota.Interaction(ctx, user, wxapi.InteractionMessage, clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		return out.Ticket
+	}
+	old := open("o_waited")
+	clock.Advance(time.Hour)
+	young := open("o_young")
+	clock.Advance(time.Hour)
+	a.sweepOnce(ctx)
+
+	if got, err := a.tickets.TicketHeader(ctx, old.ID); err != nil || got.Status != handoff.StatusClosed {
+		t.Errorf("ticket 2 h in the queue: %s, %v; want closed", got.Status, err)
+	}
+	if got, err := a.tickets.TicketHeader(ctx, young.ID); err != nil || got.Status != handoff.StatusQueued {
+		t.Errorf("ticket 1 h in the queue: %s, %v; want queued", got.Status, err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	sent, err := fake.WaitSentTo(wctx, "o_waited", 1)
+	if err != nil || !strings.Contains(sent[0].Text, old.ID) || !strings.Contains(sent[0].Text, "排队") {
+		t.Fatalf("sent to the user %+v, %v; want the closing message naming %s", sent, err, old.ID)
+	}
+	if got := fake.Sent(); len(got) != 1 {
+		t.Errorf("sent %d messages, want 1 (the waiting user of the young ticket is not told anything)", len(got))
 	}
 }

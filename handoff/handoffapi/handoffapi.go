@@ -36,6 +36,8 @@ const (
 	CodeMaybeSent     = "maybe_delivered" // the send reached WeChat but no answer came back
 	CodeNotConfigured = "not_configured"  // no customer-service API is configured
 	CodeRepeatLimit   = "repeat_limit"    // the user opened too many tickets lately
+	CodeNoMerge       = "no_merge"        // the ticket has no merge of that number on record
+	CodeMergeUndone   = "merge_undone"    // the merge was undone already
 )
 
 // MaxReplyRunes is the longest reply an agent may send, in characters:
@@ -134,6 +136,7 @@ func New(opts Options) (*Handler, error) {
 //	POST /tickets/:id/release   → the ticket, back in its queue
 //	POST /tickets/:id/transfer  {agent_id} or {lane} → the ticket
 //	POST /tickets/:id/close     {resolution} → the ticket; resolution is one of Resolutions
+//	POST /tickets/:id/merges/:n/undo → {ticket, split}: merge n split out into a new ticket
 //	GET  /canned                ?q= → up to 10 published articles to answer with
 //	GET  /agents/directory      the enabled accounts that take tickets, with their lanes and presence
 func (h *Handler) Register(r gin.IRouter) {
@@ -151,6 +154,7 @@ func (h *Handler) Register(r gin.IRouter) {
 	g.POST("/:id/release", h.release)
 	g.POST("/:id/transfer", h.transfer)
 	g.POST("/:id/close", h.close)
+	g.POST("/:id/merges/:n/undo", h.undoMerge)
 }
 
 // codes map handoff's errors to statuses, codes and messages people read.
@@ -168,6 +172,8 @@ var codes = []struct {
 	{handoff.ErrAtCapacity, http.StatusConflict, CodeAtCapacity, msgAtCapacity},
 	{handoff.ErrNoSkill, http.StatusForbidden, apierr.CodeForbidden, msgNoSkill},
 	{handoff.ErrUnknownLane, http.StatusBadRequest, apierr.CodeInvalid, msgUnknownLane},
+	{handoff.ErrNoMerge, http.StatusNotFound, CodeNoMerge, msgNoMerge},
+	{handoff.ErrMergeUndone, http.StatusConflict, CodeMergeUndone, msgMergeUndone},
 	{handoff.ErrConflict, http.StatusConflict, apierr.CodeConflict, msgBusy},
 }
 

@@ -787,3 +787,51 @@ func TestLanes(t *testing.T) {
 		t.Errorf("all lanes %+v", got)
 	}
 }
+
+func TestUndoMerge(t *testing.T) {
+	s := newServer(t)
+	tk := s.handoff("u1", "normal", "人工")
+	s.clock.Advance(time.Minute)
+	s.handoff("u1", "normal", "还在吗")
+	path := "/tickets/" + tk.ID + "/merges/1/undo"
+	var d struct {
+		detail
+		Merges []struct {
+			N        int    `json:"n"`
+			Reason   string `json:"reason"`
+			UndoneBy string `json:"undone_by"`
+			SplitTo  string `json:"split_to"`
+		} `json:"merges"`
+		SplitFrom string `json:"split_from"`
+	}
+	s.call("wang", "GET", "/tickets/"+tk.ID, nil, http.StatusOK, &d)
+	if d.Merged != 1 || len(d.Merges) != 1 || d.Merges[0].N != 1 || d.Merges[0].Reason != "user_request" {
+		t.Fatalf("merged ticket: merged %d, merges %+v", d.Merged, d.Merges)
+	}
+	s.wantError("zhao", "POST", path, nil, http.StatusForbidden, apierr.CodeForbidden)
+	s.wantError("wang", "POST", "/tickets/"+tk.ID+"/merges/2/undo", nil, http.StatusNotFound, handoffapi.CodeNoMerge)
+	s.wantError("wang", "POST", "/tickets/"+tk.ID+"/merges/x/undo", nil, http.StatusBadRequest, apierr.CodeInvalid)
+	s.call("wang", "POST", "/tickets/"+tk.ID+"/claim", nil, http.StatusOK, nil)
+	s.wantError("li", "POST", path, nil, http.StatusForbidden, apierr.CodeForbidden)
+	var out struct {
+		Ticket header `json:"ticket"`
+		Split  header `json:"split"`
+	}
+	s.call("wang", "POST", path, nil, http.StatusOK, &out)
+	if out.Ticket.Merged != 0 || out.Split.ID != handoff.SplitID(tk.ID, 1) || out.Split.Status != "queued" || out.Split.Lane != "normal" {
+		t.Errorf("undo answered %+v", out)
+	}
+	s.wantError("wang", "POST", path, nil, http.StatusConflict, handoffapi.CodeMergeUndone)
+	s.call("wang", "GET", "/tickets/"+tk.ID, nil, http.StatusOK, &d)
+	if m := d.Merges[0]; m.UndoneBy != s.ids["wang"] || m.SplitTo != out.Split.ID {
+		t.Errorf("merge after the undo %+v", m)
+	}
+	if last := d.Messages[len(d.Messages)-1]; last.From != "system" || !strings.Contains(last.Text, out.Split.ID) ||
+		!strings.Contains(last.Text, "王芳") {
+		t.Errorf("the original's last line %+v; want a system line naming the split ticket and the agent", last)
+	}
+	s.call("li", "GET", "/tickets/"+out.Split.ID, nil, http.StatusOK, &d)
+	if d.SplitFrom != tk.ID || len(d.Messages) == 0 || d.Messages[len(d.Messages)-1].From != "system" {
+		t.Errorf("split ticket: from %q, messages %+v", d.SplitFrom, d.Messages)
+	}
+}

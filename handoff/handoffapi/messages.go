@@ -38,5 +38,8 @@ const (
 	msgBadReason      = "reason 须为 user_request、failed_turns、urgent:<通道> 或 flow:<id> (reason must be user_request, failed_turns, urgent:<lane> or flow:<id>)"
 	msgBadChannel     = "channel 须为 1 到 32 个小写字母、数字、_ 或 - (channel must be 1 to 32 of a-z, 0-9, _ and -)"
 	msgQueryTooLong   = "搜索内容过长 (the query is too long)"
+	msgNoMerge        = "该工单没有这次合并的记录 (the ticket has no such merge on record)"
+	msgMergeUndone    = "这次合并已被撤销 (the merge was undone already)"
+	msgBadMerge       = "合并序号须为正整数 (the merge number must be a positive whole number)"
 	msgRepeatLimit    = "该用户近期提交的工单过多，未新建工单；见 ticket 中最近的一张 (the user opened too many tickets lately: none was opened; see ticket for the latest)"
 )

@@ -65,6 +65,23 @@ type detail struct {
 	// Quota is what an agent may still send the user; absent when no
 	// tracker is configured or it failed.
 	Quota *wxapi.Allowance `json:"quota,omitempty"`
+	// Merges are the handoffs merged into the ticket, each undoable once.
+	Merges []merge `json:"merges"`
+	// SplitFrom names the ticket this one was split out of.
+	SplitFrom string `json:"split_from,omitempty"`
+}
+
+// merge is the audit record of one merge, as GET /tickets/:id shows it.
+// Line is the index in Messages of its system line.
+type merge struct {
+	N        int       `json:"n"`
+	Line     int       `json:"line"`
+	Reason   string    `json:"reason"`
+	Lane     string    `json:"lane"`
+	At       time.Time `json:"at"`
+	UndoneAt time.Time `json:"undone_at,omitzero"`
+	UndoneBy string    `json:"undone_by,omitempty"`
+	SplitTo  string    `json:"split_to,omitempty"`
 }
 
 // message is one line of a transcript. Agent replies say whether they
@@ -225,7 +242,12 @@ func (h *Handler) ticket(c *gin.Context) {
 		h.writeError(c, err)
 		return
 	}
-	d := detail{header: h.headerOf(t), Messages: make([]message, 0, len(t.Messages)), Earlier: []header{}}
+	d := detail{header: h.headerOf(t), Messages: make([]message, 0, len(t.Messages)), Earlier: []header{},
+		Merges: make([]merge, 0, len(t.Merges)), SplitFrom: t.SplitFrom}
+	for _, m := range t.Merges {
+		d.Merges = append(d.Merges, merge{N: m.N, Line: m.Messages[0], Reason: m.Reason, Lane: m.Lane, At: m.At, UndoneAt: m.UndoneAt,
+			UndoneBy: m.UndoneBy, SplitTo: m.SplitTo})
+	}
 	for _, m := range t.Messages {
 		d.Messages = append(d.Messages, messageOf(m))
 	}

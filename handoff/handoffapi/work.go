@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -101,6 +102,34 @@ func (h *Handler) close(c *gin.Context) {
 	})
 }
 
+// undone is the answer of POST /tickets/:id/merges/:n/undo.
+type undone struct {
+	// Ticket is the ticket the merge was undone on; Split the new ticket
+	// holding the merged-in part.
+	Ticket header `json:"ticket"`
+	Split  header `json:"split"`
+}
+
+// undoMerge splits merge n back out of the ticket (handoff.UndoMerge),
+// for a caller who may work it.
+func (h *Handler) undoMerge(c *gin.Context) {
+	n, err := strconv.Atoi(c.Param("n"))
+	if err != nil || n < 1 {
+		h.writeError(c, invalid(msgBadMerge))
+		return
+	}
+	cl, t, ok := h.workable(c, nil)
+	if !ok {
+		return
+	}
+	t, split, err := h.svc.UndoMerge(c.Request.Context(), t.ID, n, cl.agent)
+	if err != nil {
+		h.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, undone{Ticket: h.headerOf(t), Split: h.headerOf(split)})
+}
+
 // textRequest is the body of POST /tickets/:id/notes and /messages.
 type textRequest struct {
 	Text string `json:"text"`
@@ -146,23 +175,34 @@ func (h *Handler) note(c *gin.Context) {
 // (mayWork), reading the JSON body into v first unless v is nil, and
 // answers the ticket op returns.
 func (h *Handler) work(c *gin.Context, v any, op func(handoff.Ticket, caller) (handoff.Ticket, error)) {
-	cl, ok := h.begin(c, v)
+	cl, t, ok := h.workable(c, v)
 	if !ok {
 		return
+	}
+	h.answer(c, func() (handoff.Ticket, error) { return op(t, cl) })
+}
+
+// workable returns the caller and the open ticket of the path, which the
+// caller may work (mayWork), reading the JSON body into v first unless v
+// is nil; it answers the error when there is one.
+func (h *Handler) workable(c *gin.Context, v any) (caller, handoff.Ticket, bool) {
+	cl, ok := h.begin(c, v)
+	if !ok {
+		return caller{}, handoff.Ticket{}, false
 	}
 	t, ok := h.header(c, cl)
 	if !ok {
-		return
+		return caller{}, handoff.Ticket{}, false
 	}
-	h.answer(c, func() (handoff.Ticket, error) {
-		if t.Status == handoff.StatusClosed {
-			return t, handoff.ErrClosed
-		}
-		if err := cl.mayWork(t); err != nil {
-			return t, err
-		}
-		return op(t, cl)
-	})
+	err := cl.mayWork(t)
+	if t.Status == handoff.StatusClosed {
+		err = handoff.ErrClosed
+	}
+	if err != nil {
+		h.writeError(c, err)
+		return caller{}, handoff.Ticket{}, false
+	}
+	return cl, t, true
 }
 
 // answer answers the ticket op returns, or its error.

@@ -14,8 +14,8 @@ import (
 
 // TestAgentOps runs the conformance tests of the agent-side operations of
 // a handoff.Store (ClaimTicket, ClaimNext, AssignTicket, ReleaseTicket,
-// TransferTicket, AssignedCount). newStores returns two stores over one
-// empty data set — two instances of the shared mode, or two Stores on one
+// TransferTicket, AssignedCount, Breached, MarkBreached). newStores
+// returns two stores over one empty data set — two instances of the shared mode, or two Stores on one
 // database — so the races run between instances.
 func TestAgentOps(t *testing.T, newStores func(t *testing.T) [2]handoff.Store) {
 	one := func(t *testing.T) handoff.Store { return newStores(t)[0] }
@@ -35,6 +35,7 @@ func TestAgentOps(t *testing.T, newStores func(t *testing.T) [2]handoff.Store) {
 	t.Run("AssignTicket", func(t *testing.T) { testAssign(t, one(t)) })
 	t.Run("AssignedCount", func(t *testing.T) { testAssignedCount(t, one(t)) })
 	t.Run("Breached", func(t *testing.T) { testBreached(t, one(t)) })
+	t.Run("MarkBreached", func(t *testing.T) { testMarkBreached(t, newStores(t)) })
 }
 
 var (

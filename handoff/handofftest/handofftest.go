@@ -74,7 +74,11 @@ func TestStore(t *testing.T, newStore func(t *testing.T) handoff.Store) {
 		t.Run("Changes", func(t *testing.T) { testQueueLengthChanges(t, newStore(t)) })
 		t.Run("Concurrent", func(t *testing.T) { testQueueLengthConcurrent(t, newStore(t)) })
 	})
-	t.Run("Tickets", func(t *testing.T) { testTickets(t, newStore(t)) })
+	t.Run("Tickets", func(t *testing.T) {
+		testTickets(t, newStore(t))
+		t.Run("CreatedBefore", func(t *testing.T) { testCreatedBefore(t, newStore(t)) })
+	})
+	t.Run("SplitTicket", func(t *testing.T) { testSplitTicket(t, newStore(t)) })
 	t.Run("CountSince", func(t *testing.T) { testCountSince(t, newStore(t)) })
 }
 

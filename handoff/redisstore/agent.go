@@ -188,6 +188,80 @@ func (s *Store) Breached(ctx context.Context, lane string, now time.Time) (int, 
 	return int(n), nil
 }
 
+// setHeader replaces a ticket's header json KEYS[1] j with ARGV[2] if it
+// is still ARGV[1], and increments its version. It returns the new
+// version, 0 when the header changed, -1 when there is no such ticket.
+var setHeader = redis.NewScript(`
+local j = redis.call('HGET', KEYS[1], 'j')
+if not j then
+	return -1
+end
+if j ~= ARGV[1] then
+	return 0
+end
+redis.call('HSET', KEYS[1], 'j', ARGV[2])
+return redis.call('HINCRBY', KEYS[1], 'v', 1)
+`)
+
+// MarkBreached reads the lane's queued tickets due before now
+// (ZRANGEBYSCORE on due:<lane>) with their headers, and marks each one
+// not marked yet with a compare-and-set on its header: of two instances
+// marking one ticket, one sets it, the other finds it changed, reads it
+// again and finds it marked. The read grows with the lane's breached
+// tickets, marked or not.
+func (s *Store) MarkBreached(ctx context.Context, lane string, now time.Time) ([]handoff.Ticket, error) {
+	ids, err := s.rdb.ZRangeByScore(ctx, s.dueKey(lane), &redis.ZRangeBy{Min: "-inf", Max: "(" + score(now)}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("handoff: mark breached in %s: %w", lane, err)
+	}
+	heads := make([]*redis.SliceCmd, len(ids))
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			heads[i] = p.HMGet(ctx, s.ticketKey(id), "v", "j")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("handoff: mark breached in %s: %w", lane, err)
+	}
+	var out []handoff.Ticket
+	for i, id := range ids {
+		vals := heads[i].Val()
+		for range maxMoveRetries {
+			t, err := decode(vals, nil, nil)
+			if errors.Is(err, handoff.ErrNotFound) {
+				break
+			}
+			if err != nil {
+				return out, fmt.Errorf("handoff: mark breached %s: %w", id, err)
+			}
+			if !t.Breached(now) || t.Lane != lane || !t.BreachedAt.IsZero() {
+				break
+			}
+			next := t
+			next.BreachedAt = now
+			data, err := encodeHeader(next)
+			if err != nil {
+				return out, fmt.Errorf("handoff: mark breached %s: %w", id, err)
+			}
+			j, _ := vals[1].(string)
+			v, err := setHeader.Run(ctx, s.rdb, []string{s.ticketKey(id)}, j, data).Int64()
+			if err != nil {
+				return out, fmt.Errorf("handoff: mark breached %s: %w", id, err)
+			}
+			if v > 0 {
+				next.Version = v
+				out = append(out, next)
+				break
+			}
+			if vals, err = s.rdb.HMGet(ctx, s.ticketKey(id), "v", "j").Result(); err != nil {
+				return out, fmt.Errorf("handoff: mark breached %s: %w", id, err)
+			}
+		}
+	}
+	return out, nil
+}
+
 // AssignedCount returns the size of the agent's set (ZCARD).
 func (s *Store) AssignedCount(ctx context.Context, agentID string) (int, error) {
 	n, err := s.rdb.ZCard(ctx, s.agentKey(agentID)).Result()

@@ -20,7 +20,8 @@
 //	tickets:lane:<lane>
 //	tickets:status-lane:<status>:<lane>
 //	tickets:user:<open_id>   all the user's tickets
-//	tickets:open:<open_id>   the user's queued and assigned ticket (one at most)
+//	tickets:open:<open_id>   the user's queued and assigned ticket (one at
+//	                         most; split tickets are left out)
 //	tickets:agent:<agent_id> the tickets assigned to the agent (ZCARD is
 //	                         AssignedCount)
 //
@@ -50,6 +51,10 @@
 // that compare-and-set; an agent who loses the race for a head reads the
 // heads again. These scripts find the tickets' keys from the queue
 // members, so on Redis Cluster the prefix must hold a hash tag.
+//
+// MarkBreached reads the breached tickets of a lane from due:<lane> and
+// sets BreachedAt with a compare-and-set on each header (setHeader), so
+// one instance marks each ticket.
 //
 // Tickets stored by the first version of this package (the transcript
 // inside j, no queue entries) are not converted: empty a shared store
@@ -361,7 +366,7 @@ func (s *Store) createArgs(t handoff.Ticket) ([]string, []any, error) {
 	}
 	keys := append(s.ticketKeys(t.ID), s.indexKeys(t.Status, t.Lane, t.OpenID)...)
 	keys = append(keys, s.queueKey(t.Lane), s.agentKey(heldBy(t)), s.dueKey(t.Lane))
-	args := append([]any{data, score(t.CreatedAt), t.ID, flag(t.Status.Open()), string(t.Status), t.Lane, t.OpenID,
+	args := append([]any{data, score(t.CreatedAt), t.ID, flag(usersOpen(t)), string(t.Status), t.Lane, t.OpenID,
 		queueMember(t), heldBy(t), score(t.SLADueAt)}, transcript...)
 	return keys, args, nil
 }
@@ -463,7 +468,7 @@ func (s *Store) UpdateTicket(ctx context.Context, t *handoff.Ticket) error {
 	keys = append(keys, s.indexKeys(next.Status, next.Lane, next.OpenID)...)
 	keys = append(keys, s.queueKey(oldLane), s.queueKey(next.Lane), s.agentKey(oldAgent), s.agentKey(heldBy(next)),
 		s.dueKey(oldLane), s.dueKey(next.Lane))
-	args := append([]any{t.Version, data, score(next.CreatedAt), t.ID, flag(next.Status.Open()), string(next.Status),
+	args := append([]any{t.Version, data, score(next.CreatedAt), t.ID, flag(usersOpen(next)), string(next.Status),
 		next.Lane, next.OpenID, queueMember(next), heldBy(next), score(next.SLADueAt)}, transcript...)
 	res, err := updateTicket.Run(ctx, s.rdb, keys, args...).Int()
 	if err != nil {
@@ -531,7 +536,7 @@ func (s *Store) OpenTicket(ctx context.Context, openID string) (handoff.Ticket, 
 		if err != nil && !errors.Is(err, handoff.ErrNotFound) {
 			return handoff.Ticket{}, fmt.Errorf("handoff: open ticket of %s: %w", openID, err)
 		}
-		if err == nil && t.Status.Open() && t.OpenID == openID {
+		if err == nil && usersOpen(t) && t.OpenID == openID {
 			return t, nil
 		}
 	}
@@ -614,9 +619,17 @@ func (s *Store) Tickets(ctx context.Context, f handoff.Filter) ([]handoff.Ticket
 	cmds := make([]*redis.ZSliceCmd, len(sources))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, k := range sources {
-			if f.Newest {
+			switch {
+			case !f.CreatedBefore.IsZero():
+				by := &redis.ZRangeBy{Min: "-inf", Max: "(" + score(f.CreatedBefore), Count: limit}
+				if f.Newest {
+					cmds[i] = p.ZRevRangeByScoreWithScores(ctx, k, by)
+				} else {
+					cmds[i] = p.ZRangeByScoreWithScores(ctx, k, by)
+				}
+			case f.Newest:
 				cmds[i] = p.ZRevRangeWithScores(ctx, k, 0, limit-1)
-			} else {
+			default:
 				cmds[i] = p.ZRangeWithScores(ctx, k, 0, limit-1)
 			}
 		}
@@ -693,8 +706,13 @@ func compareEntries(a, b redis.Z) int {
 func matches(t handoff.Ticket, f handoff.Filter) bool {
 	return (len(f.Statuses) == 0 || slices.Contains(f.Statuses, t.Status)) &&
 		(f.Lane == "" || t.Lane == f.Lane) &&
-		(f.OpenID == "" || t.OpenID == f.OpenID)
+		(f.OpenID == "" || t.OpenID == f.OpenID) &&
+		(f.CreatedBefore.IsZero() || t.CreatedAt.UnixMicro() < f.CreatedBefore.UnixMicro())
 }
+
+// usersOpen reports whether t is its user's open ticket: open, and not a
+// split ticket.
+func usersOpen(t handoff.Ticket) bool { return t.Status.Open() && t.SplitFrom == "" }
 
 // CountSince counts the tickets the user opened at or after since (to the
 // microsecond).

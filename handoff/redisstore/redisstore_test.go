@@ -18,12 +18,15 @@ func TestStore(t *testing.T) {
 	})
 }
 
-func TestAgentOps(t *testing.T) {
-	// Two clients with one prefix: two instances of the shared mode.
-	handofftest.TestAgentOps(t, func(t *testing.T) [2]handoff.Store {
-		rdb, prefix := redistest.Client(t)
-		other := redis.NewClient(rdb.Options())
-		t.Cleanup(func() { other.Close() })
-		return [2]handoff.Store{redisstore.New(rdb, prefix), redisstore.New(other, prefix)}
-	})
+func TestAgentOps(t *testing.T) { handofftest.TestAgentOps(t, twoStores) }
+
+func TestService(t *testing.T) { handofftest.TestService(t, twoStores) }
+
+// twoStores returns two Stores with one prefix over two clients: two
+// instances of the shared mode.
+func twoStores(t *testing.T) [2]handoff.Store {
+	rdb, prefix := redistest.Client(t)
+	other := redis.NewClient(rdb.Options())
+	t.Cleanup(func() { other.Close() })
+	return [2]handoff.Store{redisstore.New(rdb, prefix), redisstore.New(other, prefix)}
 }

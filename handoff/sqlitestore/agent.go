@@ -98,6 +98,34 @@ func (s *Store) Breached(ctx context.Context, lane string, now time.Time) (int, 
 	return n, nil
 }
 
+// MarkBreached marks the lane's unmarked queued tickets due before now
+// with one UPDATE, which finds them in the partial index
+// handoff_tickets_unbreached: its cost grows with the number it marks,
+// not with the tickets marked before.
+func (s *Store) MarkBreached(ctx context.Context, lane string, now time.Time) ([]handoff.Ticket, error) {
+	at, err := json.Marshal(now)
+	if err != nil {
+		return nil, fmt.Errorf("handoff: mark breached in %s: %w", lane, err)
+	}
+	rows, err := s.markBreached.QueryContext(ctx, string(at[1:len(at)-1]), lane, now.UnixMicro())
+	if err != nil {
+		return nil, fmt.Errorf("handoff: mark breached in %s: %w", lane, err)
+	}
+	defer rows.Close()
+	var out []handoff.Ticket
+	for rows.Next() {
+		t, _, err := scanHeader(rows)
+		if err != nil {
+			return nil, fmt.Errorf("handoff: mark breached in %s: %w", lane, err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("handoff: mark breached in %s: %w", lane, err)
+	}
+	return out, nil
+}
+
 // AssignedCount counts the agent's rows in the partial index
 // handoff_tickets_agent.
 func (s *Store) AssignedCount(ctx context.Context, agentID string) (int, error) {

@@ -46,6 +46,12 @@ var _ handoff.Store = (*Store)(nil)
 // tickets by agent, which AssignedCount counts in, and the partial index
 // handoff_tickets_due of the queued tickets by lane and deadline, which
 // Breached counts in.
+//
+// Version 5 adds split_from (the ticket's SplitFrom: a split ticket is not
+// its user's open ticket, so handoff_tickets_one_open leaves it out) and
+// breached (1 once the ticket's BreachedAt is set) with the partial index
+// handoff_tickets_unbreached of the queued tickets not marked breached,
+// by lane and deadline, in which MarkBreached finds the ones to mark.
 var migrations = []string{
 	`CREATE TABLE IF NOT EXISTS handoff_tickets (
 	id         TEXT PRIMARY KEY,
@@ -134,6 +140,14 @@ END;`,
 UPDATE handoff_tickets SET agent_id = coalesce(json_extract(data, '$.agent_id'), '');
 CREATE INDEX handoff_tickets_agent ON handoff_tickets (agent_id) WHERE status = 'assigned';
 CREATE INDEX handoff_tickets_due ON handoff_tickets (lane, sla_due_at) WHERE status = 'queued';`,
+
+	`ALTER TABLE handoff_tickets ADD COLUMN split_from TEXT NOT NULL DEFAULT '';
+ALTER TABLE handoff_tickets ADD COLUMN breached INTEGER NOT NULL DEFAULT 0; -- 1: data has breached_at
+UPDATE handoff_tickets SET split_from = coalesce(json_extract(data, '$.split_from'), ''),
+	breached = json_extract(data, '$.breached_at') IS NOT NULL;
+DROP INDEX handoff_tickets_one_open;
+CREATE UNIQUE INDEX handoff_tickets_one_open ON handoff_tickets (open_id) WHERE status IN ('queued', 'assigned') AND split_from = '';
+CREATE INDEX handoff_tickets_unbreached ON handoff_tickets (lane, sla_due_at) WHERE status = 'queued' AND breached = 0;`,
 }
 
 // defaultBehindLimit is how many tickets behind a ticket QueuePosition
@@ -156,6 +170,7 @@ type Store struct {
 	openOf, open, position, count           *sql.Stmt
 	behind, queueLength                     *sql.Stmt
 	moveStmt, head, assigned, breached      *sql.Stmt
+	markBreached                            *sql.Stmt
 
 	// behindLimit: see defaultBehindLimit.
 	behindLimit int
@@ -178,20 +193,21 @@ func New(db *sql.DB) (*Store, error) {
 		{&s.header, `SELECT ` + headerColumns + ` FROM handoff_tickets WHERE id = ?`},
 		{&s.messages, `SELECT evidence, data FROM handoff_messages WHERE ticket_id = ? AND seq < ? ORDER BY seq`},
 		{&s.insert, `INSERT INTO handoff_tickets (id, open_id, status, lane, priority, sla_due_at, created_at,
-	version, n_messages, n_evidence, data, agent_id)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`},
+	version, n_messages, n_evidence, data, agent_id, split_from, breached)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`},
 		{&s.insertMessage, `INSERT INTO handoff_messages (ticket_id, seq, evidence, data) VALUES (?, ?, ?, ?)`},
 		{&s.state, `SELECT version, n_messages, n_evidence FROM handoff_tickets WHERE id = ?`},
 		{&s.update, `UPDATE handoff_tickets SET open_id = ?, status = ?, lane = ?, priority = ?, sla_due_at = ?,
-	created_at = ?, version = ?, n_messages = ?, n_evidence = ?, data = ?, agent_id = ?
+	created_at = ?, version = ?, n_messages = ?, n_evidence = ?, data = ?, agent_id = ?, split_from = ?, breached = ?
 WHERE id = ? AND version = ?`},
 		{&s.bump, `UPDATE handoff_tickets SET version = version + 1, n_messages = n_messages + ?, n_evidence = n_evidence + ?
 WHERE id = ? RETURNING n_messages, n_evidence`},
 		{&s.exists, `SELECT 1 FROM handoff_tickets WHERE id = ?`},
 		{&s.nextSeq, `INSERT INTO handoff_sequences (name, value) VALUES ('ticket', 1)
 ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value`},
-		{&s.openOf, `SELECT id FROM handoff_tickets WHERE open_id = ? AND status IN ` + openStatuses},
-		{&s.open, `SELECT ` + headerColumns + ` FROM handoff_tickets WHERE open_id = ? AND status IN ` + openStatuses},
+		{&s.openOf, `SELECT id FROM handoff_tickets WHERE open_id = ? AND status IN ` + openStatuses + ` AND split_from = ''`},
+		{&s.open, `SELECT ` + headerColumns + ` FROM handoff_tickets WHERE open_id = ? AND status IN ` + openStatuses +
+			` AND split_from = ''`},
 		// The tickets ahead: those of a higher priority, then those of the
 		// same priority earlier in (sla_due_at, created_at, id). Each count
 		// is a range of handoff_tickets_queue.
@@ -223,6 +239,11 @@ WHERE id = ? RETURNING version, n_messages + n_evidence`},
 ORDER BY priority DESC, sla_due_at, created_at, id LIMIT 1`},
 		{&s.assigned, `SELECT count(*) FROM handoff_tickets WHERE status = 'assigned' AND agent_id = ?`},
 		{&s.breached, `SELECT count(*) FROM handoff_tickets WHERE status = 'queued' AND lane = ? AND sla_due_at < ?`},
+		// One statement, so one transaction: each row is marked once.
+		{&s.markBreached, `UPDATE handoff_tickets SET breached = 1, version = version + 1,
+	data = json_set(data, '$.breached_at', ?1)
+WHERE status = 'queued' AND breached = 0 AND lane = ?2 AND sla_due_at < ?3
+RETURNING ` + headerColumns},
 	} {
 		stmt, err := db.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -239,7 +260,7 @@ func (s *Store) Close() error {
 	var errs []error
 	for _, st := range []*sql.Stmt{s.header, s.messages, s.insert, s.insertMessage, s.state, s.update, s.bump,
 		s.exists, s.nextSeq, s.openOf, s.open, s.position, s.count, s.behind, s.queueLength, s.moveStmt, s.head, s.assigned,
-		s.breached} {
+		s.breached, s.markBreached} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -276,7 +297,7 @@ func (s *Store) create(ctx context.Context, tx *sql.Tx, t handoff.Ticket) (hando
 	// The transaction holds the write lock from its start (BEGIN
 	// IMMEDIATE), so nothing opens a ticket between this check and the
 	// insert; the unique index handoff_tickets_one_open backs it up.
-	if t.Status.Open() {
+	if t.Status.Open() && t.SplitFrom == "" {
 		other, err := openOf(ctx, tx.StmtContext(ctx, s.openOf), t.OpenID, "")
 		if err != nil {
 			return t, fmt.Errorf("handoff: create ticket for %s: %w", t.OpenID, err)
@@ -299,7 +320,7 @@ func (s *Store) create(ctx context.Context, tx *sql.Tx, t handoff.Ticket) (hando
 	}
 	res, err := tx.StmtContext(ctx, s.insert).ExecContext(ctx, t.ID, t.OpenID, string(t.Status), t.Lane,
 		t.Priority, t.SLADueAt.UnixMicro(), t.CreatedAt.UnixMicro(), t.Version, len(t.Messages), len(t.Evidence), data,
-		t.AgentID)
+		t.AgentID, t.SplitFrom, !t.BreachedAt.IsZero())
 	if err != nil {
 		return t, fmt.Errorf("handoff: create ticket %s: %w", t.ID, err)
 	}
@@ -442,7 +463,7 @@ func (s *Store) UpdateTicket(ctx context.Context, t *handoff.Ticket) error {
 		return fmt.Errorf("handoff: update ticket %s: %d messages and %d evidence given, %d and %d stored: %w",
 			t.ID, len(t.Messages), len(t.Evidence), nMessages, nEvidence, handoff.ErrInvalid)
 	}
-	if t.Status.Open() {
+	if t.Status.Open() && t.SplitFrom == "" {
 		other, err := openOf(ctx, tx.StmtContext(ctx, s.openOf), t.OpenID, t.ID)
 		if err != nil {
 			return fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
@@ -459,7 +480,7 @@ func (s *Store) UpdateTicket(ctx context.Context, t *handoff.Ticket) error {
 	}
 	_, err = tx.StmtContext(ctx, s.update).ExecContext(ctx, next.OpenID, string(next.Status), next.Lane, next.Priority,
 		next.SLADueAt.UnixMicro(), next.CreatedAt.UnixMicro(), next.Version, len(next.Messages), len(next.Evidence), data,
-		next.AgentID, t.ID, t.Version)
+		next.AgentID, next.SplitFrom, !next.BreachedAt.IsZero(), t.ID, t.Version)
 	if err != nil {
 		return fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
 	}
@@ -611,6 +632,10 @@ func (s *Store) Tickets(ctx context.Context, f handoff.Filter) ([]handoff.Ticket
 	if f.OpenID != "" {
 		where = append(where, "open_id = ?")
 		args = append(args, f.OpenID)
+	}
+	if !f.CreatedBefore.IsZero() {
+		where = append(where, "created_at < ?")
+		args = append(args, f.CreatedBefore.UnixMicro())
 	}
 	q := "SELECT " + headerColumns + " FROM handoff_tickets"
 	if len(where) > 0 {

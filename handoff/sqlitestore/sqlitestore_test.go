@@ -70,14 +70,17 @@ func mustStoreOn(t testing.TB, db *sql.DB) *sqlitestore.Store {
 	return s
 }
 
-func TestAgentOps(t *testing.T) {
-	// Two Stores on one database, as two services of one process would.
-	handofftest.TestAgentOps(t, func(t *testing.T) [2]handoff.Store {
-		db, err := sqlitedb.Open(filepath.Join(t.TempDir(), "kefu.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return [2]handoff.Store{mustStoreOn(t, db), mustStoreOn(t, db)}
-	})
+func TestAgentOps(t *testing.T) { handofftest.TestAgentOps(t, twoStores) }
+
+func TestService(t *testing.T) { handofftest.TestService(t, twoStores) }
+
+// twoStores returns two Stores on one new database file, as two services
+// of one process would have.
+func twoStores(t *testing.T) [2]handoff.Store {
+	db, err := sqlitedb.Open(filepath.Join(t.TempDir(), "kefu.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return [2]handoff.Store{mustStoreOn(t, db), mustStoreOn(t, db)}
 }

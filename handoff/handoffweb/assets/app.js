@@ -14,13 +14,13 @@
 // anyone else a "no permission" message.
 
 import { api, me, notify } from '/panel/assets/api.js';
-import { clear, denied, el, shell } from '/panel/assets/dom.js';
+import { clear, el, shell, signedIn } from '/panel/assets/dom.js';
 import { Conversation } from './conversation.js';
 import { hhmm, slaBadge, tickSLA } from './util.js';
 
 const TITLE = 'kefu 客服工作台';
 const AGENT_ROLES = ['agent', 'admin'];
-const EVENT_TYPES = ['ticket_created', 'ticket_merged', 'message', 'claimed', 'released', 'transferred',
+const EVENT_TYPES = ['ticket_created', 'ticket_merged', 'merge_undone', 'message', 'claimed', 'released', 'transferred',
   'note', 'closed', 'breached', 'resync'];
 const SOUND_KEY = 'kefu.agent.sound';
 
@@ -40,19 +40,12 @@ const S = {
 let nodes = {};
 
 async function boot() {
-  let account;
-  try {
-    account = await me();
-  } catch {
-    return; // 401 went to the sign-in page; other errors are shown
-  }
-  if (!AGENT_ROLES.includes(account.role) || account.disabled) {
-    denied(shell({ title: '客服工作台 Agent panel', account }), account, '接待用户 (serve tickets)');
-    return;
-  }
+  const account = await signedIn(AGENT_ROLES, '客服工作台 Agent panel', '接待用户 (serve tickets)');
+  if (!account) return;
   S.account = account;
   const main = shell({ title: '客服工作台 Agent panel', account,
-    nav: account.role === 'admin' ? [{ href: '/panel/kb', id: 'nav-kb', label: '知识库 Knowledge base' }] : [] });
+    nav: [{ href: '/panel/cases', id: 'nav-cases', label: '案件 Cases' },
+      ...(account.role === 'admin' ? [{ href: '/panel/kb', id: 'nav-kb', label: '知识库 Knowledge base' }] : [])] });
   main.classList.add('agent-main');
   layout(main);
   S.conv = new Conversation(nodes.conv, {

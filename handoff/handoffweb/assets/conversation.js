@@ -138,9 +138,18 @@ export class Conversation {
         ' · 队列 ', t.lane, ' · 原因 ', (t.reasons && t.reasons.length ? t.reasons.join(', ') : t.reason || '—'),
         t.position ? ' · 排第 ' + t.position + ' 位' : '',
         t.agent_id ? ' · 客服 ' + (mine ? '我' : t.agent_id) : '',
+        t.split_from ? [' · 拆分自 ', el('a', { href: '#/ticket/' + encodeURIComponent(t.split_from), class: 'mono', id: 'conv-split-from' }, t.split_from)] : '',
         ' · 创建于 ', fmtTime(t.created_at)));
     const stick = n.transcript.scrollHeight - n.transcript.scrollTop - n.transcript.clientHeight < 40;
-    clear(n.transcript, (t.messages || []).map(msgItem));
+    // Each merge's audit line (its system line in the transcript) gets its undo button, for whoever may work the ticket.
+    const canWork = t.status === 'queued' || (t.status === 'assigned' && (mine || admin));
+    const merges = new Map((t.merges || []).map((m) => [m.line, m]));
+    clear(n.transcript, (t.messages || []).map((m, i) => {
+      const item = msgItem(m);
+      const mg = merges.get(i);
+      if (mg) item.append(this.mergeAudit(mg, canWork));
+      return item;
+    }));
     if (!(t.messages || []).length) n.transcript.append(el('li', { class: 'muted' }, '（没有消息）'));
     clear(n.earlier, el('h3', {}, '历史工单 Earlier tickets'),
       (t.earlier || []).length ? el('ul', { class: 'earlier-list' }, t.earlier.map((e) => el('li', {},
@@ -163,6 +172,31 @@ export class Conversation {
     if (n.card.parentNode !== this.box) clear(this.box, n.card);
     if (stick || !this.drawn || this.drawn !== t.id) n.transcript.scrollTop = n.transcript.scrollHeight;
     this.drawn = t.id;
+  }
+
+  /** mergeAudit is what a merge's audit line shows: its undo button, or who undid it and where its part went. */
+  mergeAudit(m, canWork) {
+    if (m.undone_at) {
+      return el('div', { class: 'merge-audit hint', dataset: { merge: m.n } }, '已撤销 (undone) → ',
+        el('a', { href: '#/ticket/' + encodeURIComponent(m.split_to), class: 'mono' }, m.split_to));
+    }
+    if (!canWork) return el('span', { hidden: true });
+    return el('div', { class: 'merge-audit', dataset: { merge: m.n } },
+      el('button', { type: 'button', class: 'btn btn-small merge-undo', title: '把这次合并拆成单独的工单 (split this merge back out into its own ticket)',
+        onclick: () => this.undoMerge(m) }, '撤销合并 Undo merge'));
+  }
+
+  /** undoMerge splits merge m back out of the open ticket. */
+  async undoMerge(m) {
+    if (!this.id) return;
+    try {
+      const r = await api('POST', '/tickets/' + encodeURIComponent(this.id) + '/merges/' + m.n + '/undo');
+      notify('已拆分为工单 ' + r.split.id + ' (split out)', 'ok');
+    } catch {
+      // api showed why
+    }
+    this.ctx.changed();
+    await this.reload();
   }
 
   /** loadDirectory fetches the agents a ticket may go to (quietly: the lane dropdown still works without). */
