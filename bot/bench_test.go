@@ -29,3 +29,41 @@ func BenchmarkRespondFAQ(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkFlowStep is one answer inside a self-service flow (bill_export:
+// the purpose question, alternately answered and taken back with 上一步),
+// beside one answered FAQ question as the baseline, on each store (Redis
+// with KEFU_TEST_REDIS_URL). Each is a whole turn: dedupe, lock, session
+// load and save, routing (urgent rules run inside flows too), the step.
+func BenchmarkFlowStep(b *testing.B) {
+	for kind, stores := range storeKinds(b) {
+		b.Run(kind+"/faq", func(b *testing.B) {
+			bt := bottest.New(b, bottest.Options{Stores: stores(b)})
+			bt.As("o_bench_faq")
+			b.ReportAllocs()
+			for b.Loop() {
+				if r := bt.Say("客服一般多久回复"); r == "" {
+					b.Fatal("no answer")
+				}
+			}
+		})
+		b.Run(kind+"/flow", func(b *testing.B) {
+			bt := bottest.New(b, bottest.Options{Stores: stores(b)})
+			bt.As("o_bench_flow")
+			bt.Say("我要导出账单")
+			bt.Say("近3个月")
+			answers := []string{"个人对账", "上一步"}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if r := bt.Say(answers[i%2]); r == "" {
+					b.Fatal("no reply")
+				}
+				i++
+			}
+			if bt.Session().Flow == nil {
+				b.Fatal("left the flow")
+			}
+		})
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kefuhq/kefu/handoff"
 	"github.com/kefuhq/kefu/intents"
+	"github.com/kefuhq/kefu/intents/flows"
 	"github.com/kefuhq/kefu/internal/logid"
 )
 
@@ -51,6 +52,11 @@ type Options struct {
 	// Observe, if set, is told the outcome of every turn (a Decision kind,
 	// or "duplicate", "late", "error", "event", "waiting") and its duration.
 	Observe func(outcome string, d time.Duration)
+	// Flows runs the self-service flows; nil: none (a session found in a
+	// flow returns to the bot).
+	Flows *flows.Runner
+	// Cases, if set, is told which ticket followed a flow's case.
+	Cases CaseTickets
 	// Unanswered, if set, is told of every question the bot could not
 	// answer: a failed turn, marked "handoff" when it was the last one and
 	// the user went to a person (a bare request for a person is not a
@@ -89,6 +95,8 @@ type Engine struct {
 	now         func() time.Time
 	observe     func(string, time.Duration)
 	unanswered  func(Unanswered)
+	flows       *flows.Runner
+	caseTickets CaseTickets
 	workers     workers
 }
 
@@ -113,7 +121,7 @@ func New(opts Options) (*Engine, error) {
 		turnTimeout: or(opts.TurnTimeout, 30*time.Second), dedupeTTL: or(opts.DedupeTTL, 5*time.Minute),
 		lockTTL: or(opts.LockTTL, 30*time.Second),
 		log:     opts.Logger, now: opts.Now, observe: opts.Observe, unanswered: opts.Unanswered,
-		workers: newWorkers(),
+		workers: newWorkers(), flows: opts.Flows, caseTickets: opts.Cases,
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)

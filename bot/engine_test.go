@@ -16,21 +16,22 @@ import (
 	"github.com/kefuhq/kefu/bot"
 	"github.com/kefuhq/kefu/bot/bottest"
 	botredis "github.com/kefuhq/kefu/bot/redisstore"
+	casesredis "github.com/kefuhq/kefu/cases/redisstore"
 	handoffredis "github.com/kefuhq/kefu/handoff/redisstore"
 )
 
 // storeKinds lists the store sets every conversation test runs on: the
 // embedded stores always, Redis when KEFU_TEST_REDIS_URL names a server.
-func storeKinds(t *testing.T) map[string]func(t *testing.T) *bottest.Stores {
-	kinds := map[string]func(t *testing.T) *bottest.Stores{
-		"embedded": func(t *testing.T) *bottest.Stores { return nil },
+func storeKinds(t testing.TB) map[string]func(t testing.TB) *bottest.Stores {
+	kinds := map[string]func(t testing.TB) *bottest.Stores{
+		"embedded": func(t testing.TB) *bottest.Stores { return nil },
 	}
 	url := os.Getenv("KEFU_TEST_REDIS_URL")
 	if url == "" {
 		t.Log("KEFU_TEST_REDIS_URL unset: conversations run on the embedded store only")
 		return kinds
 	}
-	kinds["redis"] = func(t *testing.T) *bottest.Stores {
+	kinds["redis"] = func(t testing.TB) *bottest.Stores {
 		opts, err := redis.ParseURL(url)
 		if err != nil {
 			t.Fatal(err)
@@ -46,7 +47,8 @@ func storeKinds(t *testing.T) map[string]func(t *testing.T) *bottest.Stores {
 			rdb.Close()
 		})
 		s := botredis.New(rdb, prefix)
-		return &bottest.Stores{Sessions: s, Dedupe: s, Locks: s, Tickets: handoffredis.New(rdb, prefix)}
+		return &bottest.Stores{Sessions: s, Dedupe: s, Locks: s, Tickets: handoffredis.New(rdb, prefix),
+			Cases: casesredis.New(rdb, prefix)}
 	}
 	return kinds
 }

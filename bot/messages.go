@@ -89,6 +89,16 @@ var (
 		zh: "已收到，已附加到您的工单 %s，客服处理时可以看到。",
 		en: "Received and attached to your ticket %s.",
 	}
+	// msgStillQueued: %s ticket id.
+	msgStillQueued = text{
+		zh: "您的工单 %s 仍在排队，客服会尽快联系您；回复“排队进度”查看进度。",
+		en: "Your ticket %s is still in the queue; reply \"position\" to see your place.",
+	}
+	// msgFlowOffer: %s flow title.
+	msgFlowOffer = text{
+		zh: "\n\n回复“办理”即可在这里直接办理「%s」。",
+		en: "\n\nReply \"apply\" to do \"%s\" right here.",
+	}
 	msgEscalated = text{
 		zh: "已将您的工单 %s 升级到%s优先处理，预计 %s内回复。",
 		en: "Your ticket %s has been moved to the %s; expect a reply within %s.",

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/kefuhq/kefu/handoff"
+	"github.com/kefuhq/kefu/intents/flows"
 )
 
 // State is where a user's conversation is (DESIGN.md §2).
@@ -65,8 +66,10 @@ type Session struct {
 	Voice bool `json:"voice,omitempty"`
 	// History is the recent conversation with the bot, newest last, capped
 	// at HistoryLimit; it becomes the ticket's transcript on handoff.
-	History   []handoff.Message `json:"history,omitempty"`
-	UpdatedAt time.Time         `json:"updated_at"`
+	History []handoff.Message `json:"history,omitempty"`
+	// Flow is the running self-service flow, in StateFlow.
+	Flow      *flows.State `json:"flow,omitempty"`
+	UpdatedAt time.Time    `json:"updated_at"`
 }
 
 // HistoryLimit caps Session.History.

@@ -26,6 +26,9 @@ type step struct {
 	// remembered is set when the history changed.
 	remembered bool
 	outcome    string
+	// carry is what a flow the user just left collected, for the ticket
+	// of the handoff that follows.
+	carry *handoff.Message
 	// unanswered is the question the bot could not answer, if so.
 	unanswered *Unanswered
 }
@@ -36,7 +39,9 @@ func (st *step) run(ctx context.Context) (Reply, error) {
 		return st.event(ctx)
 	}
 	msg := st.userMessage()
-	if english, known := language(st.in.Text); known {
+	if english, known := language(st.in.Text); known && st.s.State != StateFlow {
+		// Inside a flow the answers (an e-mail, a number) say nothing of
+		// the user's language: the flow keeps the one it started in.
 		st.s.English = english
 	}
 	if st.in.Kind == KindVoice {
@@ -51,12 +56,21 @@ func (st *step) run(ctx context.Context) (Reply, error) {
 			}
 			return st.route(ctx, msg, st.e.router.RouteContext(ctx, st.in.Text))
 		})
-	case StateClosed, StateFlow:
-		// Flows are not built yet: a session found in one continues with
-		// the bot.
+	case StateFlow:
+		if st.s.Flow != nil && st.e.flows != nil {
+			return st.inFlow(ctx, msg)
+		}
+		// No flow to continue (flows were switched off): back to the bot.
+		if err := st.leaveFlow(ctx, nil); err != nil {
+			return Reply{}, err
+		}
+	case StateClosed:
 		if err := st.s.Move(StateBot); err != nil {
 			return Reply{}, err
 		}
+	}
+	if id, ok := st.offeredFlow(); ok {
+		return st.startFlow(ctx, msg, id, "article", "")
 	}
 	if st.in.Text == "" {
 		st.outcome = "attachment"
@@ -142,19 +156,27 @@ func (st *step) route(ctx context.Context, msg handoff.Message, d intents.Decisi
 	switch d.Kind {
 	case intents.Urgent:
 		prefix := ""
-		switch d.Offer {
-		case "emergency_freeze":
+		switch {
+		case d.Article != nil: // an urgent article: its answer is the first guidance
+			prefix = articleAnswer(d.Article, en) + "\n\n"
+		case st.canStartFlow(d.Offer):
+			// the flow says what to do first
+		case d.Offer == "emergency_freeze":
 			prefix = msgFreezeFirst.in(en)
-		}
-		if d.Rule == "fraud" {
+		case d.Rule == "fraud":
 			prefix = msgFraudFirst.in(en)
 		}
-		if d.Article != nil { // an urgent article: its answer is the first guidance
-			prefix = articleAnswer(d.Article, en) + "\n\n"
+		if st.canStartFlow(d.Offer) {
+			return st.urgentFlow(ctx, msg, d, prefix)
 		}
-		return st.handOff(ctx, msg, d.Lane, "urgent:"+d.Lane, prefix)
+		return st.handOff(ctx, msg, d.Lane, "urgent:"+d.Lane, prefix, nil)
 	case intents.UserRequest:
-		return st.handOff(ctx, msg, st.defaultLane(), "user_request", "")
+		return st.handOff(ctx, msg, st.defaultLane(), "user_request", "", nil)
+	case intents.StartFlow:
+		if st.canStartFlow(d.Flow) {
+			return st.startFlow(ctx, msg, d.Flow, "trigger", "")
+		}
+		return st.route(ctx, msg, st.e.router.MatchContext(ctx, st.in.Text))
 	case intents.NotHelpful:
 		return st.fail(ctx, msg, msgNotHelpful.in(en))
 	case intents.Greeting:
@@ -168,6 +190,9 @@ func (st *step) route(ctx context.Context, msg handoff.Message, d intents.Decisi
 		answer := articleAnswer(d.Article, en)
 		// The history keeps which article answered and how it began: the
 		// agent can open the article, and every saved session stays small.
+		if d.Article.Flow != "" && st.canStartFlow(d.Article.Flow) {
+			answer += st.flowOffer(d.Article.Flow)
+		}
 		st.remember(msg, handoff.Message{From: handoff.FromBot, Kind: "answer", Text: brief(answer),
 			Ref: "kb:" + d.Article.ID, At: st.now})
 		return Reply{Text: answer}, nil
@@ -213,18 +238,27 @@ func (st *step) fail(ctx context.Context, msg handoff.Message, reply string) (Re
 		if st.unanswered != nil {
 			st.unanswered.Reason = "handoff"
 		}
-		return st.handOff(ctx, msg, st.defaultLane(), "failed_turns", "")
+		return st.handOff(ctx, msg, st.defaultLane(), "failed_turns", "", nil)
 	}
 	return st.say(msg, reply), nil
 }
 
 // handOff queues the session for a person and tells the user the lane, the
 // expected wait and the ticket number.
-func (st *step) handOff(ctx context.Context, msg handoff.Message, lane, reason, prefix string) (Reply, error) {
+// data, if not nil, is added to the ticket after the conversation (what a
+// flow collected).
+func (st *step) handOff(ctx context.Context, msg handoff.Message, lane, reason, prefix string, data *handoff.Message) (Reply, error) {
 	st.remember(msg)
 	st.effects = true
+	transcript := st.s.History
+	if data == nil {
+		data = st.carry
+	}
+	if data != nil {
+		transcript = append(transcript[:len(transcript):len(transcript)], *data)
+	}
 	out, err := st.e.handoff.Handoff(ctx, handoff.Request{
-		OpenID: st.s.OpenID, Lane: lane, Reason: reason, Transcript: st.s.History,
+		OpenID: st.s.OpenID, Lane: lane, Reason: reason, Transcript: transcript,
 	})
 	if err != nil {
 		return Reply{}, fmt.Errorf("bot: hand off: %w", err)
@@ -232,10 +266,14 @@ func (st *step) handOff(ctx context.Context, msg handoff.Message, lane, reason, 
 	en := st.s.English
 	st.s.FailedTurns = 0
 	if out.Limited {
+		if err := st.leaveFlow(ctx, nil); err != nil {
+			return Reply{}, err
+		}
 		text := prefix + fmt.Sprintf(msgLimited.in(en), out.Ticket.ID, st.statusText(out.Ticket.Status))
 		st.remember(handoff.Message{From: handoff.FromBot, Kind: "text", Text: text, At: st.now})
 		return Reply{Text: text}, nil
 	}
+	st.s.Flow = nil
 	if err := st.s.Move(StateQueued); err != nil {
 		return Reply{}, err
 	}

@@ -68,6 +68,12 @@ type Config struct {
 	// AutoAssign hands waiting tickets to the least busy online agent
 	// with the lane (handoff.Assigner); off: agents use claim-next.
 	AutoAssign bool
+	// The session timeouts of DESIGN §2: an agent silent for AgentTimeout
+	// returns the ticket to the queue; a user silent for UserTimeout with
+	// an agent, or a ticket QueueTimeout in the queue, closes it.
+	AgentTimeout time.Duration
+	UserTimeout  time.Duration
+	QueueTimeout time.Duration
 
 	// The customer-service send window (WECHAT.md §5): after a user
 	// message, CSLimit sends within CSWindow; after a menu click, follow
@@ -82,6 +88,13 @@ type Config struct {
 	EmbedModel   string
 	EmbedWeight  float64       // share of the semantic score in a fused score
 	EmbedTimeout time.Duration // longest wait for a question's embedding
+
+	// The self-service flows (intents/flows).
+	FlowsDir          string        // empty: the built-in flows only
+	FlowActions       string        // "action=https://…,…"; parsed by flows.ParseActionURLs
+	FlowSecret        string        // HMAC secret of the action calls
+	FlowActionTimeout time.Duration // one action call, retries included
+	FlowIdle          time.Duration // a flow waiting this long for an answer expires
 
 	Lanes []Lane
 }
@@ -218,6 +231,12 @@ var options = []option{
 		set: func(c *Config, v string) (err error) { c.RepeatLimit, err = positiveInt(v); return err }},
 	{name: "auto_assign", def: "false", usage: "hand waiting tickets to the least busy online agent serving the lane, within capacity; false = agents use claim-next",
 		set: func(c *Config, v string) (err error) { c.AutoAssign, err = strconv.ParseBool(v); return err }},
+	{name: "agent_timeout", def: "30m", usage: "an agent silent this long after the user wrote returns the ticket to the queue",
+		set: func(c *Config, v string) (err error) { c.AgentTimeout, err = positiveDuration(v); return err }},
+	{name: "user_timeout", def: "30m", usage: "a user silent this long after the agent's reply has the ticket closed, and is told",
+		set: func(c *Config, v string) (err error) { c.UserTimeout, err = positiveDuration(v); return err }},
+	{name: "queue_timeout", def: "24h", usage: "a ticket waiting in its queue this long is closed, and the user told",
+		set: func(c *Config, v string) (err error) { c.QueueTimeout, err = positiveDuration(v); return err }},
 	{name: "cs_window", def: "48h", usage: "how long after a user message the customer-service API may reach them",
 		set: func(c *Config, v string) (err error) { c.CSWindow, err = positiveDuration(v); return err }},
 	{name: "cs_limit", def: "5", usage: "customer-service messages allowed within cs_window of a user message",
@@ -226,6 +245,16 @@ var options = []option{
 		set: func(c *Config, v string) (err error) { c.CSEventWindow, err = positiveDuration(v); return err }},
 	{name: "cs_event_limit", def: "3", usage: "customer-service messages allowed within cs_event_window of a menu click, follow or scan",
 		set: func(c *Config, v string) (err error) { c.CSEventLimit, err = positiveInt(v); return err }},
+	{name: "flows_dir", usage: "directory of flow definitions (*.yaml, *.json) added to the built-in flows; a flow with a built-in's id replaces it",
+		set: func(c *Config, v string) error { c.FlowsDir = v; return nil }},
+	{name: "flow_actions", usage: "business backend of the flows: action=https://url,… (one URL per action); actions without a URL are recorded as cases for agents",
+		set: func(c *Config, v string) error { c.FlowActions = v; return nil }},
+	{name: "flow_secret", secret: true, usage: "shared secret of the HMAC-SHA256 signature on flow action calls (required with flow_actions)",
+		set: func(c *Config, v string) error { c.FlowSecret = v; return nil }},
+	{name: "flow_action_timeout", def: "2500ms", usage: "longest a flow action call may take, retries included; below the turn budget",
+		set: func(c *Config, v string) (err error) { c.FlowActionTimeout, err = positiveDuration(v); return err }},
+	{name: "flow_idle", def: "30m", usage: "a flow waiting this long for the user's answer expires",
+		set: func(c *Config, v string) (err error) { c.FlowIdle, err = positiveDuration(v); return err }},
 }
 
 func (c *Config) addAESKey(v string, i int) error {
@@ -333,6 +362,12 @@ func Load(path string, explicit bool, environ []string) (*Config, error) {
 	if c.EmbedBaseURL != "" && c.EmbedTimeout >= c.TurnBudget {
 		return nil, fmt.Errorf("%w: KEFU_EMBED_TIMEOUT=%s must be below KEFU_TURN_BUDGET=%s", ErrInvalid, c.EmbedTimeout, c.TurnBudget)
 	}
+	if c.FlowActions != "" && c.FlowActionTimeout >= c.TurnBudget {
+		return nil, fmt.Errorf("%w: KEFU_FLOW_ACTION_TIMEOUT=%s must be below KEFU_TURN_BUDGET=%s", ErrInvalid, c.FlowActionTimeout, c.TurnBudget)
+	}
+	if c.FlowActions != "" && c.FlowSecret == "" {
+		return nil, fmt.Errorf("%w: KEFU_FLOW_ACTIONS is set without KEFU_FLOW_SECRET (the backend could not check kefu's signature)", ErrInvalid)
+	}
 	if len(c.WeChatAESKeys) > 0 && c.WeChatAppID == "" {
 		return nil, fmt.Errorf("%w: KEFU_WECHAT_APP_ID is required in safe mode (KEFU_WECHAT_AES_KEY set)", ErrInvalid)
 	}
@@ -392,10 +427,13 @@ func (c *Config) Dump() string {
 		"fail_limit": strconv.Itoa(c.FailLimit), "turn_budget": c.TurnBudget.String(),
 		"match_threshold": strconv.FormatFloat(c.MatchThreshold, 'g', -1, 64), "rules_file": c.RulesFile,
 		"kb_file": c.KBFile, "repeat_limit": strconv.Itoa(c.RepeatLimit), "auto_assign": strconv.FormatBool(c.AutoAssign),
+		"agent_timeout": c.AgentTimeout.String(), "user_timeout": c.UserTimeout.String(), "queue_timeout": c.QueueTimeout.String(),
 		"embed_base_url": c.EmbedBaseURL, "embed_api_key": c.EmbedAPIKey, "embed_model": c.EmbedModel,
 		"embed_weight": strconv.FormatFloat(c.EmbedWeight, 'g', -1, 64), "embed_timeout": c.EmbedTimeout.String(),
 		"cs_window": c.CSWindow.String(), "cs_limit": strconv.Itoa(c.CSLimit),
 		"cs_event_window": c.CSEventWindow.String(), "cs_event_limit": strconv.Itoa(c.CSEventLimit),
+		"flows_dir": c.FlowsDir, "flow_actions": c.FlowActions, "flow_secret": c.FlowSecret,
+		"flow_action_timeout": c.FlowActionTimeout.String(), "flow_idle": c.FlowIdle.String(),
 	}
 	for i, k := range c.WeChatAESKeys {
 		cur[[]string{"wechat_aes_key", "wechat_aes_key_previous"}[i]] = k

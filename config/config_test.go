@@ -186,3 +186,22 @@ func TestAutoAssign(t *testing.T) {
 		t.Errorf("KEFU_AUTO_ASSIGN=maybe: %v, want ErrInvalid", err)
 	}
 }
+
+func TestTimeouts(t *testing.T) {
+	c, err := Load("", false, nil)
+	if err != nil || c.AgentTimeout != 30*time.Minute || c.UserTimeout != 30*time.Minute || c.QueueTimeout != 24*time.Hour {
+		t.Fatalf("default timeouts = %v, %v, %v (%v); want 30m, 30m, 24h", c.AgentTimeout, c.UserTimeout, c.QueueTimeout, err)
+	}
+	c, err = Load("", false, []string{"KEFU_QUEUE_TIMEOUT=12h", "KEFU_AGENT_TIMEOUT=10m", "KEFU_USER_TIMEOUT=1h"})
+	if err != nil || c.QueueTimeout != 12*time.Hour || c.AgentTimeout != 10*time.Minute || c.UserTimeout != time.Hour {
+		t.Errorf("set timeouts = %v, %v, %v (%v); want 10m, 1h, 12h", c.AgentTimeout, c.UserTimeout, c.QueueTimeout, err)
+	}
+	if !strings.Contains(c.Dump(), "KEFU_QUEUE_TIMEOUT=12h0m0s\n") {
+		t.Errorf("Dump lacks KEFU_QUEUE_TIMEOUT:\n%s", c.Dump())
+	}
+	for _, bad := range []string{"KEFU_QUEUE_TIMEOUT=0s", "KEFU_AGENT_TIMEOUT=soon", "KEFU_USER_TIMEOUT=-1m"} {
+		if _, err := Load("", false, []string{bad}); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", bad, err)
+		}
+	}
+}

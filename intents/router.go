@@ -23,6 +23,7 @@ const (
 	Thanks      Kind = "thanks"       // thanks / ok: acknowledge
 	Boundary    Kind = "boundary"     // beyond the service: refer elsewhere (answered)
 	Answer      Kind = "answer"       // a confident FAQ match
+	StartFlow   Kind = "start_flow"   // a trigger phrase or menu key of a self-service flow
 	Fallback    Kind = "fallback"     // nothing matched confidently: a failed turn
 )
 
@@ -40,7 +41,21 @@ type Decision struct {
 	Score float64
 	// English is set when the message is written in English.
 	English bool
+	// Flow is the self-service flow to start, for StartFlow.
+	Flow string
 }
+
+// FlowTriggers finds the self-service flow a message or a menu key starts
+// (implemented by intents/flows.Registry).
+type FlowTriggers interface {
+	// MatchTrigger looks for a trigger phrase in normalised text.
+	MatchTrigger(norm string) (flow string, ok bool)
+	// MenuFlow returns the flow a CLICK key starts.
+	MenuFlow(key string) (flow string, ok bool)
+}
+
+// flowTriggers boxes a FlowTriggers for an atomic pointer.
+type flowTriggers struct{ FlowTriggers }
 
 // Options configure a Router.
 type Options struct {
@@ -77,6 +92,18 @@ type Router struct {
 	index  atomic.Pointer[kb.Index]
 	policy MatchPolicy
 	rerank Reranker
+	flows  atomic.Pointer[flowTriggers]
+}
+
+// SetFlows sets the self-service flows messages and menu keys may start
+// (after urgent rules, requests for a person and small talk, before the
+// FAQ); nil: none.
+func (r *Router) SetFlows(ft FlowTriggers) {
+	if ft == nil {
+		r.flows.Store(nil)
+		return
+	}
+	r.flows.Store(&flowTriggers{ft})
 }
 
 // NewRouter compiles the rules and serves answers from ix.
@@ -133,8 +160,7 @@ func (r *Router) RouteContext(ctx context.Context, text string) Decision {
 	english := kb.DetectEnglish(norm)
 	c := r.rules
 	switch {
-	case c.always.match(norm),
-		c.statement.match(norm) && !c.question.match(norm):
+	case r.userRequest(norm):
 		return Decision{Kind: UserRequest, English: english}
 	case c.notHelpful.match(norm) && (c.notHelpfulMax <= 0 || utf8.RuneCountInString(norm) <= c.notHelpfulMax):
 		return Decision{Kind: NotHelpful, English: english}
@@ -142,6 +168,11 @@ func (r *Router) RouteContext(ctx context.Context, text string) Decision {
 		return Decision{Kind: Greeting, English: english}
 	case c.thanks.match(norm):
 		return Decision{Kind: Thanks, English: english}
+	}
+	if ft := r.flows.Load(); ft != nil {
+		if id, ok := ft.MatchTrigger(norm); ok {
+			return Decision{Kind: StartFlow, Flow: id, English: english}
+		}
 	}
 	d := r.MatchContext(ctx, text)
 	d.English = english
@@ -182,9 +213,14 @@ func (r *Router) MatchContext(ctx context.Context, text string) Decision {
 	return d
 }
 
-// RouteKey routes a menu CLICK: a key naming an article answers with it;
-// any other key is routed like a question.
+// RouteKey routes a menu CLICK: a key naming a flow starts it, a key naming
+// an article answers with it; any other key is routed like a question.
 func (r *Router) RouteKey(key string) Decision {
+	if ft := r.flows.Load(); ft != nil {
+		if id, ok := ft.MenuFlow(key); ok {
+			return Decision{Kind: StartFlow, Flow: id}
+		}
+	}
 	if ix := r.index.Load(); ix != nil {
 		if a, ok := ix.Article(key); ok {
 			kind := Answer
@@ -195,6 +231,15 @@ func (r *Router) RouteKey(key string) Decision {
 		}
 	}
 	return r.Route(key)
+}
+
+// IsUserRequest reports whether the text asks for a person (used inside
+// flows, where nothing else is routed).
+func (r *Router) IsUserRequest(text string) bool { return r.userRequest(Normalize(text)) }
+
+func (r *Router) userRequest(norm string) bool {
+	c := r.rules
+	return c.always.match(norm) || c.statement.match(norm) && !c.question.match(norm)
 }
 
 // IsCancel reports whether a queued user wants to leave the queue.

@@ -68,6 +68,9 @@ type Article struct {
 	// first guidance and queues the user at once (for stolen accounts,
 	// fraud, payments the user did not make). Empty: the bot answers alone.
 	Handoff string `json:"handoff,omitempty"`
+	// Flow, when set, names a self-service flow the answer offers: the
+	// user replies 办理 to start it (e.g. bill_export).
+	Flow string `json:"flow,omitempty"`
 }
 
 // Questions returns the standard question followed by the similar questions.
@@ -113,6 +116,9 @@ func Validate(a Article) error {
 	}
 	if !validLane(a.Handoff) {
 		return fail("handoff lane %q may only hold lower-case ASCII letters, digits, '-' and '_'", a.Handoff)
+	}
+	if !validLane(a.Flow) {
+		return fail("flow %q may only hold lower-case ASCII letters, digits, '-' and '_'", a.Flow)
 	}
 	switch a.Kind {
 	case KindFAQ, KindBoundary:

@@ -12,9 +12,12 @@ import (
 
 	"github.com/kefuhq/kefu/bot"
 	"github.com/kefuhq/kefu/bot/sqlitestore"
+	"github.com/kefuhq/kefu/cases"
+	casesqlite "github.com/kefuhq/kefu/cases/sqlitestore"
 	"github.com/kefuhq/kefu/handoff"
 	handoffsqlite "github.com/kefuhq/kefu/handoff/sqlitestore"
 	"github.com/kefuhq/kefu/intents"
+	"github.com/kefuhq/kefu/intents/flows"
 	"github.com/kefuhq/kefu/internal/clocktest"
 	"github.com/kefuhq/kefu/internal/sqlitedb"
 	"github.com/kefuhq/kefu/kb"
@@ -27,6 +30,7 @@ type Stores struct {
 	Dedupe   bot.Deduper
 	Locks    bot.Locker
 	Tickets  handoff.Store
+	Cases    cases.Store
 }
 
 // Options change what New builds. The zero value is the default install:
@@ -40,6 +44,10 @@ type Options struct {
 	Wrap func(bot.SessionStore) bot.SessionStore
 	// Unanswered is passed to the engine.
 	Unanswered func(bot.Unanswered)
+	// Backend runs the flows' actions; nil records them (a fresh install).
+	Backend flows.Backend
+	// NoFlows switches the self-service flows off.
+	NoFlows bool
 }
 
 // Bot is an engine under test, talking as one user at a time.
@@ -49,6 +57,8 @@ type Bot struct {
 	Stores  Stores
 	Handoff *handoff.Service
 	Router  *intents.Router
+	Flows   *flows.Runner // nil with NoFlows
+	Cases   *cases.Service
 	Clock   *clocktest.Clock
 	user    string
 	seq     int64
@@ -84,15 +94,29 @@ func New(tb testing.TB, opts Options) *Bot {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	caseService := cases.NewService(st.Cases, clock.Now)
+	var runner *flows.Runner
+	if !opts.NoFlows {
+		reg, err := flows.Load("", lanes.Names())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		runner, err = flows.NewRunner(reg, flows.Options{Backend: opts.Backend, Cases: caseService, Now: clock.Now})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		router.SetFlows(reg)
+	}
 	e, err := bot.New(bot.Options{
 		Sessions: st.Sessions, Dedupe: st.Dedupe, Locks: st.Locks, Router: router, Handoff: svc,
 		Sender: opts.Sender, FailLimit: opts.FailLimit, Budget: opts.Budget, Now: clock.Now,
-		Unanswered: opts.Unanswered,
+		Unanswered: opts.Unanswered, Flows: runner, Cases: caseService,
 	})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &Bot{tb: tb, Engine: e, Stores: st, Handoff: svc, Router: router, Clock: clock, user: "o_test_user"}
+	return &Bot{tb: tb, Engine: e, Stores: st, Handoff: svc, Router: router, Flows: runner, Cases: caseService,
+		Clock: clock, user: "o_test_user"}
 }
 
 func memStores(tb testing.TB, now func() time.Time) Stores {
@@ -110,7 +134,12 @@ func memStores(tb testing.TB, now func() time.Time) Stores {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return Stores{Sessions: sessions, Dedupe: sqlitestore.NewDeduper(now), Locks: sqlitestore.NewLocker(), Tickets: tickets}
+	caseStore, err := casesqlite.New(db)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return Stores{Sessions: sessions, Dedupe: sqlitestore.NewDeduper(now), Locks: sqlitestore.NewLocker(), Tickets: tickets,
+		Cases: caseStore}
 }
 
 // As switches the user the next messages come from.
@@ -190,4 +219,18 @@ func (b *Bot) HasOpenTicket() bool {
 		b.tb.Fatal(err)
 	}
 	return err == nil
+}
+
+// LatestCase returns the current user's newest case; it fails the test
+// when the user has none.
+func (b *Bot) LatestCase() cases.Case {
+	b.tb.Helper()
+	list, err := b.Cases.ForUser(context.Background(), b.user, 1)
+	if err != nil {
+		b.tb.Fatal(err)
+	}
+	if len(list) == 0 {
+		b.tb.Fatalf("user %s has no case", b.user)
+	}
+	return list[0]
 }

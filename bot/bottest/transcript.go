@@ -30,6 +30,9 @@ import (
 //	= 失败: 2                   consecutive failed turns
 //	= 工单: lane=minor reason=urgent:minor status=queued merged=0
 //	= 无工单                    no open ticket
+//	= 工单内容: 文字             the open ticket's transcript contains the text
+//	= 流程: bill_export         the running flow ("无" for none)
+//	= 案件: flow=bill_export status=submitted fields=4 ticket=yes   the user's latest case
 func RunTranscript(t *testing.T, b *Bot, path string) {
 	t.Helper()
 	f, err := os.Open(path)
@@ -160,6 +163,37 @@ func checkState(t *testing.T, where string, b *Bot, want string) {
 			k, v, _ := strings.Cut(kv, "=")
 			if got[k] != v {
 				t.Errorf("%s: ticket %s: %s = %q, want %q", where, tk.ID, k, got[k], v)
+			}
+		}
+	case "工单内容":
+		tk := b.OpenTicket()
+		var all strings.Builder
+		for _, m := range tk.Messages {
+			all.WriteString(m.Text + "\n")
+		}
+		if !strings.Contains(all.String(), val) {
+			t.Errorf("%s: ticket %s's transcript does not contain %q:\n%s", where, tk.ID, val, all.String())
+		}
+	case "流程":
+		got := "无"
+		if f := b.Session().Flow; f != nil {
+			got = f.Flow
+		}
+		if got != val {
+			t.Errorf("%s: flow = %s, want %s", where, got, val)
+		}
+	case "案件":
+		c := b.LatestCase()
+		ticket := "no"
+		if c.TicketID != "" {
+			ticket = "yes"
+		}
+		got := map[string]string{"flow": c.Flow, "status": string(c.Status), "fields": strconv.Itoa(len(c.Fields)),
+			"ticket": ticket}
+		for _, kv := range strings.Fields(val) {
+			k, v, _ := strings.Cut(kv, "=")
+			if got[k] != v {
+				t.Errorf("%s: case %s: %s = %q, want %q (fields %v)", where, c.ID, k, got[k], v, c.Fields)
 			}
 		}
 	default:

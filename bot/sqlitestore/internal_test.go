@@ -19,7 +19,7 @@ func TestCopySession(t *testing.T) {
 	for f := range typ.Fields() {
 		switch f.Type.Kind() {
 		case reflect.Slice, reflect.Map, reflect.Pointer, reflect.Interface, reflect.Chan, reflect.Func:
-			if f.Name != "History" {
+			if f.Name != "History" && f.Name != "Flow" {
 				t.Errorf("bot.Session.%s is a %s: make copySession copy it, then list it here", f.Name, f.Type.Kind())
 			}
 		}

@@ -341,5 +341,8 @@ func copySession(s bot.Session) bot.Session {
 	if s.History != nil {
 		s.History = append([]handoff.Message(nil), s.History...)
 	}
+	if s.Flow != nil {
+		s.Flow = s.Flow.Clone()
+	}
 	return s
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kefuhq/kefu/bot"
 	"github.com/kefuhq/kefu/handoff"
+	"github.com/kefuhq/kefu/intents/flows"
 )
 
 // TestSessionStore runs the conformance tests of a bot.SessionStore.
@@ -64,6 +65,9 @@ func testSessionOK(t *testing.T, s bot.SessionStore) {
 	sess.TicketID = "T20261125-00001"
 	sess.English = true
 	sess.UpdatedAt = at
+	sess.Flow = &flows.State{Flow: "account_unfreeze", Step: "phone", Run: "0a1b2c", Origin: "urgent:emergency",
+		Values: map[string]string{"cause": "不清楚原因"}, Trail: []string{"cause"}, Invalid: 1,
+		StartedAt: at, UpdatedAt: at.Add(time.Second)}
 	sess.Remember(
 		handoff.Message{From: handoff.FromUser, Kind: "text", Text: "怎么解冻账号", At: at},
 		handoff.Message{From: handoff.FromBot, Text: "请按以下步骤操作……", At: at.Add(time.Second)},
@@ -142,14 +146,27 @@ func testSessionCallerCopy(t *testing.T, s bot.SessionStore) {
 	sess.Remember(handoff.Message{From: handoff.FromUser, Kind: "text", Text: "一"})
 	mustSave(t, s, &sess)
 	sess.History[0].Text = "changed after save"
+	withFlow := mustSession(t, s, "o-2")
+	withFlow.Flow = &flows.State{Flow: "bill_export", Values: map[string]string{"period": "近1年"}}
+	mustSave(t, s, &withFlow)
+	withFlow.Flow.Values["period"] = "changed after save"
+	if got := mustSession(t, s, "o-2"); got.Flow == nil || got.Flow.Values["period"] != "近1年" {
+		t.Errorf("stored flow changed through a caller's copy: %+v", got.Flow)
+	} else {
+		got.Flow.Values["period"] = "changed after read"
+		if again := mustSession(t, s, "o-2"); again.Flow.Values["period"] != "近1年" {
+			t.Errorf("stored flow changed through a reader's copy: %+v", again.Flow)
+		}
+	}
 	sess.FailedTurns = 9
 
 	read := mustSession(t, s, "o-1")
 	read.History[0].Text = "changed after read"
+	read.Flow = &flows.State{Flow: "set after read"}
 	read.History = append(read.History, handoff.Message{Text: "appended after read"})
 
 	got := mustSession(t, s, "o-1")
-	if len(got.History) != 1 || got.History[0].Text != "一" || got.FailedTurns != 0 {
+	if len(got.History) != 1 || got.History[0].Text != "一" || got.FailedTurns != 0 || got.Flow != nil {
 		t.Errorf("stored session changed through a caller's copy: %+v", got)
 	}
 }

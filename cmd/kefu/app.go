@@ -22,12 +22,14 @@ import (
 	"github.com/kefuhq/kefu/bot"
 	botredis "github.com/kefuhq/kefu/bot/redisstore"
 	botsqlite "github.com/kefuhq/kefu/bot/sqlitestore"
+	"github.com/kefuhq/kefu/cases"
 	"github.com/kefuhq/kefu/config"
 	"github.com/kefuhq/kefu/handoff"
 	"github.com/kefuhq/kefu/handoff/handoffsse"
 	handoffredis "github.com/kefuhq/kefu/handoff/redisstore"
 	handoffsqlite "github.com/kefuhq/kefu/handoff/sqlitestore"
 	"github.com/kefuhq/kefu/intents"
+	"github.com/kefuhq/kefu/intents/flows"
 	"github.com/kefuhq/kefu/internal/sqlitedb"
 	"github.com/kefuhq/kefu/kb"
 	kbredis "github.com/kefuhq/kefu/kb/redisstore"
@@ -61,6 +63,9 @@ type app struct {
 	semantic *semantic.Index // nil unless KEFU_EMBED_BASE_URL is set
 	router   *intents.Router
 	handoff  *handoff.Service
+	cases    *cases.Service
+	flows    *flows.Runner
+	lanes    handoff.Lanes
 	wechat   *wxapi.Client // nil when no AppID/AppSecret is configured
 	quota    *wxapi.Tracker
 	replies  *wxapi.QuotaSender // agent replies; nil when wechat is nil
@@ -153,6 +158,9 @@ func (a *app) openStores(ctx context.Context) error {
 		a.tokens, a.quotas = tokens, tokens
 		a.accounts = authredis.New(rdb, a.cfg.RedisPrefix)
 		a.kbStore, a.kbNotify = kbredis.New(rdb, a.cfg.RedisPrefix), kbredis.NewNotifier(rdb, a.cfg.RedisPrefix)
+		if err := a.openCases(rdb, nil); err != nil {
+			return err
+		}
 		a.ping = func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
 		a.log.Info("store: shared (redis)", "addr", opts.Addr, "db", opts.DB)
 		return nil
@@ -185,6 +193,9 @@ func (a *app) useSQLite(db *sql.DB, path string) error {
 	}
 	kbStore, err := kbsqlite.New(db)
 	if err != nil {
+		return err
+	}
+	if err := a.openCases(nil, db); err != nil {
 		return err
 	}
 	a.sessions, a.tickets, a.tokens, a.accounts = sessions, tickets, tokens, accounts
@@ -224,8 +235,17 @@ func (a *app) buildServices(ctx context.Context) error {
 		return err
 	}
 	a.handoff, err = handoff.NewService(handoff.Options{Store: a.tickets, Lanes: lanes, RepeatLimit: cfg.RepeatLimit,
+		AgentTimeout: cfg.AgentTimeout, UserTimeout: cfg.UserTimeout, QueueTimeout: cfg.QueueTimeout,
 		Events: a.events, Logger: a.log})
 	if err != nil {
+		return err
+	}
+	if n, err := a.handoff.RecomputeSLAs(ctx); err != nil {
+		return fmt.Errorf("recompute ticket deadlines: %w", err)
+	} else if n > 0 {
+		a.log.Info("lane SLAs changed: ticket deadlines recomputed", "tickets", n)
+	}
+	if err := a.openFlows(lanes); err != nil {
 		return err
 	}
 	a.auth, err = auth.NewService(auth.Options{Store: a.accounts, ValidLane: validLane(lanes)})
@@ -254,7 +274,7 @@ func (a *app) buildServices(ctx context.Context) error {
 	a.engine, err = bot.New(bot.Options{
 		Sessions: a.sessions, Dedupe: a.dedupe, Locks: a.locks, Router: a.router, Handoff: a.handoff,
 		Sender: sender, FailLimit: cfg.FailLimit, Budget: cfg.TurnBudget, Logger: a.log,
-		Observe: a.metrics.observeTurn, Unanswered: a.recordUnanswered(ctx),
+		Observe: a.metrics.observeTurn, Unanswered: a.recordUnanswered(ctx), Flows: a.flows, Cases: a.cases,
 	})
 	return err
 }

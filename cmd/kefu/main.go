@@ -4,6 +4,8 @@
 //	kefu serve      run the server (webhook, API, metrics)
 //	kefu chat       talk to the bot in the terminal
 //	kefu tickets    list tickets (kefu tickets show ID for one)
+//	kefu cases      list the self-service cases, show one, set its status
+//	kefu flows      list the self-service flows, check a definition file
 //	kefu kb         the knowledge base offline (kefu kb for its commands)
 //	kefu agent      accounts of the panel and the API: add, list, passwd
 //	kefu config     print the effective configuration, secrets masked
@@ -28,6 +30,12 @@ Usage:
   kefu chat [-user ID]       talk to the bot in the terminal, on the same store
   kefu tickets [flags]       list tickets (-status queued|assigned|closed|open, -lane L, -json)
   kefu tickets show ID       one ticket with its transcript
+  kefu cases [flags]         list cases (-status submitted|processing|resolved|rejected, -flow F, -user OPENID, -json)
+  kefu cases show ID         one case with its fields and history
+  kefu cases set [-by NAME] ID STATUS [note]
+                             set a case's status, with a note
+  kefu flows list            the self-service flows: id, title, lane, menu keys, triggers, source
+  kefu flows check FILE…     validate flow definitions (YAML or JSON); errors name the file, flow and step
   kefu kb list|history|export|import|publish|rollback
                              the knowledge base offline: versions, import/export JSON and CSV
   kefu agent add -username U [-role R] [-name N] [-lanes a,b] [-capacity N] [-password-file F]
@@ -83,6 +91,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return chat(ctx, cfg, rest, stdin, stdout, stderr)
 	case "tickets":
 		return tickets(ctx, cfg, rest, stdout, stderr)
+	case "cases":
+		return casesCommand(ctx, cfg, rest, stdout, stderr)
+	case "flows":
+		return flowsCommand(cfg, rest, stdout, stderr)
 	case "kb":
 		return kbCommand(ctx, cfg, rest, stdin, stdout, stderr)
 	case "agent":

@@ -45,6 +45,7 @@ func serve(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 	}
 	go a.watchKB(ctx)
 	go a.sweep(ctx)
+	a.reloadFlowsOnHUP(ctx)
 	if cfg.AutoAssign {
 		go a.autoAssign(ctx)
 	}
@@ -189,6 +190,10 @@ func (a *app) routes() (http.Handler, error) {
 		return nil, err
 	}
 	a.live.Register(api.Group("", accounts.Authenticate(), ginauth.Require(auth.PermServe)))
+	// The cases of the self-service flows: their API and page.
+	if err := a.casesRoutes(api.Group("", accounts.Authenticate(), ginauth.Require(auth.PermServe)), r); err != nil {
+		return nil, err
+	}
 	// The web pages: the sign-in shell and the knowledge-base editor. They
 	// use the JSON API above and nothing else.
 	webui.Register(r)

@@ -850,7 +850,7 @@ func TestImportRoundTrip(t *testing.T) {
 	var e kb.Version
 	s.call("GET", "/api/v1/kb/articles/channels-official-account/versions/1", nil, http.StatusOK, &e)
 	edited := strings.Replace(csvFile, e.Article.Answer, newAnswer, 1) +
-		"member-birthday,会员生日礼包怎么领取?,生日礼包在哪里领,生日当月在会员页领取。,,会员,,,published,,\n"
+		"member-birthday,会员生日礼包怎么领取?,生日礼包在哪里领,生日当月在会员页领取。,,会员,,,published,,,\n"
 	if !strings.Contains(edited, newAnswer) {
 		t.Fatal("the CSV was not edited")
 	}

@@ -2,7 +2,7 @@
 // a text node or an attribute value, never as HTML, so user and editor
 // text can never become markup or script.
 
-import { logout } from './api.js';
+import { logout, me } from './api.js';
 
 // Properties set as DOM properties rather than attributes.
 const PROPS = new Set(['value', 'checked', 'disabled', 'selected', 'readOnly', 'required', 'multiple', 'hidden']);
@@ -105,6 +105,25 @@ export function denied(main, account, what) {
     el('p', {}, '当前账号 ', el('strong', {}, account.username), '（', roleLabel(account.role), '）无权', what, '。'),
     el('p', { class: 'muted' }, '请联系管理员为你的账号分配相应角色，或换一个账号登录。(Ask an admin for the right role, or sign in with another account.)'),
     el('p', {}, el('button', { type: 'button', class: 'btn', onclick: () => logout() }, '换个账号登录 (sign in as someone else)'))));
+}
+
+/**
+ * signedIn resolves to the signed-in account when its role is one of roles
+ * and it is enabled; otherwise it shows "no permission" (what the page is
+ * for) under title and resolves to null. A stranger is sent to sign in.
+ */
+export async function signedIn(roles, title, what) {
+  let account;
+  try {
+    account = await me();
+  } catch {
+    return null; // 401 went to the sign-in page; other errors are shown
+  }
+  if (!roles.includes(account.role) || account.disabled) {
+    denied(shell({ title, account }), account, what);
+    return null;
+  }
+  return account;
 }
 
 /** field wraps a form control with its label and an optional hint. */

@@ -11,8 +11,7 @@
 // It asks /api/v1/me who is signed in: editors and admins get the editor,
 // anyone else a "no permission" message.
 
-import { me } from '/panel/assets/api.js';
-import { clear, denied, el, setActiveNav, shell } from '/panel/assets/dom.js';
+import { clear, el, setActiveNav, shell, signedIn } from '/panel/assets/dom.js';
 import { listView } from './list.js';
 import { editorView } from './article.js';
 import { historyView } from './history.js';
@@ -68,16 +67,8 @@ function route(main) {
 }
 
 async function boot() {
-  let account;
-  try {
-    account = await me();
-  } catch {
-    return; // 401 went to the sign-in page; other errors are shown
-  }
-  if (!EDITOR_ROLES.includes(account.role) || account.disabled) {
-    denied(shell({ title: '知识库 Knowledge base', account }), account, '编辑知识库 (edit the knowledge base)');
-    return;
-  }
+  const account = await signedIn(EDITOR_ROLES, '知识库 Knowledge base', '编辑知识库 (edit the knowledge base)');
+  if (!account) return;
   const main = shell({ title: '知识库 Knowledge base', nav: NAV, account });
   window.addEventListener('hashchange', () => route(main));
   route(main);

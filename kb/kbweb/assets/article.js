@@ -31,6 +31,7 @@ export async function editorView(view, id, query) {
     kind: el('select', { id: 'f-kind', name: 'kind' },
       Object.entries(KIND).map(([k, v]) => el('option', { value: k, selected: k === (a.kind || 'faq') }, v))),
     handoff: el('input', { id: 'f-handoff', name: 'handoff', value: a.handoff || '', list: 'lanes', pattern: '[a-z0-9_-]*' }),
+    flow: el('input', { id: 'f-flow', name: 'flow', value: a.flow || '', pattern: '[a-z0-9_-]*' }),
     note: el('input', { id: 'f-note', name: 'note', placeholder: '例如：更新了办理时限 (e.g. updated the time limit)' }),
   };
   const categories = el('datalist', { id: 'categories' });
@@ -59,6 +60,7 @@ export async function editorView(view, id, query) {
       tags: f.tags.value.split(/[,，、]/).map((s) => s.trim()).filter(Boolean),
       kind: f.kind.value,
       handoff: f.handoff.value.trim(),
+      flow: f.flow.value.trim(),
       note: f.note.value.trim(),
     };
     if (f.id.value.trim()) out.id = f.id.value.trim();
@@ -147,6 +149,7 @@ export async function editorView(view, id, query) {
         field('标签 Tags', f.tags, '用逗号分隔 (comma-separated)'),
         field('类型 Kind', f.kind, 'boundary：服务范围外的问题，回答去哪里办理'),
         field('转人工队列 Handoff lane', f.handoff, '可选：匹配后先回答，再转入该队列 (optional)'),
+        field('自助流程 Flow', f.flow, '可选：回答后提供办理，用户回复“办理”即开始，如 bill_export（kefu flows list）'),
         categories, lanes)));
 
   clear(view,

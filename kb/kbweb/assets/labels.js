@@ -34,6 +34,7 @@ export const FIELD = {
   kind: '类型 kind',
   status: '状态 status',
   handoff: '转人工队列 handoff',
+  flow: '自助流程 flow',
 };
 
 /** LANES are the default lanes, offered for an article's handoff lane. */
