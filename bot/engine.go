@@ -52,6 +52,11 @@ type Options struct {
 	// Observe, if set, is told the outcome of every turn (a Decision kind,
 	// or "duplicate", "late", "error", "event", "waiting") and its duration.
 	Observe func(outcome string, d time.Duration)
+	// Inbound, if set, is told of every message processed (not of
+	// duplicates), before its turn, on the turn's goroutine: it must not
+	// block. The customer-service quota tracker learns the user's send
+	// windows from it.
+	Inbound func(Inbound)
 	// Flows runs the self-service flows; nil: none (a session found in a
 	// flow returns to the bot).
 	Flows *flows.Runner
@@ -97,6 +102,7 @@ type Engine struct {
 	unanswered  func(Unanswered)
 	flows       *flows.Runner
 	caseTickets CaseTickets
+	inbound     func(Inbound)
 	workers     workers
 }
 
@@ -121,7 +127,7 @@ func New(opts Options) (*Engine, error) {
 		turnTimeout: or(opts.TurnTimeout, 30*time.Second), dedupeTTL: or(opts.DedupeTTL, 5*time.Minute),
 		lockTTL: or(opts.LockTTL, 30*time.Second),
 		log:     opts.Logger, now: opts.Now, observe: opts.Observe, unanswered: opts.Unanswered,
-		workers: newWorkers(), flows: opts.Flows, caseTickets: opts.Cases,
+		workers: newWorkers(), flows: opts.Flows, caseTickets: opts.Cases, inbound: opts.Inbound,
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -339,6 +345,9 @@ func (e *Engine) finish(ctx context.Context, key string, t Turn) {
 func (e *Engine) turn(ctx context.Context, in Inbound) (Reply, string, error) {
 	if in.OpenID == "" {
 		return Reply{}, "error", errors.New("bot: message without a user")
+	}
+	if e.inbound != nil {
+		e.inbound(in)
 	}
 	unlock, err := e.locks.Lock(ctx, "user:"+in.OpenID, e.lockTTL)
 	if err != nil {

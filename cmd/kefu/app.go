@@ -274,7 +274,8 @@ func (a *app) buildServices(ctx context.Context) error {
 	a.engine, err = bot.New(bot.Options{
 		Sessions: a.sessions, Dedupe: a.dedupe, Locks: a.locks, Router: a.router, Handoff: a.handoff,
 		Sender: sender, FailLimit: cfg.FailLimit, Budget: cfg.TurnBudget, Logger: a.log,
-		Observe: a.metrics.observeTurn, Unanswered: a.recordUnanswered(ctx), Flows: a.flows, Cases: a.cases,
+		Observe: a.metrics.observeTurn, Unanswered: a.recordUnanswered(), Flows: a.flows, Cases: a.cases,
+		Inbound: a.recordInteractions(),
 	})
 	return err
 }
@@ -305,31 +306,21 @@ func (a *app) openSemantic(articles []kb.Article) (intents.Reranker, error) {
 }
 
 // recordUnanswered returns the engine's hook for unanswered questions: it
-// queues them for a writer goroutine, so a turn never waits for the
-// editors' queue, and drops them (counting) when the writer falls behind.
-func (a *app) recordUnanswered(ctx context.Context) func(bot.Unanswered) {
-	queue := make(chan bot.Unanswered, 256)
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case u := <-queue:
-				err := a.editor.RecordUnanswered(context.WithoutCancel(ctx), kb.Unanswered{
-					Text: u.Text, Reason: kb.Reason(u.Reason), ArticleID: u.ArticleID, Score: u.Score})
-				if err != nil {
-					a.log.Warn("unanswered: record", "err", err)
-				}
+// queues them for a writer goroutine (a writeBehind), so a turn never
+// waits for the editors' queue, and drops them (counting) when the writer
+// falls behind. What is queued is written out when the app closes.
+func (a *app) recordUnanswered() func(bot.Unanswered) {
+	w := newWriteBehind(256, 1, a.metrics.unansweredDropped, func(ctx context.Context, batch []bot.Unanswered) {
+		for _, u := range batch {
+			err := a.editor.RecordUnanswered(ctx, kb.Unanswered{
+				Text: u.Text, Reason: kb.Reason(u.Reason), ArticleID: u.ArticleID, Score: u.Score})
+			if err != nil {
+				a.log.Warn("unanswered: record", "err", err)
 			}
 		}
-	}()
-	return func(u bot.Unanswered) {
-		select {
-		case queue <- u:
-		default:
-			a.metrics.unansweredDropped.Inc()
-		}
-	}
+	})
+	a.closers = append(a.closers, w)
+	return w.Offer
 }
 
 // watchKB rebuilds the router's index whenever the published knowledge

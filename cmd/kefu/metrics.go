@@ -21,9 +21,10 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	reqTime  *prometheus.HistogramVec
 
-	unansweredDropped prometheus.Counter
-	kbRevision        prometheus.Gauge
-	semanticTime      *prometheus.HistogramVec
+	unansweredDropped   prometheus.Counter
+	interactionsDropped prometheus.Counter
+	kbRevision          prometheus.Gauge
+	semanticTime        *prometheus.HistogramVec
 }
 
 func newMetrics() *metrics {
@@ -46,6 +47,9 @@ func newMetrics() *metrics {
 		unansweredDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "kefu_unanswered_dropped_total", Help: "Unanswered questions not queued for editors because the writer fell behind.",
 		}),
+		interactionsDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kefu_quota_interactions_dropped_total", Help: "User interactions not reported to the quota tracker: its writer fell behind, or the server was stopping.",
+		}),
 		kbRevision: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "kefu_kb_revision", Help: "Publish revision of the knowledge base this instance answers from.",
 		}),
@@ -54,7 +58,7 @@ func newMetrics() *metrics {
 			Buckets: []float64{.001, .005, .01, .05, .1, .2, .5, 1, 2},
 		}, []string{"outcome"}),
 	}
-	m.reg.MustRegister(m.turns, m.turnTime, m.requests, m.reqTime, m.unansweredDropped, m.kbRevision, m.semanticTime,
+	m.reg.MustRegister(m.turns, m.turnTime, m.requests, m.reqTime, m.unansweredDropped, m.interactionsDropped, m.kbRevision, m.semanticTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

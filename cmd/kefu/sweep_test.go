@@ -8,7 +8,6 @@ import (
 
 	"github.com/kefuhq/kefu/handoff"
 	"github.com/kefuhq/kefu/internal/clocktest"
-	"github.com/kefuhq/kefu/wxapi"
 	"github.com/kefuhq/kefu/wxapi/wxapitest"
 )
 
@@ -63,8 +62,8 @@ func TestSweepOnce(t *testing.T) {
 
 // TestSweepQueueTimeout checks that a ticket left in its queue for the
 // configured queue timeout is closed and its user told, through the
-// customer-service API, with the ticket's number; a ticket opened later
-// waits on.
+// customer-service API, with the ticket's number, the quota tracker fed
+// from the transcript only; a ticket opened later waits on.
 func TestSweepQueueTimeout(t *testing.T) {
 	fake := wxapitest.NewServer()
 	t.Cleanup(fake.Close)
@@ -80,14 +79,13 @@ func TestSweepQueueTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The tracker is told nothing (as after a restart, or with the
+	// webhook's report dropped): the window the user's message opened is
+	// known from the ticket's transcript only.
 	open := func(user string) handoff.Ticket {
-		out, err := a.handoff.Handoff(ctx, handoff.Request{OpenID: user, Lane: handoff.LaneOverseas, Reason: "user_request"})
+		out, err := a.handoff.Handoff(ctx, handoff.Request{OpenID: user, Lane: handoff.LaneOverseas, Reason: "user_request",
+			Transcript: []handoff.Message{{From: handoff.FromUser, Kind: "text", Text: "转人工", At: clock.Now()}}})
 		if err != nil {
-			t.Fatal(err)
-		}
-		// As the webhook does for a user's message: it opens the
-		// customer-service window.
-		if err := a.quota.Interaction(ctx, user, wxapi.InteractionMessage, clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 		return out.Ticket
@@ -109,6 +107,9 @@ func TestSweepQueueTimeout(t *testing.T) {
 	sent, err := fake.WaitSentTo(wctx, "o_waited", 1)
 	if err != nil || !strings.Contains(sent[0].Text, old.ID) || !strings.Contains(sent[0].Text, "排队") {
 		t.Fatalf("sent to the user %+v, %v; want the closing message naming %s", sent, err, old.ID)
+	}
+	if q, err := a.quota.Peek(ctx, "o_waited", time.Now()); err != nil || q.Remaining != a.cfg.CSLimit-1 {
+		t.Errorf("quota after the notice %+v, %v; want one of %d sends used", q, err, a.cfg.CSLimit)
 	}
 	if got := fake.Sent(); len(got) != 1 {
 		t.Errorf("sent %d messages, want 1 (the waiting user of the young ticket is not told anything)", len(got))

@@ -3,6 +3,7 @@ package handoffapi
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -51,7 +52,7 @@ func (h *Handler) reply(c *gin.Context) {
 		h.writeError(c, err)
 		return
 	}
-	h.syncQuota(ctx, t)
+	SyncQuota(ctx, h.quota, t, h.log)
 	d, _ := h.sender.SendText(ctx, t.OpenID, text)
 	status, detail := deliveryStatus(d)
 	if d.Err != nil {
@@ -112,15 +113,17 @@ func deliveryStatus(d wxapi.Delivery) (int, *apierr.Detail) {
 	return http.StatusBadGateway, &apierr.Detail{Code: CodeWeChat, Message: msgWeChatFailed}
 }
 
-// syncQuota records in the quota tracker the user's latest message and
-// menu click of the transcript, so the tracker knows the windows they
-// opened even though the webhook does not report them to it. Recording an
-// interaction again changes nothing. It stops at a reply refused for a
-// closed window: WeChat (or the tracker) said the window was closed after
-// the messages before it, and the tracker may have forgotten it since.
-// Failures are logged: the send then goes by what the tracker knew.
-func (h *Handler) syncQuota(ctx context.Context, t handoff.Ticket) {
-	if h.quota == nil {
+// SyncQuota records in quota the user's latest message and menu click of
+// the ticket's transcript, so the tracker knows the windows they opened
+// even when the webhook's report of them was lost (dropped under load, or
+// the process restarted before writing it). Recording an interaction again
+// changes nothing. It stops at a reply refused for a closed window: WeChat
+// (or the tracker) said the window was closed after the messages before
+// it, and the tracker may have forgotten it since. Call it before a send
+// to the ticket's user. Failures are logged to log (nil: not logged): the
+// send then goes by what the tracker knew.
+func SyncQuota(ctx context.Context, quota wxapi.Quota, t handoff.Ticket, log *slog.Logger) {
+	if quota == nil {
 		return
 	}
 	seen := map[wxapi.InteractionKind]bool{}
@@ -137,8 +140,10 @@ func (h *Handler) syncQuota(ctx context.Context, t handoff.Ticket) {
 			continue
 		}
 		seen[kind] = true
-		if err := h.quota.Interaction(ctx, t.OpenID, kind, m.At); err != nil {
-			h.log.WarnContext(ctx, "handoffapi: quota: record the user's interaction", "ticket_id", t.ID, "err", err)
+		if err := quota.Interaction(ctx, t.OpenID, kind, m.At); err != nil {
+			if log != nil {
+				log.WarnContext(ctx, "handoffapi: quota: record the user's interaction", "ticket_id", t.ID, "err", err)
+			}
 			return
 		}
 	}
@@ -151,7 +156,7 @@ func (h *Handler) allowance(c *gin.Context, t handoff.Ticket) *wxapi.Allowance {
 		return nil
 	}
 	ctx := c.Request.Context()
-	h.syncQuota(ctx, t)
+	SyncQuota(ctx, h.quota, t, h.log)
 	a, err := h.quota.Peek(ctx, t.OpenID, h.now())
 	if err != nil {
 		h.log.WarnContext(ctx, "handoffapi: quota: peek", "ticket_id", t.ID, "err", err)
