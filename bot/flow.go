@@ -10,6 +10,7 @@ import (
 	"github.com/kefuhq/kefu/handoff"
 	"github.com/kefuhq/kefu/intents"
 	"github.com/kefuhq/kefu/intents/flows"
+	"github.com/kefuhq/kefu/internal/logid"
 )
 
 // CaseTickets ties a case to the ticket of the handoff that followed it.
@@ -313,4 +314,65 @@ func (st *step) urgentFlow(ctx context.Context, msg handoff.Message, d intents.D
 	text := r.Text + "\n\n" + t.Reply
 	st.remember(handoff.Message{From: handoff.FromBot, Kind: "text", Text: t.Reply, At: st.now})
 	return Reply{Text: text}, nil
+}
+
+// ExpireIdleFlows ends the flows that have waited longer than the flow
+// runner's idle time for the user's answer, up to limit of them, and tells
+// each user so through the Sender (the user wrote within the last 48 h,
+// so the customer-service window is open). A flow beside a queued ticket
+// ends and the ticket stays. Each user is handled under their lock, and a
+// flow that moved on meanwhile is left alone, so several instances may
+// sweep at once. It returns how many flows it ended.
+func (e *Engine) ExpireIdleFlows(ctx context.Context, limit int) (int, error) {
+	if e.flows == nil {
+		return 0, nil
+	}
+	ids, err := e.sessions.IdleFlows(ctx, e.now().Add(-e.flows.Idle()), limit)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		ended, err := e.expireFlow(ctx, id)
+		if err != nil {
+			e.log.Error("flow expiry failed", "open_id", logid.Hash(id), "err", e.scrub(err, id))
+			continue
+		}
+		if ended {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// expireFlow ends the user's flow if it is still idle.
+func (e *Engine) expireFlow(ctx context.Context, openID string) (bool, error) {
+	unlock, err := e.locks.Lock(ctx, "user:"+openID, e.lockTTL)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	s, err := e.sessions.Session(ctx, openID)
+	if err != nil || s.Flow == nil {
+		return false, err
+	}
+	text, expired := e.flows.Expired(*s.Flow, flows.User{OpenID: openID, English: s.English})
+	if !expired {
+		return false, nil
+	}
+	st := &step{e: e, s: &s, now: e.now()}
+	if err := st.leaveFlow(ctx, nil); err != nil {
+		return false, err
+	}
+	if s.TicketID != "" {
+		text += "\n\n" + fmt.Sprintf(msgStillQueued.in(s.English), s.TicketID)
+	}
+	st.remember(handoff.Message{From: handoff.FromBot, Kind: "text", Text: text, At: st.now})
+	s.UpdatedAt = st.now
+	if err := e.sessions.SaveSession(ctx, &s); err != nil {
+		return false, err
+	}
+	e.observe("flow_expired", 0)
+	_ = e.deliverLate(ctx, openID, Reply{Text: text}) // logged; the flow has ended all the same
+	return true, nil
 }

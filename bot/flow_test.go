@@ -262,3 +262,54 @@ func TestFlowRemovedByReload(t *testing.T) {
 		t.Errorf("session %s flow %v", s.State, s.Flow)
 	}
 }
+
+// TestExpireIdleFlows: the sweep ends flows left idle past 30 min and tells
+// the users through the customer-service API; a flow beside a queued
+// ticket ends and the ticket stays; a flow still in use is left alone.
+func TestExpireIdleFlows(t *testing.T) {
+	for kind, stores := range storeKinds(t) {
+		t.Run(kind, func(t *testing.T) {
+			sender := &recordingSender{sent: make(chan string, 8)}
+			b := bottest.New(t, bottest.Options{Stores: stores(t), Sender: sender})
+			b.As("o_idle_bill")
+			sayAll(b, "我要导出账单", "近3个月")
+			b.As("o_idle_freeze")
+			b.Say("号被盗了在借钱")
+			b.Clock.Advance(20 * time.Minute)
+			b.As("o_idle_busy")
+			b.Say("我要投诉")
+			b.Clock.Advance(11 * time.Minute)
+
+			n, err := b.Engine.ExpireIdleFlows(context.Background(), 100)
+			if err != nil || n != 2 {
+				t.Fatalf("ExpireIdleFlows = %d, %v; want 2", n, err)
+			}
+			close(sender.sent)
+			var sent []string
+			for m := range sender.sent {
+				sent = append(sent, m)
+			}
+			if len(sent) != 2 {
+				t.Fatalf("sent %v, want two notices", sent)
+			}
+			for _, m := range sent {
+				if !strings.Contains(m, "已自动结束") {
+					t.Errorf("notice: %s", m)
+				}
+			}
+			if s := b.As("o_idle_bill").Session(); s.State != bot.StateBot || s.Flow != nil {
+				t.Errorf("bill: %s flow %v", s.State, s.Flow)
+			}
+			if s := b.As("o_idle_freeze").Session(); s.State != bot.StateQueued || s.Flow != nil || s.TicketID == "" {
+				t.Errorf("freeze: %s flow %v ticket %q", s.State, s.Flow, s.TicketID)
+			}
+			if s := b.As("o_idle_busy").Session(); s.Flow == nil {
+				t.Error("a flow 11 minutes idle was ended")
+			}
+			// Nothing more to do: a second sweep (another instance) ends none.
+			if n, err := b.Engine.ExpireIdleFlows(context.Background(), 100); err != nil || n != 0 {
+				t.Errorf("second sweep = %d, %v", n, err)
+			}
+		})
+	}
+}

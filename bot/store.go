@@ -26,6 +26,10 @@ type SessionStore interface {
 	// DeleteSession forgets the user's session; deleting a missing one is
 	// not an error.
 	DeleteSession(ctx context.Context, openID string) error
+	// IdleFlows returns up to limit users whose session has a running flow
+	// (Session.Flow) last active (Flow.UpdatedAt) before the given time,
+	// the longest idle first.
+	IdleFlows(ctx context.Context, before time.Time, limit int) ([]string, error)
 }
 
 // Turn is what the Deduper remembers of a processed message.

@@ -5,6 +5,8 @@
 // Keys, under the Store's prefix:
 //
 //	session:<open_id>  hash: v = version, d = the bot.Session as JSON
+//	flows:active       sorted set: open_ids with a running flow, scored by
+//	                   the flow's last activity (unix milliseconds)
 //	turn:<dedupe key>  string: the bot.Turn as JSON, expiring after its ttl
 //	lock:<key>         string: the holder's random token, expiring after its ttl
 package redisstore
@@ -52,15 +54,23 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 func (s *Store) sessionKey(openID string) string { return s.prefix + "session:" + openID }
 func (s *Store) turnKey(key string) string       { return s.prefix + "turn:" + key }
 func (s *Store) lockKey(key string) string       { return s.prefix + "lock:" + key }
+func (s *Store) flowsKey() string                { return s.prefix + "flows:active" }
 
 // saveSession stores ARGV[2] at version ARGV[1]+1 if the stored version is
-// ARGV[1] (0 = none stored); it returns 1 when stored, 0 on a conflict.
+// ARGV[1] (0 = none stored), and keeps the user (ARGV[4]) in the running
+// flows (KEYS[2]) scored ARGV[3], or out of them when ARGV[3] is empty; it
+// returns 1 when stored, 0 on a conflict.
 var saveSession = redis.NewScript(`
 local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if v ~= tonumber(ARGV[1]) then
 	return 0
 end
 redis.call('HSET', KEYS[1], 'v', v + 1, 'd', ARGV[2])
+if ARGV[3] == '' then
+	redis.call('ZREM', KEYS[2], ARGV[4])
+else
+	redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+end
 return 1
 `)
 
@@ -100,7 +110,12 @@ func (s *Store) SaveSession(ctx context.Context, sess *bot.Session) error {
 	if err != nil {
 		return fmt.Errorf("bot: save session %s: %w", sess.OpenID, err)
 	}
-	ok, err := saveSession.Run(ctx, s.rdb, []string{s.sessionKey(sess.OpenID)}, sess.Version, data).Int()
+	active := ""
+	if sess.Flow != nil {
+		active = strconv.FormatInt(sess.Flow.UpdatedAt.UnixMilli(), 10)
+	}
+	ok, err := saveSession.Run(ctx, s.rdb, []string{s.sessionKey(sess.OpenID), s.flowsKey()},
+		sess.Version, data, active, sess.OpenID).Int()
 	if err != nil {
 		return fmt.Errorf("bot: save session %s: %w", sess.OpenID, err)
 	}
@@ -113,10 +128,26 @@ func (s *Store) SaveSession(ctx context.Context, sess *bot.Session) error {
 
 // DeleteSession forgets the user's session.
 func (s *Store) DeleteSession(ctx context.Context, openID string) error {
-	if err := s.rdb.Del(ctx, s.sessionKey(openID)).Err(); err != nil {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, s.sessionKey(openID))
+		p.ZRem(ctx, s.flowsKey(), openID)
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("bot: delete session %s: %w", openID, err)
 	}
 	return nil
+}
+
+// IdleFlows returns up to limit users whose flow was last active before
+// the given time, the longest idle first.
+func (s *Store) IdleFlows(ctx context.Context, before time.Time, limit int) ([]string, error) {
+	ids, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.flowsKey(), ByScore: true, Start: "-inf",
+		Stop: "(" + strconv.FormatInt(before.UnixMilli(), 10), Count: int64(limit)}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("bot: idle flows: %w", err)
+	}
+	return ids, nil
 }
 
 // inProgress is the Turn stored by BeginTurn.

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	json "github.com/goccy/go-json"
 	"sync"
+	"time"
 
 	"github.com/kefuhq/kefu/bot"
 	"github.com/kefuhq/kefu/handoff"
@@ -27,6 +28,10 @@ var migrations = []string{
 	data       TEXT NOT NULL,   -- JSON of bot.Session
 	updated_at INTEGER NOT NULL -- Session.UpdatedAt, unix milliseconds
 ) STRICT`,
+	// flow_active is the running flow's Flow.UpdatedAt (unix milliseconds),
+	// NULL without one: the sweep finds idle flows by it.
+	`ALTER TABLE bot_sessions ADD COLUMN flow_active INTEGER;
+CREATE INDEX bot_sessions_flow_active ON bot_sessions (flow_active) WHERE flow_active IS NOT NULL`,
 }
 
 // DefaultCacheSize is how many sessions New keeps in memory.
@@ -41,8 +46,8 @@ const DefaultCacheSize = 10000
 // the next SaveSession of it fails with bot.ErrConflict and drops the
 // cached copy, so the retry reads the database.
 type Store struct {
-	db                       *sql.DB
-	get, insert, update, del *sql.Stmt
+	db                             *sql.DB
+	get, insert, update, del, idle *sql.Stmt
 
 	// wmu orders the statements that make or fill cache entries (writes,
 	// and reads on a miss), so the cache sees the table's changes in the
@@ -74,11 +79,13 @@ func NewWithCache(db *sql.DB, size int) (*Store, error) {
 		sql  string
 	}{
 		{&s.get, `SELECT version, data FROM bot_sessions WHERE open_id = ?`},
-		{&s.insert, `INSERT INTO bot_sessions (open_id, version, data, updated_at) VALUES (?, 1, ?, ?)
+		{&s.insert, `INSERT INTO bot_sessions (open_id, version, data, updated_at, flow_active) VALUES (?, 1, ?, ?, ?)
 ON CONFLICT (open_id) DO NOTHING`},
-		{&s.update, `UPDATE bot_sessions SET version = version + 1, data = ?, updated_at = ?
+		{&s.update, `UPDATE bot_sessions SET version = version + 1, data = ?, updated_at = ?, flow_active = ?
 WHERE open_id = ? AND version = ?`},
 		{&s.del, `DELETE FROM bot_sessions WHERE open_id = ?`},
+		{&s.idle, `SELECT open_id FROM bot_sessions WHERE flow_active IS NOT NULL AND flow_active < ?
+ORDER BY flow_active LIMIT ?`},
 	} {
 		stmt, err := db.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -93,7 +100,7 @@ WHERE open_id = ? AND version = ?`},
 // Close releases the prepared statements. It does not close the database.
 func (s *Store) Close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.get, s.insert, s.update, s.del} {
+	for _, st := range []*sql.Stmt{s.get, s.insert, s.update, s.del, s.idle} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -210,10 +217,11 @@ func (s *Store) commit(ctx context.Context, batch []*saveReq) {
 			continue
 		}
 		var res sql.Result
+		active := flowActive(&r.sess)
 		if v == 0 {
-			res, err = insert.ExecContext(ctx, id, r.data, r.sess.UpdatedAt.UnixMilli())
+			res, err = insert.ExecContext(ctx, id, r.data, r.sess.UpdatedAt.UnixMilli(), active)
 		} else {
-			res, err = update.ExecContext(ctx, r.data, r.sess.UpdatedAt.UnixMilli(), id, v)
+			res, err = update.ExecContext(ctx, r.data, r.sess.UpdatedAt.UnixMilli(), active, id, v)
 		}
 		if err != nil {
 			fail(r, err)
@@ -345,4 +353,35 @@ func copySession(s bot.Session) bot.Session {
 		s.Flow = s.Flow.Clone()
 	}
 	return s
+}
+
+// flowActive is the flow_active column of a session: its flow's last
+// activity in unix milliseconds, or NULL.
+func flowActive(s *bot.Session) sql.NullInt64 {
+	if s.Flow == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: s.Flow.UpdatedAt.UnixMilli(), Valid: true}
+}
+
+// IdleFlows returns up to limit users whose flow was last active before
+// the given time, the longest idle first.
+func (s *Store) IdleFlows(ctx context.Context, before time.Time, limit int) ([]string, error) {
+	rows, err := s.idle.QueryContext(ctx, before.UnixMilli(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("bot: idle flows: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("bot: idle flows: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("bot: idle flows: %w", err)
+	}
+	return ids, nil
 }

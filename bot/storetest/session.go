@@ -28,6 +28,58 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) bot.SessionStore
 	t.Run("Users", func(t *testing.T) { testSessionUsers(t, newStore(t)) })
 	t.Run("Text", func(t *testing.T) { testSessionText(t, newStore(t)) })
 	t.Run("ConcurrentUpdates", func(t *testing.T) { testSessionConcurrent(t, newStore(t)) })
+	t.Run("IdleFlows", func(t *testing.T) { testIdleFlows(t, newStore(t)) })
+}
+
+// testIdleFlows: the sessions with a running flow are found by its last
+// activity, the longest idle first; leaving the flow or deleting the
+// session takes them out.
+func testIdleFlows(t *testing.T, s bot.SessionStore) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	withFlow := func(id string, active time.Time) bot.Session {
+		sess := mustSession(t, s, id)
+		sess.State = bot.StateFlow
+		sess.Flow = &flows.State{Flow: "bill_export", Step: "email", StartedAt: active, UpdatedAt: active}
+		mustSave(t, s, &sess)
+		return sess
+	}
+	withFlow("o-old", t0)
+	withFlow("o-older", t0.Add(-time.Hour))
+	fresh := withFlow("o-fresh", t0.Add(40*time.Minute))
+	left := withFlow("o-left", t0.Add(-2*time.Hour))
+	left.Flow, left.State = nil, bot.StateBot
+	mustSave(t, s, &left)
+	gone := withFlow("o-gone", t0.Add(-3*time.Hour))
+	if err := s.DeleteSession(ctx, gone.OpenID); err != nil {
+		t.Fatal(err)
+	}
+	plain := mustSession(t, s, "o-plain")
+	mustSave(t, s, &plain)
+
+	idle := func(before time.Time, limit int) []string {
+		t.Helper()
+		ids, err := s.IdleFlows(ctx, before, limit)
+		if err != nil {
+			t.Fatalf("IdleFlows: %v", err)
+		}
+		return ids
+	}
+	if got, want := idle(t0.Add(30*time.Minute), 10), []string{"o-older", "o-old"}; !cmp.Equal(got, want) {
+		t.Errorf("IdleFlows = %v, want %v", got, want)
+	}
+	if got := idle(t0.Add(30*time.Minute), 1); !cmp.Equal(got, []string{"o-older"}) {
+		t.Errorf("IdleFlows limit 1 = %v", got)
+	}
+	if got := idle(t0.Add(-time.Hour), 10); len(got) != 0 {
+		t.Errorf("IdleFlows before the oldest = %v, want none", got)
+	}
+	// A save moves the flow to its new last activity.
+	fresh.Flow.UpdatedAt = t0.Add(-90 * time.Minute)
+	mustSave(t, s, &fresh)
+	if got := idle(t0.Add(-30*time.Minute), 10); !cmp.Equal(got, []string{"o-fresh", "o-older"}) {
+		t.Errorf("IdleFlows after an update = %v", got)
+	}
 }
 
 var sessionOpts = cmp.Options{cmpopts.EquateEmpty()}

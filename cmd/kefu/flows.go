@@ -158,3 +158,19 @@ func join(ss []string) string {
 	}
 	return out
 }
+
+// expireIdleFlowsLimit bounds the flows one sweep ends; the rest wait for
+// the next sweep.
+const expireIdleFlowsLimit = 500
+
+// expireIdleFlows ends the flows left idle past KEFU_FLOW_IDLE and tells
+// their users (run by the sweep).
+func (a *app) expireIdleFlows(ctx context.Context) {
+	n, err := a.engine.ExpireIdleFlows(ctx, expireIdleFlowsLimit)
+	if err != nil {
+		a.log.Error("flows: expire idle flows", "err", err)
+	}
+	if n > 0 {
+		a.log.Info("flows: idle flows expired", "flows", n)
+	}
+}

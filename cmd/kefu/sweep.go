@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kefuhq/kefu/handoff"
+	"github.com/kefuhq/kefu/handoff/handoffapi"
 	"github.com/kefuhq/kefu/internal/logid"
 )
 
@@ -24,8 +25,10 @@ const (
 // ends: silent agents' tickets go back to the queue, silent users' and
 // those too long in the queue are closed and the users told (through the
 // customer-service API, when it is configured), and tickets past their
-// deadline are marked breached. Every instance sweeps; the store's
-// operations are atomic, so a ticket is released, closed or marked once.
+// deadline are marked breached; self-service flows idle past
+// KEFU_FLOW_IDLE end and their users are told. Every instance sweeps; the
+// store's operations are atomic (and a flow is ended under its user's
+// lock), so each is done once.
 func (a *app) sweep(ctx context.Context) {
 	t := time.NewTicker(sweepEvery)
 	defer t.Stop()
@@ -54,15 +57,19 @@ func (a *app) sweepOnce(ctx context.Context) {
 	for _, t := range swept.Expired {
 		a.tellClosed(ctx, t, msgQueueTimeout)
 	}
+	a.expireIdleFlows(ctx)
 }
 
 // tellClosed tells the user of a ticket the sweep closed why, with msg
 // (which names the ticket twice), if the customer-service API can reach
-// them.
+// them. The quota tracker first learns the windows the ticket's
+// transcript shows the user opened, in case the webhook's report of them
+// was lost.
 func (a *app) tellClosed(ctx context.Context, t handoff.Ticket, msg string) {
 	if a.replies == nil {
 		return
 	}
+	handoffapi.SyncQuota(ctx, a.quota, t, a.log)
 	if _, err := a.replies.SendText(ctx, t.OpenID, fmt.Sprintf(msg, t.ID, t.ID)); err != nil {
 		a.log.Warn("sweep: tell user", "ticket", t.ID, "user", logid.Hash(t.OpenID), "err", err)
 	}

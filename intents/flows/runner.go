@@ -192,8 +192,8 @@ func (r *Runner) Continue(ctx context.Context, st State, u User, a Answer) (Turn
 		return Turn{End: EndCancelled, Reply: msgFlowGone.in(u.English)}, nil
 	}
 	title := fl.title(u.English)
-	if now.Sub(st.UpdatedAt) > r.idle {
-		return Turn{End: EndExpired, Reply: fmt.Sprintf(msgExpired.in(u.English), title, int(r.idle.Minutes()))}, nil
+	if text, expired := r.Expired(st, u); expired {
+		return Turn{End: EndExpired, Reply: text}, nil
 	}
 	s, ok := fl.Step(st.Step)
 	if !ok || s.Kind != KindAsk && s.Kind != KindConfirm {
@@ -235,6 +235,22 @@ func (r *Runner) Continue(ctx context.Context, st State, u User, a Answer) (Turn
 		}
 		return t.then(t.accept(ctx, s, v))
 	}
+}
+
+// Idle is how long a flow waits for an answer before it expires.
+func (r *Runner) Idle() time.Duration { return r.idle }
+
+// Expired reports whether the flow has waited longer than Idle for the
+// user's answer, and what to tell them.
+func (r *Runner) Expired(st State, u User) (string, bool) {
+	if r.now().Sub(st.UpdatedAt) <= r.idle {
+		return "", false
+	}
+	title := st.Flow
+	if fl, ok := r.Registry().Flow(st.Flow); ok {
+		title = fl.title(u.English)
+	}
+	return fmt.Sprintf(msgExpired.in(u.English), title, int(r.idle.Minutes())), true
 }
 
 // Collected returns what a running flow has collected so far, labelled
