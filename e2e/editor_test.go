@@ -213,8 +213,13 @@ func TestEditorBrowser(t *testing.T) {
 
 	// The list, filtered to this test's articles: published, pending,
 	// drafts.
-	b.do(t, "filter the list", chromedp.Click(chromedp.ID("nav-articles")), chromedp.WaitVisible(chromedp.ID("kb-category")),
-		chromedp.SetValue(chromedp.ID("kb-search"), "e2e"), chromedp.Click(chromedp.CSS("#kb-filter button[type=submit]")))
+	// The list must have rendered (its count shown) before the search is
+	// typed: on a loaded machine the previous screen's route may still be
+	// settling, and a form filled in a view about to be replaced is lost.
+	b.do(t, "open the list", chromedp.Click(chromedp.ID("nav-articles")), chromedp.WaitVisible(chromedp.ID("kb-count")))
+	b.do(t, "filter the list", chromedp.SetValue(chromedp.ID("kb-search"), "e2e"),
+		chromedp.Click(chromedp.CSS("#kb-filter button[type=submit]")))
+	b.waitJS(t, "the filter in the address", `location.hash.includes('q=e2e')`)
 	b.waitText(t, "#kb-count", "筛选后")
 	b.waitText(t, "#kb-list", "会员卡编号")
 	if n := b.eval(t, "document.querySelectorAll('#kb-list tbody tr').length"); n != "3" {
