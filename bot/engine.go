@@ -52,10 +52,12 @@ type Options struct {
 	// Observe, if set, is told the outcome of every turn (a Decision kind,
 	// or "duplicate", "late", "error", "event", "waiting") and its duration.
 	Observe func(outcome string, d time.Duration)
-	// Inbound, if set, is told of every message processed (not of
-	// duplicates), before its turn, on the turn's goroutine: it must not
-	// block. The customer-service quota tracker learns the user's send
-	// windows from it.
+	// Inbound, if set, is told, after the turn, of every message (not of
+	// duplicates) from a user whose session is now with a person (queued
+	// or with an agent: the users agents send to), and of every
+	// unsubscribe; on the turn's goroutine: it must not block. The
+	// customer-service quota tracker learns the users' send windows from
+	// it.
 	Inbound func(Inbound)
 	// Flows runs the self-service flows; nil: none (a session found in a
 	// flow returns to the bot).
@@ -346,9 +348,6 @@ func (e *Engine) turn(ctx context.Context, in Inbound) (Reply, string, error) {
 	if in.OpenID == "" {
 		return Reply{}, "error", errors.New("bot: message without a user")
 	}
-	if e.inbound != nil {
-		e.inbound(in)
-	}
 	unlock, err := e.locks.Lock(ctx, "user:"+in.OpenID, e.lockTTL)
 	if err != nil {
 		return Reply{}, "error", fmt.Errorf("bot: lock user: %w", err)
@@ -384,6 +383,9 @@ func (e *Engine) turn(ctx context.Context, in Inbound) (Reply, string, error) {
 		}
 		if st.unanswered != nil && e.unanswered != nil {
 			e.unanswered(*st.unanswered)
+		}
+		if e.inbound != nil && (st.forget || s.State == StateQueued || s.State == StateAgent) {
+			e.inbound(in)
 		}
 		return reply, st.outcome, nil
 	}

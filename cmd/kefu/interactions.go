@@ -71,17 +71,45 @@ func coalesce(batch []interaction) []interaction {
 
 // interactionRecorder feeds the quota tracker from the turns through a
 // writeBehind: Offer is the engine's Inbound hook.
+//
+// A user who keeps writing reopens the same window over and over: the
+// recorder writes a window again only when the one it last wrote is older
+// than refreshAfter (a minute for the 48 h message window, a few seconds
+// for the one-minute event window). Agents' sends do not depend on it: the
+// tickets API syncs the tracker from the ticket's transcript before each
+// (handoffapi.SyncQuota), which also resets a count this skipped.
 type interactionRecorder struct {
 	*writeBehind[interaction]
 	quota wxapi.Quota
 	log   *slog.Logger
 	now   func() time.Time
+	// written is when each user's window of each kind was last written;
+	// only the writer goroutine touches it.
+	written map[writtenKey]time.Time
 }
+
+type writtenKey struct {
+	openID string
+	kind   wxapi.InteractionKind
+}
+
+// refreshAfter is how old a written window must be before the same user's
+// same kind of interaction is written again.
+func refreshAfter(kind wxapi.InteractionKind) time.Duration {
+	if kind == wxapi.InteractionEvent {
+		return 5 * time.Second
+	}
+	return time.Minute
+}
+
+// maxWritten bounds the recorder's memory of written windows; past it,
+// the entries old enough to be written again are forgotten.
+const maxWritten = 100_000
 
 // newInteractionRecorder starts a recorder into quota with a queue of size
 // (see writeBehind), counting what it drops in dropped.
 func newInteractionRecorder(quota wxapi.Quota, size int, dropped prometheus.Counter, log *slog.Logger) *interactionRecorder {
-	r := &interactionRecorder{quota: quota, log: log, now: time.Now}
+	r := &interactionRecorder{quota: quota, log: log, now: time.Now, written: map[writtenKey]time.Time{}}
 	r.writeBehind = newWriteBehind(size, interactionBatch, dropped, r.write)
 	return r
 }
@@ -99,13 +127,35 @@ func (r *interactionRecorder) write(ctx context.Context, batch []interaction) {
 		var err error
 		if it.kind == "" {
 			err = r.quota.Revoke(ctx, it.openID, it.at, wxapi.ReasonClosed)
+			delete(r.written, writtenKey{it.openID, wxapi.InteractionMessage})
+			delete(r.written, writtenKey{it.openID, wxapi.InteractionEvent})
 		} else {
-			err = r.quota.Interaction(ctx, it.openID, it.kind, it.at)
+			key := writtenKey{it.openID, it.kind}
+			if last, ok := r.written[key]; ok && !it.at.Before(last) && it.at.Sub(last) < refreshAfter(it.kind) {
+				continue
+			}
+			if err = r.quota.Interaction(ctx, it.openID, it.kind, it.at); err == nil {
+				r.remember(key, it.at)
+			}
 		}
 		if err != nil {
 			r.log.Warn("quota: record the user's interaction", "open_id_hash", logid.Hash(it.openID),
 				"kind", cmp.Or(string(it.kind), "unsubscribe"), "err", err)
 		}
+	}
+}
+
+// remember notes that key's window was written at at.
+func (r *interactionRecorder) remember(key writtenKey, at time.Time) {
+	if len(r.written) >= maxWritten {
+		for k, t := range r.written {
+			if at.Sub(t) >= refreshAfter(k.kind) {
+				delete(r.written, k)
+			}
+		}
+	}
+	if len(r.written) < maxWritten {
+		r.written[key] = at
 	}
 }
 

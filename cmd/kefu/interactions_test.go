@@ -172,14 +172,45 @@ func TestInteractionRecorder(t *testing.T) {
 		r.Inbound(event("o_a", bot.EventClick, 6))
 		close(q.release)
 		r.Close()
+		// o_a's message window, written at 1, is not written again 2 s
+		// later: it is fresh.
 		want := []quotaCall{
 			{"interaction", "o_a", wxapi.InteractionMessage, at(1)},
-			{"interaction", "o_a", wxapi.InteractionMessage, at(3)},
 			{"interaction", "o_a", wxapi.InteractionEvent, at(6)},
 			{"interaction", "o_b", wxapi.InteractionMessage, at(5)},
 		}
 		if diff := cmp.Diff(want, q.recorded()); diff != "" {
 			t.Errorf("tracker told (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("RefreshesStaleWindows", func(t *testing.T) {
+		r, q, _ := start(t, true, 16)
+		hold(r, q, text("o_a", 1))
+		r.Inbound(text("o_a", 30)) // fresh: skipped
+		r.Inbound(event("o_b", bot.EventClick, 2))
+		close(q.release)
+		r.Close()
+		r2, q2, _ := start(t, true, 16)
+		r2.written = r.written // the same recorder's memory, a batch later
+		hold(r2, q2, text("o_a", 62))
+		r2.Inbound(event("o_b", bot.EventClick, 4)) // an event window is fresh for 5 s only
+		r2.Inbound(event("o_b", bot.EventClick, 8))
+		close(q2.release)
+		r2.Close()
+		want := []quotaCall{
+			{"interaction", "o_a", wxapi.InteractionMessage, at(1)},
+			{"interaction", "o_b", wxapi.InteractionEvent, at(2)},
+		}
+		if diff := cmp.Diff(want, q.recorded()); diff != "" {
+			t.Errorf("first batch told (-want +got):\n%s", diff)
+		}
+		want2 := []quotaCall{
+			{"interaction", "o_a", wxapi.InteractionMessage, at(62)},
+			{"interaction", "o_b", wxapi.InteractionEvent, at(8)},
+		}
+		if diff := cmp.Diff(want2, q2.recorded()); diff != "" {
+			t.Errorf("later batch told (-want +got):\n%s", diff)
 		}
 	})
 
@@ -283,8 +314,10 @@ func TestInteractionRecorder(t *testing.T) {
 	})
 }
 
-// TestWebhookFeedsQuota checks that a text message through the webhook
-// opens the user's message window in the quota tracker, on both stores.
+// TestWebhookFeedsQuota checks that a message through the webhook from a
+// user queued for a person opens the user's message window in the quota
+// tracker, on both stores; a user the bot answers is not written (no agent
+// sends to them).
 func TestWebhookFeedsQuota(t *testing.T) {
 	for _, tt := range []struct {
 		name string
@@ -302,8 +335,13 @@ func TestWebhookFeedsQuota(t *testing.T) {
 			if q, err := a.quota.Peek(ctx, "o_feed", time.Now()); err != nil || q.Reason != wxapi.ReasonClosed {
 				t.Fatalf("before any message: %+v, %v; want closed", q, err)
 			}
-			sendWebhook(t, serveApp(t, a), "o_feed", "你好", 4242)
+			srv := serveApp(t, a)
+			sendWebhook(t, srv, "o_bot", "你好", 4241)
+			sendWebhook(t, srv, "o_feed", "转人工", 4242)
 			flushInteractions(t, a)
+			if q, err := a.quota.Peek(ctx, "o_bot", time.Now()); err != nil || q.Reason != wxapi.ReasonClosed {
+				t.Errorf("a user the bot answered: %+v, %v; want nothing written", q, err)
+			}
 			q, err := a.quota.Peek(ctx, "o_feed", time.Now())
 			if err != nil || q.Reason != wxapi.ReasonOpen || q.Remaining != a.cfg.CSLimit || q.Limit != a.cfg.CSLimit {
 				t.Fatalf("after a message: %+v, %v; want %d of %d sends open", q, err, a.cfg.CSLimit, a.cfg.CSLimit)
