@@ -198,7 +198,7 @@ func (e *Engine) Respond(ctx context.Context, in Inbound) Reply {
 		switch {
 		case err != nil:
 			e.log.Error("dedupe unavailable", "err", e.scrub(err, in.OpenID))
-			return Reply{Text: msgBusy.zh}
+			return Reply{Text: msgBusy.ZH}
 		case !first:
 			e.observe("duplicate", time.Since(start))
 			return e.duplicate(deadline, key, t)
@@ -217,7 +217,7 @@ func (e *Engine) Respond(ctx context.Context, in Inbound) Reply {
 			// it again, and the key is forgotten so that a retry is
 			// processed anew.
 			e.log.Error("turn failed", "open_id", logid.Hash(in.OpenID), "err", e.scrub(err, in.OpenID))
-			reply, outcome, failed = Reply{Text: msgBusy.in(false)}, "error", true
+			reply, outcome, failed = Reply{Text: msgBusy.In(false)}, "error", true
 			e.forget(ctx, key)
 		}
 		if state.CompareAndSwap(running, passive) {

@@ -107,7 +107,7 @@ func (st *step) inFlow(ctx context.Context, msg handoff.Message) (Reply, error) 
 			return Reply{}, err
 		}
 		st.outcome = "flow_evidence"
-		return st.say(msg, fmt.Sprintf(msgEvidenceKept.in(st.s.English), st.s.TicketID)+"\n\n"+
+		return st.say(msg, fmt.Sprintf(msgEvidenceKept.In(st.s.English), st.s.TicketID)+"\n\n"+
 			st.e.flows.Prompt(*fs, st.flowUser())), nil
 	}
 	return st.applyFlow(ctx, msg, t, "")
@@ -171,7 +171,7 @@ func (st *step) applyFlow(ctx context.Context, msg handoff.Message, t flows.Turn
 			if caseID != "" {
 				st.attachCase(ctx, caseID)
 			}
-			return st.say(msg, prefix+t.Reply+"\n\n"+fmt.Sprintf(msgStillQueued.in(en), st.s.TicketID)), nil
+			return st.say(msg, prefix+t.Reply+"\n\n"+fmt.Sprintf(msgStillQueued.In(en), st.s.TicketID)), nil
 		}
 		r, err := st.handOff(ctx, msg, t.Lane, t.Reason, prefix+t.Reply+"\n\n", data)
 		if err == nil && caseID != "" && st.s.TicketID != "" {
@@ -188,7 +188,7 @@ func (st *step) applyFlow(ctx context.Context, msg handoff.Message, t flows.Turn
 	}
 	text := prefix + t.Reply
 	if st.s.TicketID != "" && t.End == flows.EndCancelled {
-		text += "\n\n" + fmt.Sprintf(msgStillQueued.in(en), st.s.TicketID)
+		text += "\n\n" + fmt.Sprintf(msgStillQueued.In(en), st.s.TicketID)
 	}
 	return st.say(msg, text), nil
 }
@@ -281,9 +281,9 @@ func (st *step) flowOffer(id string) string {
 		return ""
 	}
 	if st.s.English && fl.TitleEN != "" {
-		return fmt.Sprintf(msgFlowOffer.en, fl.TitleEN)
+		return fmt.Sprintf(msgFlowOffer.EN, fl.TitleEN)
 	}
-	return fmt.Sprintf(msgFlowOffer.zh, fl.Title)
+	return fmt.Sprintf(msgFlowOffer.ZH, fl.Title)
 }
 
 // canStartFlow reports whether flow id exists.
@@ -365,7 +365,7 @@ func (e *Engine) expireFlow(ctx context.Context, openID string) (bool, error) {
 		return false, err
 	}
 	if s.TicketID != "" {
-		text += "\n\n" + fmt.Sprintf(msgStillQueued.in(s.English), s.TicketID)
+		text += "\n\n" + fmt.Sprintf(msgStillQueued.In(s.English), s.TicketID)
 	}
 	st.remember(handoff.Message{From: handoff.FromBot, Kind: "text", Text: text, At: st.now})
 	s.UpdatedAt = st.now

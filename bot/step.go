@@ -52,7 +52,7 @@ func (st *step) run(ctx context.Context) (Reply, error) {
 		st.outcome = "waiting"
 		return st.waiting(ctx, msg, func() (Reply, error) {
 			if st.in.Text == "" {
-				return st.say(msg, msgAttachment.in(st.s.English)), nil
+				return st.say(msg, msgAttachment.In(st.s.English)), nil
 			}
 			return st.route(ctx, msg, st.e.router.RouteContext(ctx, st.in.Text))
 		})
@@ -78,7 +78,7 @@ func (st *step) run(ctx context.Context) (Reply, error) {
 		if st.in.Kind == KindVoice {
 			reply = msgAskToType
 		}
-		return st.say(msg, reply.in(st.s.English)), nil
+		return st.say(msg, reply.In(st.s.English)), nil
 	}
 	return st.route(ctx, msg, st.e.router.RouteContext(ctx, st.in.Text))
 }
@@ -162,9 +162,9 @@ func (st *step) route(ctx context.Context, msg handoff.Message, d intents.Decisi
 		case st.canStartFlow(d.Offer):
 			// the flow says what to do first
 		case d.Offer == "emergency_freeze":
-			prefix = msgFreezeFirst.in(en)
+			prefix = msgFreezeFirst.In(en)
 		case d.Rule == "fraud":
-			prefix = msgFraudFirst.in(en)
+			prefix = msgFraudFirst.In(en)
 		}
 		if st.canStartFlow(d.Offer) {
 			return st.urgentFlow(ctx, msg, d, prefix)
@@ -178,12 +178,12 @@ func (st *step) route(ctx context.Context, msg handoff.Message, d intents.Decisi
 		}
 		return st.route(ctx, msg, st.e.router.MatchContext(ctx, st.in.Text))
 	case intents.NotHelpful:
-		return st.fail(ctx, msg, msgNotHelpful.in(en))
+		return st.fail(ctx, msg, msgNotHelpful.In(en))
 	case intents.Greeting:
-		return st.say(msg, msgWelcome.in(en)), nil
+		return st.say(msg, msgWelcome.In(en)), nil
 	case intents.Thanks:
 		st.s.FailedTurns = 0
-		return st.say(msg, msgThanks.in(en)), nil
+		return st.say(msg, msgThanks.In(en)), nil
 	case intents.Answer, intents.Boundary:
 		st.s.FailedTurns = 0
 		st.s.LastArticleID = d.Article.ID
@@ -205,7 +205,7 @@ func (st *step) route(ctx context.Context, msg handoff.Message, d intents.Decisi
 		if st.s.FailedTurns+1 == st.e.failLimit-1 {
 			fallback = msgFallbackLast
 		}
-		return st.fail(ctx, msg, fallback.in(en))
+		return st.fail(ctx, msg, fallback.In(en))
 	}
 }
 
@@ -269,7 +269,7 @@ func (st *step) handOff(ctx context.Context, msg handoff.Message, lane, reason, 
 		if err := st.leaveFlow(ctx, nil); err != nil {
 			return Reply{}, err
 		}
-		text := prefix + fmt.Sprintf(msgLimited.in(en), out.Ticket.ID, st.statusText(out.Ticket.Status))
+		text := prefix + fmt.Sprintf(msgLimited.In(en), out.Ticket.ID, st.statusText(out.Ticket.Status))
 		st.remember(handoff.Message{From: handoff.FromBot, Kind: "text", Text: text, At: st.now})
 		return Reply{Text: text}, nil
 	}
@@ -282,9 +282,9 @@ func (st *step) handOff(ctx context.Context, msg handoff.Message, lane, reason, 
 	laneTitle, wait := st.laneTitle(out.Ticket.Lane), st.waitText(out.Wait)
 	var text string
 	if out.Merged {
-		text = prefix + fmt.Sprintf(msgMerged.in(en), out.Ticket.ID, laneTitle, out.Position, wait)
+		text = prefix + fmt.Sprintf(msgMerged.In(en), out.Ticket.ID, laneTitle, out.Position, wait)
 	} else {
-		text = prefix + fmt.Sprintf(msgHandoff.in(en), laneTitle, out.Ticket.ID, out.Position, wait)
+		text = prefix + fmt.Sprintf(msgHandoff.In(en), laneTitle, out.Ticket.ID, out.Position, wait)
 	}
 	// The ticket's transcript already says, in a system line, where it
 	// went: the reply is not written to it again (one transaction less per
@@ -332,9 +332,9 @@ func (st *step) waiting(ctx context.Context, msg handoff.Message, resume func() 
 			st.outcome = "escalated"
 			prefix := ""
 			if d.Offer == "emergency_freeze" {
-				prefix = msgFreezeFirst.in(en)
+				prefix = msgFreezeFirst.In(en)
 			}
-			return Reply{Text: prefix + fmt.Sprintf(msgEscalated.in(en), out.Ticket.ID,
+			return Reply{Text: prefix + fmt.Sprintf(msgEscalated.In(en), out.Ticket.ID,
 				st.laneTitle(out.Ticket.Lane), st.waitText(out.Wait))}, nil
 		}
 		if st.s.State == StateQueued && st.e.router.IsCancel(text) {
@@ -347,7 +347,7 @@ func (st *step) waiting(ctx context.Context, msg handoff.Message, resume func() 
 			}
 			st.s.State, st.s.TicketID = StateBot, ""
 			st.outcome = "cancelled"
-			return Reply{Text: fmt.Sprintf(msgCancelled.in(en), t.ID)}, nil
+			return Reply{Text: fmt.Sprintf(msgCancelled.In(en), t.ID)}, nil
 		}
 		if st.e.router.IsQueueStatus(text) {
 			st.effects = true
@@ -355,13 +355,13 @@ func (st *step) waiting(ctx context.Context, msg handoff.Message, resume func() 
 				return Reply{}, err
 			}
 			if st.s.State == StateAgent {
-				return Reply{Text: fmt.Sprintf(msgWithAgent.in(en), t.ID)}, nil
+				return Reply{Text: fmt.Sprintf(msgWithAgent.In(en), t.ID)}, nil
 			}
 			pos, err := st.e.handoff.Position(ctx, t)
 			if err != nil {
 				return Reply{}, err
 			}
-			return Reply{Text: fmt.Sprintf(msgPosition.in(en), t.ID, st.laneTitle(t.Lane), pos,
+			return Reply{Text: fmt.Sprintf(msgPosition.In(en), t.ID, st.laneTitle(t.Lane), pos,
 				st.waitText(t.SLADueAt.Sub(st.now)))}, nil
 		}
 	}
@@ -370,7 +370,7 @@ func (st *step) waiting(ctx context.Context, msg handoff.Message, resume func() 
 		return Reply{}, err
 	}
 	if handoff.IsEvidence(msg) {
-		return Reply{Text: fmt.Sprintf(msgEvidenceKept.in(en), t.ID)}, nil
+		return Reply{Text: fmt.Sprintf(msgEvidenceKept.In(en), t.ID)}, nil
 	}
 	return Reply{}, nil
 }
@@ -383,7 +383,7 @@ func (st *step) event(ctx context.Context) (Reply, error) {
 		if st.s.State == StateClosed {
 			st.s.State = StateBot
 		}
-		return Reply{Text: msgWelcome.zh}, nil
+		return Reply{Text: msgWelcome.ZH}, nil
 	case EventUnsubscribe:
 		// The user is gone: nobody can answer them any more (45015), so
 		// the open ticket is closed, and the session forgotten.

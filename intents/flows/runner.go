@@ -189,7 +189,7 @@ func (r *Runner) Continue(ctx context.Context, st State, u User, a Answer) (Turn
 	now := r.now()
 	fl, ok := r.Registry().Flow(st.Flow)
 	if !ok {
-		return Turn{End: EndCancelled, Reply: msgFlowGone.in(u.English)}, nil
+		return Turn{End: EndCancelled, Reply: msgFlowGone.In(u.English)}, nil
 	}
 	title := fl.title(u.English)
 	if text, expired := r.Expired(st, u); expired {
@@ -197,7 +197,7 @@ func (r *Runner) Continue(ctx context.Context, st State, u User, a Answer) (Turn
 	}
 	s, ok := fl.Step(st.Step)
 	if !ok || s.Kind != KindAsk && s.Kind != KindConfirm {
-		return Turn{End: EndCancelled, Reply: msgFlowGone.in(u.English)}, nil
+		return Turn{End: EndCancelled, Reply: msgFlowGone.In(u.English)}, nil
 	}
 	st = *st.Clone()
 	st.UpdatedAt = now
@@ -206,7 +206,7 @@ func (r *Runner) Continue(ctx context.Context, st State, u User, a Answer) (Turn
 	switch {
 	case cmd == cmdCancel:
 		t.out.End = EndCancelled
-		t.say(fmt.Sprintf(msgCancelled.in(u.English), title))
+		t.say(fmt.Sprintf(msgCancelled.In(u.English), title))
 		return t.finish(), nil
 	case cmd == cmdBack:
 		return t.back(s), nil
@@ -227,7 +227,7 @@ func (r *Runner) Continue(ctx context.Context, st State, u User, a Answer) (Turn
 			}
 			return t.back(s), nil
 		}
-		return t.invalid(s, msgYesNo.in(u.English)), nil
+		return t.invalid(s, msgYesNo.In(u.English)), nil
 	default:
 		v, ok := s.Input.Check(a, now)
 		if !ok {
@@ -250,7 +250,7 @@ func (r *Runner) Expired(st State, u User) (string, bool) {
 	if fl, ok := r.Registry().Flow(st.Flow); ok {
 		title = fl.title(u.English)
 	}
-	return fmt.Sprintf(msgExpired.in(u.English), title, int(r.idle.Minutes())), true
+	return fmt.Sprintf(msgExpired.In(u.English), title, int(r.idle.Minutes())), true
 }
 
 // Collected returns what a running flow has collected so far, labelled
@@ -340,9 +340,9 @@ func (t *turn) invalid(s *Step, hint string) Turn {
 	en := t.u.English
 	if t.st.Invalid >= 2 {
 		t.out.Failed = true
-		t.say(fmt.Sprintf(msgInvalidAgain.in(en), hint))
+		t.say(fmt.Sprintf(msgInvalidAgain.In(en), hint))
 	} else {
-		t.say(fmt.Sprintf(msgInvalid.in(en), hint))
+		t.say(fmt.Sprintf(msgInvalid.In(en), hint))
 	}
 	return t.finish()
 }
@@ -362,7 +362,7 @@ func (t *turn) back(from *Step) Turn {
 		t.ask(s)
 		return t.finish()
 	}
-	t.say(msgFirstStep.in(t.u.English))
+	t.say(msgFirstStep.In(t.u.English))
 	t.ask(from)
 	return t.finish()
 }
@@ -379,7 +379,7 @@ func (t *turn) ask(s *Step) {
 		text = b.String()
 	}
 	if s.Optional {
-		text += msgSkippable.in(t.u.English)
+		text += msgSkippable.In(t.u.English)
 	}
 	t.asked = len(t.said)
 	t.say(text)
@@ -463,7 +463,7 @@ func (t *turn) act(ctx context.Context, s *Step) (string, error) {
 	en := t.u.English
 	if err != nil {
 		t.r.log.Error("flow action failed", "flow", t.fl.ID, "action", s.Action, "err", err)
-		t.say(msgBackendDown.in(en))
+		t.say(msgBackendDown.In(en))
 		t.handoff("")
 		return "", nil
 	}
@@ -481,7 +481,7 @@ func (t *turn) act(ctx context.Context, s *Step) (string, error) {
 		if res.Message != "" {
 			t.say(res.Message)
 		}
-		t.say(msgRefusedHandoff.in(en))
+		t.say(msgRefusedHandoff.In(en))
 		t.handoff("")
 		return "", nil
 	}
@@ -507,17 +507,17 @@ func (t *turn) caseStatus(ctx context.Context) Result {
 			if !errors.Is(err, cases.ErrNotFound) {
 				t.r.log.Error("case lookup failed", "err", err)
 			}
-			return Result{Message: fmt.Sprintf(msgCaseNotFound.in(en), id)}
+			return Result{Message: fmt.Sprintf(msgCaseNotFound.In(en), id)}
 		}
 		return Result{OK: true, Message: c.Describe(en)}
 	}
 	list, err := t.r.cases.ForUser(ctx, t.u.OpenID, 3)
 	if err != nil {
 		t.r.log.Error("case lookup failed", "err", err)
-		return Result{Message: msgNoCases.in(en)}
+		return Result{Message: msgNoCases.In(en)}
 	}
 	if len(list) == 0 {
-		return Result{Message: msgNoCases.in(en)}
+		return Result{Message: msgNoCases.In(en)}
 	}
 	parts := make([]string, len(list))
 	for i, c := range list {
@@ -575,7 +575,7 @@ func (t *turn) values() map[string]string {
 		x, ok := v[s.Field]
 		switch {
 		case ok && x == "" && s.Optional:
-			v[s.Field] = msgNotGiven.in(t.u.English)
+			v[s.Field] = msgNotGiven.In(t.u.English)
 		case s.Input.Type == InputIDCard && x != "":
 			v[s.Field] = MaskIDCard(x)
 		}
