@@ -45,8 +45,10 @@ const (
 // refused a second ticket; releases the ticket to the queue, claims it
 // again and transfers it to li; claims a third user's ticket, into which
 // another channel merges a request, and undoes that merge, which splits
-// it out into a ticket of its own. No page may log an error, break the
-// CSP or call alert.
+// it out into a ticket of its own. Last, a fourth user's emergency freeze
+// (a self-service flow) opens a case; its number in the ticket's flow line
+// links to the case, on the cases page. No page may log an error, break
+// the CSP or call alert.
 func TestAgentBrowser(t *testing.T) {
 	node := needNode(t)
 	chrome := needChromium(t)
@@ -234,6 +236,39 @@ func TestAgentBrowser(t *testing.T) {
 	b.waitText(t, `#transcript .merge-audit[data-merge="1"] a`, id3+"-M1")
 	b.waitJS(t, "the split ticket in the queue", fmt.Sprintf(`!!document.querySelector('#queue .ticket[data-id=%s]')`, jsString(id3+"-M1")))
 	b.noImages(t, "the panel")
+
+	// A fourth user freezes their account through the self-service flow:
+	// it opens a case and queues them in the emergency lane, the case
+	// number in the ticket's flow line. Moved to wang's lane, the ticket
+	// shows that number as a link, which opens the case on the cases page.
+	user4 := "o_e2e_agent4" + suffix
+	for _, text := range []string{"紧急冻结", "13800138000", "张三", "是"} {
+		k.sayAs(t, user4, text)
+	}
+	var found []struct {
+		ID       string `json:"id"`
+		TicketID string `json:"ticket_id"`
+	}
+	k.getJSON(t, admin, "/api/v1/cases?open_id="+user4, &found)
+	if len(found) != 1 || found[0].TicketID == "" {
+		t.Fatalf("the frozen user's cases: %+v, want one, with its ticket", found)
+	}
+	caseID, id4 := found[0].ID, found[0].TicketID
+	k.apiCall(t, http.MethodPost, admin, "/api/v1/tickets/"+id4+"/transfer", map[string]any{"lane": "normal"})
+	b.do(t, "open the frozen user's ticket", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`location.hash = %s`, jsString("#/ticket/"+id4))))
+	b.waitText(t, "#conv-openid", user4)
+	caseLink := fmt.Sprintf(`#transcript .msg-system .msg-text a.case-link[href$=%s]`, jsString("#/case/"+caseID))
+	b.waitText(t, caseLink, caseID)
+	b.waitJS(t, "the rest of the flow line as text", fmt.Sprintf(`(() => {
+		const line = document.querySelector(%s).parentNode;
+		return line.textContent.includes('13800138000') && line.textContent.endsWith('案件号：' + %s) && line.children.length === 1;
+	})()`, jsString(caseLink), jsString(caseID)))
+	b.do(t, "follow the case link", chromedp.Click(chromedp.CSS(caseLink)), chromedp.WaitVisible(chromedp.ID("case-id")))
+	b.waitText(t, "#case-id", caseID)
+	b.waitText(t, "#case-flow", "emergency_freeze")
+	if p := b.eval(t, "location.pathname"); p != "/panel/cases" {
+		t.Errorf("the case link led to %s, want /panel/cases", p)
+	}
 	b.checkProblems(t)
 }
 
@@ -279,6 +314,24 @@ func (k *editorKefu) sayAs(t *testing.T, openID, text string) {
 		t.Fatalf("webhook %s %q: %v\n%s", openID, text, err, strings.TrimSpace(stderr.String()))
 	}
 	t.Logf("webhook: %s", strings.TrimSpace(string(out)))
+}
+
+// getJSON GETs path with token and decodes the JSON answer into v.
+func (k *editorKefu) getJSON(t *testing.T, token, path string, v any) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, k.base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d", path, resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
 }
 
 // containsSent reports whether one of msgs is text.

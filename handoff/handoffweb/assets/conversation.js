@@ -6,7 +6,9 @@
 // send), and the forms to reply, add an internal note, transfer (to a lane
 // or an agent of the directory), release, claim and close.
 //
-// Everything the user (or anyone) wrote goes into the page as text.
+// Everything the user (or anyone) wrote goes into the page as text; the
+// case numbers in system lines (what a self-service flow collected) link
+// to that case on the cases page.
 
 import { api, notify } from '/panel/assets/api.js';
 import { clear, el, fmtTime } from '/panel/assets/dom.js';
@@ -344,5 +346,25 @@ function msgItem(m) {
       undelivered ? el('span', { class: 'msg-delivery' },
         m.delivery === 'maybe_delivered' ? ' 可能已送达 maybe delivered' : ' 未送达 not delivered',
         m.delivery_error ? '：' + (UNDELIVERED[m.delivery_error] || m.delivery_error) : '') : null),
-    el('div', { class: 'msg-text pre' }, text));
+    el('div', { class: 'msg-text pre' }, m.from === 'system' ? caseLinks(text) : text));
+}
+
+// CASE_ID matches a case number (cases.NewID: KF, the date, four letters of an unambiguous alphabet).
+const CASE_ID = /KF\d{8}-[2-9A-HJ-NP-Z]{4}/g;
+
+/**
+ * caseLinks splits a system line into text and links to the cases page for
+ * each case number in it (案件号：KF…), so the agent opens the case in one
+ * click. Everything stays text nodes; the links' text is the number.
+ */
+function caseLinks(text) {
+  const parts = [];
+  let last = 0;
+  for (const m of text.matchAll(CASE_ID)) {
+    if (m.index > last) parts.push(text.slice(last, m.index));
+    parts.push(el('a', { href: '/panel/cases#/case/' + encodeURIComponent(m[0]), class: 'mono case-link', dataset: { case: m[0] } }, m[0]));
+    last = m.index + m[0].length;
+  }
+  if (last < text.length) parts.push(text.slice(last));
+  return parts;
 }
