@@ -313,3 +313,19 @@ func TestExpireIdleFlows(t *testing.T) {
 		})
 	}
 }
+
+// TestFlowEnglishCaseInChinese: an English-speaking user answers with
+// English labels; the case (for agents and the backend) keeps the
+// choices as the flow defines them.
+func TestFlowEnglishCaseInChinese(t *testing.T) {
+	b := bottest.New(t, bottest.Options{})
+	b.As("o_en_case")
+	sayAll(b, "I want to export my bill", "Last year", "personal records", "me@example.com", "yes")
+	got := map[string]string{}
+	for _, f := range b.LatestCase().Fields {
+		got[f.Name] = f.Value
+	}
+	if got["period"] != "近1年" || got["purpose"] != "个人对账" {
+		t.Errorf("case fields %v, want the defined choices", got)
+	}
+}

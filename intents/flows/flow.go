@@ -117,6 +117,10 @@ type Step struct {
 type Input struct {
 	Type    InputType `yaml:"type" json:"type"`
 	Choices []string  `yaml:"choices,omitempty" json:"choices,omitempty"`
+	// ChoicesEN are the choices' English labels, in the same order, for
+	// English-speaking users; either label is accepted, and the value kept
+	// is always the choice as in Choices.
+	ChoicesEN []string `yaml:"choices_en,omitempty" json:"choices_en,omitempty"`
 	// Goto sends a choice to a step other than the next one.
 	Goto map[string]string `yaml:"goto,omitempty" json:"goto,omitempty"`
 	// Min and Max bound a number or an amount (0: no bound).

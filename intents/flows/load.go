@@ -218,6 +218,9 @@ func (in *Input) check(ref func(what, id string) error) error {
 			}
 			seen[c] = true
 		}
+		if len(in.ChoicesEN) > 0 && len(in.ChoicesEN) != len(in.Choices) {
+			return fmt.Errorf("input: %d choices_en for %d choices (one English label each, in order)", len(in.ChoicesEN), len(in.Choices))
+		}
 		for choice, to := range in.Goto {
 			if !seen[choice] {
 				return fmt.Errorf("input: goto names %q, which is not a choice", choice)
@@ -255,8 +258,8 @@ func (in *Input) check(ref func(what, id string) error) error {
 	default:
 		return fmt.Errorf("input: unknown type %q", in.Type)
 	}
-	if len(in.Goto) > 0 && in.Type != InputChoice {
-		return errors.New("input: goto is only for choices")
+	if (len(in.Goto) > 0 || len(in.ChoicesEN) > 0) && in.Type != InputChoice {
+		return errors.New("input: goto and choices_en are only for choices")
 	}
 	return nil
 }

@@ -374,7 +374,7 @@ func (t *turn) ask(s *Step) {
 		var b strings.Builder
 		b.WriteString(text)
 		for i, c := range s.Input.Choices {
-			fmt.Fprintf(&b, "\n%d. %s", i+1, c)
+			fmt.Fprintf(&b, "\n%d. %s", i+1, s.Input.choiceLabel(c, t.u.English))
 		}
 		text = b.String()
 	}
@@ -562,8 +562,12 @@ const (
 // actionValues are the values an action sets, which conditions may test.
 var actionValues = map[string]bool{valueCase: true, valueReference: true, valueResult: true, valueStatus: true, valueLocal: true}
 
-// values are the flow's values for texts: ID numbers masked.
-func (t *turn) values() map[string]string {
+// values are the flow's values for its texts, in the user's language.
+func (t *turn) values() map[string]string { return t.shown(t.u.English) }
+
+// shown are the flow's values as people see them, in Chinese or English:
+// ID numbers masked, choices by their label, skipped answers said so.
+func (t *turn) shown(english bool) map[string]string {
 	v := make(map[string]string, len(t.st.Values))
 	for k, x := range t.st.Values {
 		v[k] = x
@@ -575,9 +579,11 @@ func (t *turn) values() map[string]string {
 		x, ok := v[s.Field]
 		switch {
 		case ok && x == "" && s.Optional:
-			v[s.Field] = msgNotGiven.In(t.u.English)
+			v[s.Field] = msgNotGiven.In(english)
 		case s.Input.Type == InputIDCard && x != "":
 			v[s.Field] = MaskIDCard(x)
+		case s.Input.Type == InputChoice && x != "":
+			v[s.Field] = s.Input.choiceLabel(x, english)
 		}
 	}
 	return v
@@ -585,7 +591,7 @@ func (t *turn) values() map[string]string {
 
 // fields lists the answers, in the flow's order, labelled.
 func (t *turn) fields() []cases.Field {
-	v := t.values()
+	v := t.shown(false) // for agents and the backend's case: Chinese
 	var out []cases.Field
 	seen := map[string]bool{}
 	for _, s := range t.fl.Steps {

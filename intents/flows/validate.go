@@ -60,7 +60,7 @@ func (in *Input) Check(a Answer, now time.Time) (string, bool) {
 	case InputPhone:
 		return phone(text)
 	case InputIDCard:
-		return idCard(text)
+		return idCard(text, now)
 	case InputPattern:
 		v := strings.ToUpper(compact(text))
 		if in.re == nil || !in.re.MatchString(v) {
@@ -129,20 +129,42 @@ func (in *Input) choice(text string) (string, bool) {
 		return "", false
 	}
 	found := ""
-	for _, c := range in.Choices {
-		lc := strings.ToLower(c)
-		if key == lc {
-			return c, true
+	for i, c := range in.Choices {
+		labels := []string{c}
+		if i < len(in.ChoicesEN) {
+			labels = append(labels, in.ChoicesEN[i])
 		}
-		if strings.Contains(key, lc) || strings.Contains(lc, key) && utf8.RuneCountInString(key) >= 2 {
-			if found != "" {
-				return "", false // ambiguous
+		for _, label := range labels {
+			lc := strings.ToLower(label)
+			if key == lc {
+				return c, true
 			}
-			found = c
+			if found != c && (strings.Contains(key, lc) || strings.Contains(lc, key) && utf8.RuneCountInString(key) >= 2) {
+				if found != "" {
+					return "", false // ambiguous
+				}
+				found = c
+			}
 		}
 	}
 	return found, found != ""
 }
+
+// choiceLabel is the label of choice value v in the user's language.
+func (in *Input) choiceLabel(v string, english bool) string {
+	if !english {
+		return v
+	}
+	for i, c := range in.Choices {
+		if c == v && i < len(in.ChoicesEN) {
+			return in.ChoicesEN[i]
+		}
+	}
+	return v
+}
+
+// thousands is a number with its thousands grouped by commas.
+var thousands = regexp.MustCompile(`^[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$`)
 
 // unitSuffixes are the units people add after a count or an amount.
 var unitSuffixes = []string{"元", "块", "rmb", "cny", "笔", "次", "个", "天"}
@@ -155,6 +177,9 @@ func stripUnits(s string) string {
 	s = strings.TrimLeft(s, "¥￥$")
 	for _, u := range unitSuffixes {
 		s = strings.TrimSuffix(s, u)
+	}
+	if strings.Contains(s, ",") && !thousands.MatchString(s) {
+		return "" // "1,2,3" is not a number
 	}
 	return strings.ReplaceAll(s, ",", "")
 }
@@ -268,12 +293,12 @@ var idCardPattern = regexp.MustCompile(`^[1-9][0-9]{16}[0-9X]$`)
 
 // idCard checks a mainland resident ID number: 18 characters, a real birth
 // date, and the ISO 7064 MOD 11-2 check character.
-func idCard(text string) (string, bool) {
+func idCard(text string, now time.Time) (string, bool) {
 	s := strings.ToUpper(compact(text))
 	if !idCardPattern.MatchString(s) {
 		return "", false
 	}
-	if _, ok := makeDate(s[6:10], s[10:12], s[12:14], time.UTC); !ok {
+	if born, ok := makeDate(s[6:10], s[10:12], s[12:14], now.Location()); !ok || born.After(now) {
 		return "", false
 	}
 	weights := [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
@@ -323,7 +348,7 @@ func (in *Input) describe(english bool) string {
 	case InputChoice:
 		var b strings.Builder
 		for i, c := range in.Choices {
-			fmt.Fprintf(&b, "\n%d. %s", i+1, c)
+			fmt.Fprintf(&b, "\n%d. %s", i+1, in.choiceLabel(c, english))
 		}
 		zh, en = "请回复选项编号或文字："+b.String(), "Reply with the number or text of an option:"+b.String()
 	case InputNumber:
