@@ -65,14 +65,42 @@ CREATE INDEX kb_unanswered_last_seen ON kb_unanswered (last_seen, text);`,
 // Store is the embedded kb.Store.
 type Store struct {
 	db *sql.DB
+	// recordUnanswered and trimUnanswered are prepared once: a failed turn
+	// records one, on the hot path of a busy bot.
+	recordUnanswered, trimUnanswered *sql.Stmt
 }
 
 // New returns a Store on db, creating or upgrading its tables.
 func New(db *sql.DB) (*Store, error) {
-	if err := sqlitedb.Migrate(context.Background(), db, "kb.articles", migrations...); err != nil {
+	ctx := context.Background()
+	if err := sqlitedb.Migrate(ctx, db, "kb.articles", migrations...); err != nil {
 		return nil, fmt.Errorf("kb: article store: %w", err)
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db}
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		sql  string
+	}{
+		// In an upsert's SET, the columns are those of the stored row:
+		// article_id is replaced only by a candidate with a better score.
+		// It returns the text's count: 1 for a new text.
+		{&s.recordUnanswered, `INSERT INTO kb_unanswered (text, count, failed, handoff, first_seen, last_seen, article_id, score)
+VALUES (?1, 1, ?2, ?3, ?4, ?4, ?5, ?6)
+ON CONFLICT (text) DO UPDATE SET count = count + 1, failed = failed + excluded.failed, handoff = handoff + excluded.handoff,
+	first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+	article_id = CASE WHEN excluded.article_id <> '' AND (article_id = '' OR excluded.score > score) THEN excluded.article_id ELSE article_id END,
+	score = CASE WHEN excluded.article_id <> '' AND (article_id = '' OR excluded.score > score) THEN excluded.score ELSE score END
+RETURNING count`},
+		{&s.trimUnanswered, `DELETE FROM kb_unanswered WHERE text IN (SELECT text FROM kb_unanswered
+ORDER BY last_seen, text LIMIT max(0, (SELECT count(*) FROM kb_unanswered) - ?))`},
+	} {
+		stmt, err := db.PrepareContext(ctx, p.sql)
+		if err != nil {
+			return nil, fmt.Errorf("kb: article store: prepare: %w", err)
+		}
+		*p.stmt = stmt
+	}
+	return s, nil
 }
 
 // inTx runs fn in a transaction, committed when fn returns nil.
@@ -363,20 +391,13 @@ func (s *Store) RecordUnanswered(ctx context.Context, u kb.Unanswered, max int) 
 		failed = 1
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		// In an upsert's SET, the columns are those of the stored row:
-		// article_id is replaced only by a candidate with a better score.
-		_, err := tx.ExecContext(ctx, `INSERT INTO kb_unanswered (text, count, failed, handoff, first_seen, last_seen, article_id, score)
-VALUES (?1, 1, ?2, ?3, ?4, ?4, ?5, ?6)
-ON CONFLICT (text) DO UPDATE SET count = count + 1, failed = failed + excluded.failed, handoff = handoff + excluded.handoff,
-	first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
-	article_id = CASE WHEN excluded.article_id <> '' AND (article_id = '' OR excluded.score > score) THEN excluded.article_id ELSE article_id END,
-	score = CASE WHEN excluded.article_id <> '' AND (article_id = '' OR excluded.score > score) THEN excluded.score ELSE score END`,
-			u.Text, failed, handoff, micro(u.At), u.ArticleID, u.Score)
-		if err != nil {
-			return err
+		var count int
+		err := tx.StmtContext(ctx, s.recordUnanswered).QueryRowContext(ctx,
+			u.Text, failed, handoff, micro(u.At), u.ArticleID, u.Score).Scan(&count)
+		if err != nil || count > 1 {
+			return err // a text seen before: the number of texts is unchanged
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM kb_unanswered WHERE text IN (SELECT text FROM kb_unanswered
-ORDER BY last_seen, text LIMIT max(0, (SELECT count(*) FROM kb_unanswered) - ?))`, max)
+		_, err = tx.StmtContext(ctx, s.trimUnanswered).ExecContext(ctx, max)
 		return err
 	})
 	if err != nil {
