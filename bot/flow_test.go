@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -136,6 +137,9 @@ func TestFlowVerificationRefusedTwiceHandsOff(t *testing.T) {
 		t.Fatalf("first refusal: %s", reply)
 	}
 	reply = sayAll(b, "13800138000", "赵小六", "11010519491231002X", "是")
+	if len(be.calls) != 2 || be.calls[0].IdempotencyKey == be.calls[1].IdempotencyKey {
+		t.Errorf("the attempt after a refusal reused its key: %+v", be.calls)
+	}
 	if !strings.Contains(reply, "工单号") {
 		t.Fatalf("second refusal: %s", reply)
 	}
@@ -327,5 +331,42 @@ func TestFlowEnglishCaseInChinese(t *testing.T) {
 	}
 	if got["period"] != "近1年" || got["purpose"] != "个人对账" {
 		t.Errorf("case fields %v, want the defined choices", got)
+	}
+}
+
+// failingSave fails the next save with bot.ErrConflict when armed, as if
+// another instance had written the session.
+type failingSave struct {
+	bot.SessionStore
+	armed *atomic.Bool
+}
+
+func (f failingSave) SaveSession(ctx context.Context, s *bot.Session) error {
+	if f.armed.CompareAndSwap(true, false) {
+		return bot.ErrConflict
+	}
+	return f.SessionStore.SaveSession(ctx, s)
+}
+
+// TestFlowCaseOpenedOnceWhenTheTurnRunsAgain: the turn that opens the case
+// fails to save (the user is asked to send again) and runs again: the
+// user still has one case.
+func TestFlowCaseOpenedOnceWhenTheTurnRunsAgain(t *testing.T) {
+	var armed atomic.Bool
+	b := bottest.New(t, bottest.Options{Wrap: func(s bot.SessionStore) bot.SessionStore { return failingSave{s, &armed} }})
+	b.As("o_twice")
+	sayAll(b, "我要导出账单", "近3个月", "个人对账", "me@example.com")
+	armed.Store(true)
+	in := bot.Inbound{OpenID: "o_twice", Kind: bot.KindText, Text: "是", MsgID: "77001", CreateTime: b.Clock.Now()}
+	if _, err := b.Engine.Handle(context.Background(), in); err == nil {
+		t.Fatal("the first run saved despite the conflict")
+	}
+	b.Clock.Advance(time.Second) // the failed message's dedupe key, forgotten, expires
+	reply, err := b.Engine.Handle(context.Background(), in)
+	if err != nil || !strings.Contains(reply.Text, "案件号") {
+		t.Fatalf("second run: %q, %v", reply.Text, err)
+	}
+	if list, err := b.Cases.ForUser(context.Background(), "o_twice", 10); err != nil || len(list) != 1 {
+		t.Errorf("user has %d cases (%v), want 1", len(list), err)
 	}
 }

@@ -125,6 +125,13 @@ type NewCase struct {
 	Note string
 	// By is who opened it; empty = "kefu".
 	By string
+	// Key, when set, makes Open idempotent: the number is drawn from the
+	// key first (the same key gives the same number on the same day), and
+	// a case already stored under that number for the same user and flow
+	// is returned instead of a second one. Flows use their run's id, so a
+	// turn processed again (a platform retry after a failed save) does not
+	// open the case twice.
+	Key string
 }
 
 // Filter selects cases for Service.List and Store.Cases. Empty fields

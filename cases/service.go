@@ -1,8 +1,10 @@
 package cases
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -65,8 +67,13 @@ func (s *Service) Open(ctx context.Context, n NewCase) (Case, error) {
 		History:   []Change{{Status: status, Note: n.Note, By: cmp.Or(n.By, byKefu), At: now}},
 		CreatedAt: now, UpdatedAt: now, Version: 1,
 	}
-	for range maxIDTries {
-		id, err := NewID(now, s.rand)
+	for try := range maxIDTries {
+		r := s.rand
+		if try == 0 && n.Key != "" {
+			sum := sha256.Sum256([]byte(n.Key))
+			r = bytes.NewReader(sum[:])
+		}
+		id, err := NewID(now, r)
 		if err != nil {
 			return Case{}, err
 		}
@@ -77,6 +84,11 @@ func (s *Service) Open(ctx context.Context, n NewCase) (Case, error) {
 		}
 		if !errors.Is(err, ErrExists) {
 			return Case{}, fmt.Errorf("cases: open: %w", err)
+		}
+		if try == 0 && n.Key != "" {
+			if old, err := s.store.Case(ctx, id); err == nil && old.OpenID == c.OpenID && old.Flow == c.Flow {
+				return old, nil // opened before under this key
+			}
 		}
 	}
 	return Case{}, fmt.Errorf("cases: open: %d numbers drawn were all taken: %w", maxIDTries, ErrExists)

@@ -48,6 +48,32 @@ func TestOpenRetries(t *testing.T) {
 	}
 }
 
+// TestOpenWithKey: the same key opens one case for the same user and flow;
+// another user (or flow) whose key happens to draw the same number gets a
+// case of its own.
+func TestOpenWithKey(t *testing.T) {
+	ctx := context.Background()
+	svc := newService(t, time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC))
+	n := cases.NewCase{OpenID: "o-1", Flow: "bill_export", Key: "flow:0a1b2c"}
+	first, err := svc.Open(ctx, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := svc.Open(ctx, n)
+	if err != nil || again.ID != first.ID {
+		t.Fatalf("Open again with the key = %q, %v; want %q", again.ID, err, first.ID)
+	}
+	if list, _ := svc.ForUser(ctx, "o-1", 10); len(list) != 1 {
+		t.Errorf("user has %d cases, want 1", len(list))
+	}
+	other := n
+	other.OpenID = "o-2"
+	c, err := svc.Open(ctx, other)
+	if err != nil || c.ID == first.ID || c.OpenID != "o-2" {
+		t.Errorf("another user's Open with the same key = %+v, %v; want a case of its own", c, err)
+	}
+}
+
 func TestDescribe(t *testing.T) {
 	at := time.Date(2026, 11, 25, 14, 20, 0, 0, time.Local)
 	c := cases.Case{ID: "KF20261125-7Q4M", Title: "诈骗举报", Status: cases.StatusProcessing,

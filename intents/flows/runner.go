@@ -76,6 +76,8 @@ type Turn struct {
 	// second refusal in a row or later, which counts as a failed turn and
 	// offers a person.
 	Invalid, Failed bool
+	// Acted is set when the turn called the business backend.
+	Acted bool
 }
 
 // User is who is in the flow.
@@ -455,9 +457,12 @@ func (t *turn) act(ctx context.Context, s *Step) (string, error) {
 	if s.Action == ActionCaseStatus {
 		res = t.caseStatus(ctx)
 	} else {
+		// One key per attempt: a redelivery of this attempt repeats it,
+		// an attempt after a refusal (corrected answers) gets a new one.
+		t.out.Acted = true
 		res, err = t.r.backend.Do(ctx, Request{
 			Action: s.Action, Flow: t.fl.ID, OpenID: t.u.OpenID,
-			IdempotencyKey: t.st.Run + "." + s.ID, Fields: t.st.Values,
+			IdempotencyKey: fmt.Sprintf("%s.%s.%d", t.st.Run, s.ID, t.st.Refusals), Fields: t.st.Values,
 		})
 	}
 	en := t.u.English
@@ -541,6 +546,7 @@ func (t *turn) openCase(ctx context.Context) error {
 	c, err := t.r.cases.Open(ctx, cases.NewCase{
 		OpenID: t.u.OpenID, Flow: t.fl.ID, Title: t.fl.Title, Fields: t.out.Fields,
 		ExternalID: t.st.Values[valueReference], Status: status, Note: note,
+		Key: "flow:" + t.st.Run, // a run opens one case, however often its last turn runs
 	})
 	if err != nil {
 		return fmt.Errorf("flows: %s: open case: %w", t.fl.ID, err)
