@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/kefuhq/kefu/cases"
 	"github.com/kefuhq/kefu/handoff"
@@ -69,7 +70,9 @@ func (st *step) inFlow(ctx context.Context, msg handoff.Message) (Reply, error) 
 			}
 			return st.route(ctx, msg, d)
 		}
-		if st.e.router.IsUserRequest(text) {
+		// Only a short message asks for a person: a description such as
+		// "昨天联系的人工客服态度很差…" answers the flow's question.
+		if utf8.RuneCountInString(text) <= maxRequestRunes && st.e.router.IsUserRequest(text) {
 			lane := st.defaultLane()
 			if fl, ok := st.e.flows.Registry().Flow(fs.Flow); ok && fl.Lane != handoff.LaneNormal {
 				lane = fl.Lane
@@ -88,15 +91,20 @@ func (st *step) inFlow(ctx context.Context, msg handoff.Message) (Reply, error) 
 		if err := st.leaveFlow(ctx, nil); err != nil {
 			return Reply{}, err
 		}
-		if st.s.State != StateBot {
-			st.remember(msg, handoff.Message{From: handoff.FromBot, Kind: "text", Text: t.Reply, At: st.now})
-			return Reply{Text: t.Reply}, nil
-		}
+		// Beside a ticket, the message goes to it (st.run waits with the
+		// ticket); else the bot answers it.
 		r, err := st.run(ctx)
 		if err != nil {
 			return Reply{}, err
 		}
-		r.Text = t.Reply + "\n\n" + r.Text
+		text := t.Reply
+		switch {
+		case r.Text != "":
+			text += "\n\n" + r.Text
+		case st.s.State == StateQueued:
+			text += "\n\n" + fmt.Sprintf(msgStillQueued.In(st.s.English), st.s.TicketID)
+		}
+		r.Text = text
 		return r, nil
 	}
 	if t.Invalid && st.s.TicketID != "" && handoff.IsEvidence(msg) {
@@ -112,6 +120,10 @@ func (st *step) inFlow(ctx context.Context, msg handoff.Message) (Reply, error) 
 	}
 	return st.applyFlow(ctx, msg, t, "")
 }
+
+// maxRequestRunes is the longest message inside a flow that may be a
+// request for a person.
+const maxRequestRunes = 12
 
 // flowHandles reports whether an urgent decision is what the running flow
 // is already dealing with (号被盗 typed inside the emergency freeze).
@@ -151,6 +163,9 @@ func (st *step) applyFlow(ctx context.Context, msg handoff.Message, t flows.Turn
 		st.outcome = "flow_invalid"
 	default:
 		st.s.FailedTurns = 0
+	}
+	if t.Acted {
+		st.effects = true // the backend acted: a save conflict must not run the turn again
 	}
 	if t.State != nil {
 		st.s.Flow = t.State
@@ -280,10 +295,11 @@ func (st *step) flowOffer(id string) string {
 	if !ok {
 		return ""
 	}
+	title := fl.Title
 	if st.s.English && fl.TitleEN != "" {
-		return fmt.Sprintf(msgFlowOffer.EN, fl.TitleEN)
+		title = fl.TitleEN
 	}
-	return fmt.Sprintf(msgFlowOffer.ZH, fl.Title)
+	return fmt.Sprintf(msgFlowOffer.In(st.s.English), title)
 }
 
 // canStartFlow reports whether flow id exists.

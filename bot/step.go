@@ -409,6 +409,12 @@ func (st *step) event(ctx context.Context) (Reply, error) {
 			}
 			return st.route(ctx, msg, st.e.router.RouteKey(key))
 		}
+		if st.s.State == StateFlow {
+			// A menu click leaves the flow (it may start another).
+			if err := st.leaveFlow(ctx, nil); err != nil {
+				return Reply{}, err
+			}
+		}
 		switch st.s.State {
 		case StateQueued, StateAgent:
 			return st.waiting(ctx, msg, resume)
