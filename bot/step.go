@@ -155,18 +155,18 @@ func (st *step) route(ctx context.Context, msg handoff.Message, d intents.Decisi
 	en := st.s.English
 	switch d.Kind {
 	case intents.Urgent:
-		prefix := ""
+		prefix, flow := "", st.canStartFlow(d.Offer)
 		switch {
 		case d.Article != nil: // an urgent article: its answer is the first guidance
 			prefix = articleAnswer(d.Article, en) + "\n\n"
-		case st.canStartFlow(d.Offer):
+		case flow:
 			// the flow says what to do first
 		case d.Offer == "emergency_freeze":
 			prefix = msgFreezeFirst.In(en)
 		case d.Rule == "fraud":
 			prefix = msgFraudFirst.In(en)
 		}
-		if st.canStartFlow(d.Offer) {
+		if flow {
 			return st.urgentFlow(ctx, msg, d, prefix)
 		}
 		return st.handOff(ctx, msg, d.Lane, "urgent:"+d.Lane, prefix, nil)

@@ -365,6 +365,18 @@ type Registry struct {
 type trigger struct {
 	phrase string // normalised
 	flow   string
+	// wide tells how the phrase is measured (see triggerSlack): in runes
+	// beyond ASCII when it has any, else in all runes; size is its length
+	// so measured.
+	wide bool
+	size int
+}
+
+func newTrigger(phrase, flow string) trigger {
+	if w := wideRunes(phrase); w > 0 {
+		return trigger{phrase, flow, true, w}
+	}
+	return trigger{phrase, flow, false, utf8.RuneCountInString(phrase)}
 }
 
 // NewRegistry indexes flows; a later flow replaces an earlier one with the
@@ -397,7 +409,7 @@ func NewRegistry(list []*Flow) (*Registry, error) {
 				return nil, fmt.Errorf("%w: trigger %q belongs to flows %s and %s", ErrInvalid, t, other, f.ID)
 			}
 			seenTrigger[n] = f.ID
-			r.triggers = append(r.triggers, trigger{n, f.ID})
+			r.triggers = append(r.triggers, newTrigger(n, f.ID))
 		}
 	}
 	sort.SliceStable(r.order, func(i, j int) bool { return r.order[i].ID < r.order[j].ID })
@@ -447,11 +459,11 @@ func (r *Registry) MatchTrigger(norm string) (string, bool) {
 	}
 	all, wide := utf8.RuneCountInString(norm), wideRunes(norm)
 	for _, t := range r.triggers {
-		n, p := all, utf8.RuneCountInString(t.phrase)
-		if w := wideRunes(t.phrase); w > 0 {
-			n, p = wide, w
+		n := all
+		if t.wide {
+			n = wide
 		}
-		if n <= p+triggerSlack && strings.Contains(norm, t.phrase) {
+		if n <= t.size+triggerSlack && strings.Contains(norm, t.phrase) {
 			return t.flow, true
 		}
 	}
