@@ -132,6 +132,10 @@ type NewCase struct {
 	// turn processed again (a platform retry after a failed save) does not
 	// open the case twice.
 	Key string
+	// KeyDay is the day of the number drawn from Key; zero = today. Flows
+	// pass the day their run started, so a turn processed again after
+	// midnight still finds the case the first one opened.
+	KeyDay time.Time
 }
 
 // Filter selects cases for Service.List and Store.Cases. Empty fields

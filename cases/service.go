@@ -68,12 +68,15 @@ func (s *Service) Open(ctx context.Context, n NewCase) (Case, error) {
 		CreatedAt: now, UpdatedAt: now, Version: 1,
 	}
 	for try := range maxIDTries {
-		r := s.rand
+		r, day := s.rand, now
 		if try == 0 && n.Key != "" {
 			sum := sha256.Sum256([]byte(n.Key))
 			r = bytes.NewReader(sum[:])
+			if !n.KeyDay.IsZero() {
+				day = n.KeyDay
+			}
 		}
-		id, err := NewID(now, r)
+		id, err := NewID(day, r)
 		if err != nil {
 			return Case{}, err
 		}

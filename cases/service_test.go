@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,12 @@ import (
 
 func newService(t *testing.T, now time.Time) *cases.Service {
 	t.Helper()
+	return newServiceClock(t, func() time.Time { return now })
+}
+
+// newServiceClock is newService on a clock that may move.
+func newServiceClock(t *testing.T, now func() time.Time) *cases.Service {
+	t.Helper()
 	db, err := sqlitedb.OpenMemory()
 	if err != nil {
 		t.Fatal(err)
@@ -23,7 +30,7 @@ func newService(t *testing.T, now time.Time) *cases.Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cases.NewService(store, func() time.Time { return now })
+	return cases.NewService(store, now)
 }
 
 // TestOpenRetries: a number the store has is drawn again; when every draw
@@ -71,6 +78,29 @@ func TestOpenWithKey(t *testing.T) {
 	c, err := svc.Open(ctx, other)
 	if err != nil || c.ID == first.ID || c.OpenID != "o-2" {
 		t.Errorf("another user's Open with the same key = %+v, %v; want a case of its own", c, err)
+	}
+}
+
+// TestOpenWithKeyAfterMidnight: a keyed case opened again on the next day
+// (a flow's last turn processed again after midnight) is the same case,
+// because its number is drawn for KeyDay, not for today.
+func TestOpenWithKeyAfterMidnight(t *testing.T) {
+	ctx := context.Background()
+	started := time.Date(2026, 11, 25, 23, 58, 0, 0, time.UTC)
+	now := started.Add(time.Minute)
+	svc := newServiceClock(t, func() time.Time { return now })
+	n := cases.NewCase{OpenID: "o-1", Flow: "bill_export", Key: "flow:0a1b2c", KeyDay: started}
+	first, err := svc.Open(ctx, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = started.Add(3 * time.Minute) // 00:01 the next day
+	again, err := svc.Open(ctx, n)
+	if err != nil || again.ID != first.ID {
+		t.Fatalf("Open after midnight with the key = %q, %v; want %q", again.ID, err, first.ID)
+	}
+	if !strings.HasPrefix(first.ID, "KF20261125-") {
+		t.Errorf("ID %q: want the day the run started, KF20261125-…", first.ID)
 	}
 }
 

@@ -546,7 +546,9 @@ func (t *turn) openCase(ctx context.Context) error {
 	c, err := t.r.cases.Open(ctx, cases.NewCase{
 		OpenID: t.u.OpenID, Flow: t.fl.ID, Title: t.fl.Title, Fields: t.out.Fields,
 		ExternalID: t.st.Values[valueReference], Status: status, Note: note,
-		Key: "flow:" + t.st.Run, // a run opens one case, however often its last turn runs
+		// A run opens one case, however often (and on whichever day) its
+		// last turn runs.
+		Key: "flow:" + t.st.Run, KeyDay: t.st.StartedAt,
 	})
 	if err != nil {
 		return fmt.Errorf("flows: %s: open case: %w", t.fl.ID, err)
