@@ -104,3 +104,51 @@ func (s *QuotaSender) SendText(ctx context.Context, openID, text string) (d Deli
 	}
 	return d, err
 }
+
+// CountedSender sends the bot's own messages (late replies, flow notices)
+// with WeChat as the only judge, and keeps the tracker in line with them,
+// so the allowance an agent sees includes what the bot spent.
+//
+// Unlike QuotaSender it never refuses a send locally: the tracker is fed
+// only the interactions of users an agent may write to, so for a user
+// talking to the bot it may know no window while WeChat has one. After a
+// delivered send it takes one send from the window the tracker knows (a
+// user without one is not counted); 45015 and 45047 close or exhaust the
+// window as they do for QuotaSender. Client and Quota are required.
+type CountedSender struct {
+	Client TextSender
+	Quota  Quota
+	// Now is the clock, time.Now when nil.
+	Now func() time.Time
+	// Logger receives the tracker failures; discarded when nil.
+	Logger *slog.Logger
+}
+
+// SendText sends text to openID and returns WeChat's answer; what the
+// tracker makes of it is logged, never returned.
+func (s *CountedSender) SendText(ctx context.Context, openID, text string) error {
+	now := time.Now()
+	if s.Now != nil {
+		now = s.Now()
+	}
+	err := s.Client.SendText(ctx, openID, text)
+	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), quotaFollowUpTimeout)
+	defer cancel()
+	var follow error
+	switch {
+	case err == nil:
+		_, follow = s.Quota.Reserve(bg, openID, now)
+		if errors.Is(follow, ErrWindowClosed) || errors.Is(follow, ErrQuotaExhausted) {
+			follow = nil // a window the tracker does not know, or over-used: WeChat judged
+		}
+	case errors.Is(err, ErrWindowClosed):
+		follow = s.Quota.Revoke(bg, openID, now, ReasonClosed)
+	case errors.Is(err, ErrQuotaExhausted):
+		follow = s.Quota.Revoke(bg, openID, now, ReasonExhausted)
+	}
+	if follow != nil && s.Logger != nil {
+		s.Logger.WarnContext(ctx, "wxapi: quota update after a bot send failed",
+			"open_id_hash", logid.Hash(openID), "send_err", err, "err", follow)
+	}
+	return err
+}

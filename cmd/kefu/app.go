@@ -266,7 +266,9 @@ func (a *app) buildServices(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		sender = a.wechat
+		// The bot's late replies and notices count against the windows
+		// agents see; agents' replies are refused when none is left.
+		sender = &wxapi.CountedSender{Client: a.wechat, Quota: a.quota, Logger: a.log}
 		a.replies = &wxapi.QuotaSender{Client: a.wechat, Quota: a.quota, Logger: a.log}
 	} else {
 		a.log.Warn("customer-service API off: set KEFU_WECHAT_APP_ID and KEFU_WECHAT_APP_SECRET to deliver late replies")
