@@ -46,14 +46,17 @@ func TestCasesBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		fraud, bill := seedBrowserCases(t, store)
-		db.Close()
-		runCasesBrowser(t, chrome, bin, []string{"KEFU_DATA_DIR=" + dir}, fraud, bill)
+		// The store stays open beside kefu's (WAL allows it) to open a case
+		// while the page is shown.
+		t.Cleanup(func() { db.Close() })
+		runCasesBrowser(t, chrome, bin, []string{"KEFU_DATA_DIR=" + dir}, fraud, bill, store)
 	})
 	t.Run("Redis", func(t *testing.T) {
 		rdb, prefix := redistest.Client(t)
-		fraud, bill := seedBrowserCases(t, casesredis.New(rdb, prefix))
+		store := casesredis.New(rdb, prefix)
+		fraud, bill := seedBrowserCases(t, store)
 		runCasesBrowser(t, chrome, bin, []string{"KEFU_DATA_DIR=" + t.TempDir(),
-			"KEFU_REDIS_URL=" + os.Getenv(redistest.EnvURL), "KEFU_REDIS_PREFIX=" + prefix}, fraud, bill)
+			"KEFU_REDIS_URL=" + os.Getenv(redistest.EnvURL), "KEFU_REDIS_PREFIX=" + prefix}, fraud, bill, store)
 	})
 }
 
@@ -80,8 +83,9 @@ func seedBrowserCases(t *testing.T, store cases.Store) (fraud, bill cases.Case) 
 	return fraud, bill
 }
 
-// runCasesBrowser starts kefu with env and works the cases page.
-func runCasesBrowser(t *testing.T, chrome, bin string, env []string, fraud, bill cases.Case) {
+// runCasesBrowser starts kefu with env and works the cases page; store is
+// the one kefu uses, where a case is opened while the page is shown.
+func runCasesBrowser(t *testing.T, chrome, bin string, env []string, fraud, bill cases.Case, store cases.Store) {
 	addr := freeAddr(t)
 	k := &editorKefu{base: "http://" + addr, adminPassword: randHex(12)}
 	startKefu(t, bin, append([]string{"KEFU_HTTP_ADDR=" + addr, "KEFU_ADMIN_PASSWORD=" + k.adminPassword}, env...), k.base)
@@ -128,6 +132,15 @@ func runCasesBrowser(t *testing.T, chrome, bin string, env []string, fraud, bill
 	b.waitText(t, "#case-status", "处理中")
 	b.waitText(t, row(fraud.ID)+" .badge", "处理中")
 	shots.take(t, b, "cases")
+
+	// A case opened meanwhile (by a flow, say) shows up without a reload.
+	fresh, err := cases.NewService(store, nil).Open(context.Background(),
+		cases.NewCase{OpenID: "o_e2e_cases_" + randHex(3), Flow: "complaint", Title: "投诉"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.waitJS(t, "the new case listed by the page's own refresh", fmt.Sprintf(`!!document.querySelector(%s)`, jsString(row(fresh.ID))))
+	b.waitText(t, "#case-id", fraud.ID) // the open case stays open
 
 	// The API agrees.
 	got := k.apiCall(t, "GET", k.signIn(t, "wang", casePassword), "/api/v1/cases/"+fraud.ID, nil)

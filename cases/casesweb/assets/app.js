@@ -22,6 +22,10 @@ const STATUS = {
   rejected: '已驳回 Rejected',
 };
 const LIST_LIMIT = 200;
+// REFRESH_MS is how often the list refreshes itself while the page is in
+// view: cases opened by flows and changed by other agents show up without
+// a reload.
+const REFRESH_MS = 10000;
 
 // S is the page's state.
 const S = {
@@ -31,6 +35,8 @@ const S = {
   flows: new Set(), // every flow seen, for the flow filter's suggestions
   list: [],
   open: '', // the ID of the case shown
+  loads: 0, // lists asked for: only the latest answer is shown
+  shown: '', // the query and answer on screen, to skip a refresh that changed nothing
 };
 
 let nodes = {};
@@ -50,6 +56,13 @@ async function boot() {
   window.addEventListener('hashchange', openFromHash);
   await load();
   openFromHash();
+  setInterval(refresh, REFRESH_MS);
+  document.addEventListener('visibilitychange', refresh);
+}
+
+/** refresh reloads the list quietly, unless the page is hidden. */
+function refresh() {
+  if (!document.hidden) load({ quiet: true });
 }
 
 /** layout builds the list and the detail pane into main. */
@@ -125,19 +138,30 @@ function clearFilters() {
   apply();
 }
 
-/** load fetches the list for the filters and renders it. */
-async function load() {
+/**
+ * load fetches the list for the filters and renders it when it changed;
+ * quiet leaves failures unannounced (a refresh retries anyway).
+ */
+async function load({ quiet = false } = {}) {
   const p = new URLSearchParams({ limit: String(LIST_LIMIT) });
   if (S.status) p.set('status', S.status);
   if (S.flow) p.set('flow', S.flow);
   if (S.openID) p.set('open_id', S.openID);
+  const seq = ++S.loads;
+  let list;
   try {
-    S.list = (await api('GET', '/cases?' + p)) || [];
+    list = (await api('GET', '/cases?' + p, undefined, { quiet })) || [];
   } catch {
-    return; // shown by api()
+    return; // shown by api() unless quiet
   }
+  if (seq !== S.loads) return; // the filters changed meanwhile
+  const shown = p + JSON.stringify(list);
+  if (shown === S.shown) return;
+  S.shown = shown;
+  S.list = list;
   for (const c of S.list) S.flows.add(c.flow);
   renderList();
+  markOpen();
 }
 
 function renderList() {
