@@ -21,6 +21,14 @@ const SystemAuthor = "system"
 // limit.
 const DefaultMaxUnanswered = 2000
 
+// UnansweredSlack is how far past max the number of unanswered texts may
+// go before the least recently seen are forgotten down to max. Forgetting
+// them in one go, not one per new text, writes each page of the table
+// and its indexes once per UnansweredSlack(max) new texts instead of
+// once per text: a failed turn with a new text cost the embedded store
+// 6.4 pages of WAL, 3.5 with the slack (see kb/sqlitestore).
+func UnansweredSlack(max int) int { return max / 16 }
+
 // MaxUnansweredLen bounds the bytes kept of one unanswered text; longer
 // texts are cut at a character boundary.
 const MaxUnansweredLen = 500
@@ -355,13 +363,34 @@ func (e *Editor) ApplyImport(ctx context.Context, p Plan, opts ImportOptions) (I
 	return res, nil
 }
 
-// RecordUnanswered adds a question the bot failed to answer or handed off
-// to the unanswered queue. Blank texts are ignored; long ones are cut to
-// MaxUnansweredLen bytes.
-func (e *Editor) RecordUnanswered(ctx context.Context, u Unanswered) error {
+// RecordUnanswered adds questions the bot failed to answer or handed off
+// to the unanswered queue, in one write. Blank texts are ignored; long
+// ones are cut to MaxUnansweredLen bytes. A question with an unknown
+// reason is left out and reported (ErrInvalid); the others are recorded.
+func (e *Editor) RecordUnanswered(ctx context.Context, us ...Unanswered) error {
+	valid := make([]Unanswered, 0, len(us))
+	var errs []error
+	for _, u := range us {
+		u, ok, err := e.cleanUnanswered(u)
+		if err != nil {
+			errs = append(errs, err)
+		} else if ok {
+			valid = append(valid, u)
+		}
+	}
+	if len(valid) > 0 {
+		if err := e.store.RecordUnanswered(ctx, valid, DefaultMaxUnanswered); err != nil {
+			errs = append(errs, fmt.Errorf("kb: unanswered: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// cleanUnanswered readies u for the store: ok is false for a blank text.
+func (e *Editor) cleanUnanswered(u Unanswered) (_ Unanswered, ok bool, err error) {
 	u.Text = strings.ToValidUTF8(strings.TrimSpace(u.Text), "\uFFFD")
 	if u.Text == "" {
-		return nil
+		return u, false, nil
 	}
 	if len(u.Text) > MaxUnansweredLen {
 		cut := MaxUnansweredLen
@@ -373,7 +402,7 @@ func (e *Editor) RecordUnanswered(ctx context.Context, u Unanswered) error {
 	switch u.Reason {
 	case ReasonFailed, ReasonHandoff:
 	default:
-		return fmt.Errorf("kb: unanswered: unknown reason %q (want %q or %q): %w", u.Reason, ReasonFailed, ReasonHandoff, ErrInvalid)
+		return u, false, fmt.Errorf("kb: unanswered: unknown reason %q (want %q or %q): %w", u.Reason, ReasonFailed, ReasonHandoff, ErrInvalid)
 	}
 	if u.At.IsZero() {
 		u.At = e.clock()
@@ -382,10 +411,7 @@ func (e *Editor) RecordUnanswered(ctx context.Context, u Unanswered) error {
 	if u.ArticleID == "" || math.IsNaN(u.Score) || math.IsInf(u.Score, 0) {
 		u.ArticleID, u.Score = "", 0
 	}
-	if err := e.store.RecordUnanswered(ctx, u, DefaultMaxUnanswered); err != nil {
-		return fmt.Errorf("kb: unanswered: %w", err)
-	}
-	return nil
+	return u, true, nil
 }
 
 // UnansweredGroups returns the unanswered queue, grouped (see

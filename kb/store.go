@@ -195,10 +195,11 @@ type Store interface {
 	// then moved on by every Publish and Archive. It is cheap to call.
 	Revision(ctx context.Context) (int64, error)
 
-	// RecordUnanswered counts one more record of u.Text (u.At must be set),
-	// keeping at most max distinct texts: when a new text would exceed
-	// max, the texts seen least recently are forgotten.
-	RecordUnanswered(ctx context.Context, u Unanswered, max int) error
+	// RecordUnanswered counts one more record of each u.Text (u.At must be
+	// set), in one write, keeping about max distinct texts: when new texts
+	// take their number past max + UnansweredSlack(max), the texts seen
+	// least recently are forgotten down to max.
+	RecordUnanswered(ctx context.Context, us []Unanswered, max int) error
 	// UnansweredTexts returns every kept unanswered text, in no particular
 	// order.
 	UnansweredTexts(ctx context.Context) ([]UnansweredText, error)

@@ -312,13 +312,15 @@ func (a *app) openSemantic(articles []kb.Article) (intents.Reranker, error) {
 // waits for the editors' queue, and drops them (counting) when the writer
 // falls behind. What is queued is written out when the app closes.
 func (a *app) recordUnanswered() func(bot.Unanswered) {
-	w := newWriteBehind(256, 1, a.metrics.unansweredDropped, func(ctx context.Context, batch []bot.Unanswered) {
-		for _, u := range batch {
-			err := a.editor.RecordUnanswered(ctx, kb.Unanswered{
-				Text: u.Text, Reason: kb.Reason(u.Reason), ArticleID: u.ArticleID, Score: u.Score})
-			if err != nil {
-				a.log.Warn("unanswered: record", "err", err)
-			}
+	// A batch is one write: under load the questions of many turns share
+	// a transaction.
+	w := newWriteBehind(256, 64, a.metrics.unansweredDropped, func(ctx context.Context, batch []bot.Unanswered) {
+		us := make([]kb.Unanswered, len(batch))
+		for i, u := range batch {
+			us[i] = kb.Unanswered{Text: u.Text, Reason: kb.Reason(u.Reason), ArticleID: u.ArticleID, Score: u.Score}
+		}
+		if err := a.editor.RecordUnanswered(ctx, us...); err != nil {
+			a.log.Warn("unanswered: record", "err", err)
 		}
 	})
 	a.closers = append(a.closers, w)

@@ -50,6 +50,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) kb.Store) {
 	t.Run("Unanswered", func(t *testing.T) {
 		t.Run("Record", func(t *testing.T) { testUnansweredRecord(t, newStore(t)) })
 		t.Run("Limit", func(t *testing.T) { testUnansweredLimit(t, newStore(t)) })
+		t.Run("Batch", func(t *testing.T) { testUnansweredBatch(t, newStore(t)) })
 		t.Run("Delete", func(t *testing.T) { testUnansweredDelete(t, newStore(t)) })
 	})
 	t.Run("Editor", func(t *testing.T) {
@@ -458,7 +459,7 @@ func testSeedConcurrent(t *testing.T, s kb.Store) {
 
 func record(t *testing.T, s kb.Store, u kb.Unanswered, max int) {
 	t.Helper()
-	if err := s.RecordUnanswered(context.Background(), u, max); err != nil {
+	if err := s.RecordUnanswered(context.Background(), []kb.Unanswered{u}, max); err != nil {
 		t.Fatalf("RecordUnanswered(%q): %v", u.Text, err)
 	}
 }
@@ -502,6 +503,38 @@ func testUnansweredLimit(t *testing.T, s kb.Store) {
 	}
 	if want := []string{"问题4", "问题2", "问题9"}; !slices.Equal(got, want) {
 		t.Errorf("kept %q, want %q", got, want)
+	}
+}
+
+// testUnansweredBatch: a batch counts each record, repeats included, and
+// the texts are trimmed down to the limit only once past it by the slack.
+func testUnansweredBatch(t *testing.T, s kb.Store) {
+	const max = 16 // slack 1
+	if kb.UnansweredSlack(max) != 1 {
+		t.Fatalf("UnansweredSlack(%d) = %d, want 1", max, kb.UnansweredSlack(max))
+	}
+	var batch []kb.Unanswered
+	for i := range 18 {
+		batch = append(batch, kb.Unanswered{Text: fmt.Sprintf("问题%02d", i), Reason: kb.ReasonFailed, At: day.Add(time.Duration(i) * time.Minute)})
+	}
+	batch = append(batch, kb.Unanswered{Text: "问题17", Reason: kb.ReasonHandoff, At: day.Add(20 * time.Minute)})
+	if err := s.RecordUnanswered(context.Background(), batch, max); err != nil {
+		t.Fatal(err)
+	}
+	got := texts(t, s)
+	if len(got) != max || got[0].Text != "问题02" || got[max-1].Text != "问题17" {
+		t.Fatalf("after 18 texts: kept %d, from %q to %q; want %d, 问题02 to 问题17", len(got), got[0].Text, got[len(got)-1].Text, max)
+	}
+	if last := got[max-1]; last.Count != 2 || last.Failed != 1 || last.Handoff != 1 {
+		t.Errorf("问题17 recorded twice in the batch: %+v", last)
+	}
+	record(t, s, kb.Unanswered{Text: "新问题1", Reason: kb.ReasonFailed, At: day.Add(time.Hour)}, max)
+	if n := len(texts(t, s)); n != max+1 {
+		t.Errorf("one past the limit, within the slack: kept %d, want %d", n, max+1)
+	}
+	record(t, s, kb.Unanswered{Text: "新问题2", Reason: kb.ReasonFailed, At: day.Add(2 * time.Hour)}, max)
+	if got := texts(t, s); len(got) != max || got[0].Text != "问题04" {
+		t.Errorf("past the slack: kept %d from %q, want %d from 问题04", len(got), got[0].Text, max)
 	}
 }
 

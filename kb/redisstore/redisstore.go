@@ -404,31 +404,34 @@ func (s *Store) Revision(ctx context.Context) (int64, error) {
 	return rev, nil
 }
 
-// recordUnanswered counts a record of a text and forgets the least
-// recently seen texts beyond the limit. KEYS: unansweredKeys. ARGV: text,
-// at, "failed" or "handoff", score, article id ("" = none), limit.
+// recordUnanswered counts records of texts and forgets the least recently
+// seen texts beyond the limit once past it by the slack. KEYS:
+// unansweredKeys. ARGV: limit, slack, then five per record: text, at,
+// "failed" or "handoff", score, article id ("" = none).
 var recordUnanswered = redis.NewScript(`
-local t, at = ARGV[1], tonumber(ARGV[2])
-redis.call('ZADD', KEYS[1], 'GT', at, t)
-local first = redis.call('HGET', KEYS[2], t)
-if not first or at < tonumber(first) then
-	redis.call('HSET', KEYS[2], t, ARGV[2])
-end
-redis.call('HINCRBY', KEYS[3], t, 1)
-if ARGV[3] == 'handoff' then
-	redis.call('HINCRBY', KEYS[5], t, 1)
-else
-	redis.call('HINCRBY', KEYS[4], t, 1)
-end
-if ARGV[5] ~= '' then
-	local best = redis.call('HGET', KEYS[6], t)
-	if not best or tonumber(ARGV[4]) > tonumber(string.match(best, '^(%S+)')) then
-		redis.call('HSET', KEYS[6], t, ARGV[4] .. ' ' .. ARGV[5])
+for r = 3, #ARGV, 5 do
+	local t, at = ARGV[r], tonumber(ARGV[r + 1])
+	redis.call('ZADD', KEYS[1], 'GT', at, t)
+	local first = redis.call('HGET', KEYS[2], t)
+	if not first or at < tonumber(first) then
+		redis.call('HSET', KEYS[2], t, ARGV[r + 1])
+	end
+	redis.call('HINCRBY', KEYS[3], t, 1)
+	if ARGV[r + 2] == 'handoff' then
+		redis.call('HINCRBY', KEYS[5], t, 1)
+	else
+		redis.call('HINCRBY', KEYS[4], t, 1)
+	end
+	if ARGV[r + 4] ~= '' then
+		local best = redis.call('HGET', KEYS[6], t)
+		if not best or tonumber(ARGV[r + 3]) > tonumber(string.match(best, '^(%S+)')) then
+			redis.call('HSET', KEYS[6], t, ARGV[r + 3] .. ' ' .. ARGV[r + 4])
+		end
 	end
 end
-local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[6])
-if excess > 0 then
-	local old = redis.call('ZRANGE', KEYS[1], 0, excess - 1)
+local n, limit = redis.call('ZCARD', KEYS[1]), tonumber(ARGV[1])
+if n > limit + tonumber(ARGV[2]) then
+	local old = redis.call('ZRANGE', KEYS[1], 0, n - limit - 1)
 	for from = 1, #old, 1000 do
 		local batch = {unpack(old, from, math.min(from + 999, #old))}
 		for i = 1, 6 do
@@ -439,12 +442,24 @@ end
 return 1
 `)
 
-// RecordUnanswered counts one record of u.Text, keeping at most max texts.
-func (s *Store) RecordUnanswered(ctx context.Context, u kb.Unanswered, max int) error {
-	err := recordUnanswered.Run(ctx, s.rdb, s.unansweredKeys(), u.Text, u.At.UnixMicro(), string(u.Reason),
-		strconv.FormatFloat(u.Score, 'g', -1, 64), u.ArticleID, max).Err()
-	if err != nil {
-		return fmt.Errorf("kb: record unanswered: %w", err)
+// unansweredPerScript bounds the records one script run takes, so a long
+// batch does not hold Redis (which runs a script alone) for long.
+const unansweredPerScript = 100
+
+// RecordUnanswered counts one record of each text, keeping about max
+// texts (see kb.Store).
+func (s *Store) RecordUnanswered(ctx context.Context, us []kb.Unanswered, max int) error {
+	for len(us) > 0 {
+		n := min(len(us), unansweredPerScript)
+		args := make([]any, 0, 2+5*n)
+		args = append(args, max, kb.UnansweredSlack(max))
+		for _, u := range us[:n] {
+			args = append(args, u.Text, u.At.UnixMicro(), string(u.Reason), strconv.FormatFloat(u.Score, 'g', -1, 64), u.ArticleID)
+		}
+		if err := recordUnanswered.Run(ctx, s.rdb, s.unansweredKeys(), args...).Err(); err != nil {
+			return fmt.Errorf("kb: record unanswered: %w", err)
+		}
+		us = us[n:]
 	}
 	return nil
 }

@@ -91,8 +91,9 @@ ON CONFLICT (text) DO UPDATE SET count = count + 1, failed = failed + excluded.f
 	article_id = CASE WHEN excluded.article_id <> '' AND (article_id = '' OR excluded.score > score) THEN excluded.article_id ELSE article_id END,
 	score = CASE WHEN excluded.article_id <> '' AND (article_id = '' OR excluded.score > score) THEN excluded.score ELSE score END
 RETURNING count`},
+		// ?1 is the most texts to keep, ?2 how far past it they may go.
 		{&s.trimUnanswered, `DELETE FROM kb_unanswered WHERE text IN (SELECT text FROM kb_unanswered
-ORDER BY last_seen, text LIMIT max(0, (SELECT count(*) FROM kb_unanswered) - ?))`},
+ORDER BY last_seen, text LIMIT (SELECT CASE WHEN n > ?1 + ?2 THEN n - ?1 ELSE 0 END FROM (SELECT count(*) AS n FROM kb_unanswered)))`},
 	} {
 		stmt, err := db.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -382,22 +383,28 @@ func (s *Store) Revision(ctx context.Context) (int64, error) {
 	return rev, nil
 }
 
-// RecordUnanswered counts one record of u.Text, keeping at most max texts.
-func (s *Store) RecordUnanswered(ctx context.Context, u kb.Unanswered, max int) error {
-	failed, handoff := 0, 0
-	if u.Reason == kb.ReasonHandoff {
-		handoff = 1
-	} else {
-		failed = 1
-	}
+// RecordUnanswered counts one record of each text in one transaction,
+// keeping about max texts (see kb.Store).
+func (s *Store) RecordUnanswered(ctx context.Context, us []kb.Unanswered, max int) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var count int
-		err := tx.StmtContext(ctx, s.recordUnanswered).QueryRowContext(ctx,
-			u.Text, failed, handoff, micro(u.At), u.ArticleID, u.Score).Scan(&count)
-		if err != nil || count > 1 {
-			return err // a text seen before: the number of texts is unchanged
+		record := tx.StmtContext(ctx, s.recordUnanswered)
+		added := false
+		for _, u := range us {
+			failed, handoff := 1, 0
+			if u.Reason == kb.ReasonHandoff {
+				failed, handoff = 0, 1
+			}
+			var count int
+			err := record.QueryRowContext(ctx, u.Text, failed, handoff, micro(u.At), u.ArticleID, u.Score).Scan(&count)
+			if err != nil {
+				return err
+			}
+			added = added || count == 1
 		}
-		_, err = tx.StmtContext(ctx, s.trimUnanswered).ExecContext(ctx, max)
+		if !added {
+			return nil // texts seen before: the number of texts is unchanged
+		}
+		_, err := tx.StmtContext(ctx, s.trimUnanswered).ExecContext(ctx, max, kb.UnansweredSlack(max))
 		return err
 	})
 	if err != nil {
