@@ -51,6 +51,9 @@ function route(main) {
   const [path, query] = parseHash();
   const view = el('div', { class: 'view' }, el('p', { class: 'muted' }, '加载中… (loading)'));
   clear(main, view);
+  // A new screen starts at its top: kept from a long page before, the
+  // scroll would leave its toolbar under the sticky header.
+  window.scrollTo(0, 0);
   for (const [re, nav, render] of routes) {
     const m = path.match(re);
     if (!m) continue;
