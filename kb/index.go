@@ -57,6 +57,7 @@ type Index struct {
 	centroid  float32      // share of the centroid cosine in an article's score
 	cls       *classifier  // nil when the blend gives it no weight
 	clsWeight float32      // share of the classifier's probability in an article's score
+	neg       []bool       // article → holds out-of-scope examples (KindOutOfScope); nil when none does
 	pool      sync.Pool    // *scratch
 }
 
@@ -107,6 +108,12 @@ func newIndex(articles []Article, p params) *Index {
 		}
 		a.Similar = slices.Clone(a.Similar)
 		a.Tags = slices.Clone(a.Tags)
+		if a.Kind == KindOutOfScope && ix.neg == nil {
+			ix.neg = make([]bool, len(ix.articles), len(articles))
+		}
+		if ix.neg != nil {
+			ix.neg = append(ix.neg, a.Kind == KindOutOfScope)
+		}
 		ix.byID[a.ID] = int32(len(ix.articles))
 		ix.articles = append(ix.articles, a)
 	}
@@ -329,6 +336,7 @@ type scratch struct {
 	touched []int32   // articles touched by this search
 	qterms  []queryTerm
 	top     []candidate
+	negBest float32 // best score of an out-of-scope article in this search
 
 	cls      clsScratch
 	prob     []float32 // article → classifier probability, for articles in probList
@@ -347,16 +355,17 @@ type candidate struct {
 	score float32
 }
 
-// Len returns the number of indexed (published) articles.
+// Len returns the number of indexed (published) articles, out-of-scope
+// ones included.
 func (ix *Index) Len() int {
 	return len(ix.articles)
 }
 
-// Article returns the published article with the given ID. The article must
-// not be modified.
+// Article returns the published article with the given ID, unless it is
+// of KindOutOfScope (never an answer). The article must not be modified.
 func (ix *Index) Article(id string) (*Article, bool) {
 	i, ok := ix.byID[id]
-	if !ok {
+	if !ok || ix.isNeg(i) {
 		return nil, false
 	}
 	return &ix.articles[i], true
@@ -364,9 +373,12 @@ func (ix *Index) Article(id string) (*Article, bool) {
 
 // Search returns up to k articles that best answer query, best first (ties
 // in input order), each with the question that matched best and a Score in
-// [0, 1]. Articles sharing no term with the query are not returned. It
-// returns nil for k <= 0 and for a query without indexable text (empty, or
-// only punctuation and function words).
+// [0, 1]. Articles sharing no term with the query are not returned, nor are
+// out-of-scope articles (KindOutOfScope): the best score among those is
+// subtracted from every returned Score instead, so that a question as close
+// to an out-of-scope example as to an answer is not answered. It returns
+// nil for k <= 0 and for a query without indexable text (empty, or only
+// punctuation and function words).
 func (ix *Index) Search(query string, k int) []Match {
 	if k <= 0 || len(ix.questions) == 0 {
 		return nil
@@ -374,6 +386,7 @@ func (ix *Index) Search(query string, k int) []Match {
 	s := ix.pool.Get().(*scratch)
 	defer ix.pool.Put(s)
 
+	s.negBest = 0
 	ts := s.an.analyze(query)
 	if len(ts) == 0 {
 		return nil
@@ -459,7 +472,7 @@ func (ix *Index) Search(query string, k int) []Match {
 				}
 				bound = (1-ix.clsWeight)*bound + ix.clsWeight*ix.probOf(s, a)
 			}
-			if bound == 0 || k <= maxInsertK && len(s.top) == k && bound < s.top[k-1].score {
+			if bound == 0 || k <= maxInsertK && len(s.top) == k && bound < s.top[k-1].score && !ix.isNeg(a) {
 				continue
 			}
 			var best, sum float32
@@ -515,7 +528,10 @@ func (ix *Index) Search(query string, k int) []Match {
 	}
 	matches := make([]Match, len(s.top))
 	for i, c := range s.top {
-		matches[i] = Match{Article: &ix.articles[c.a], Score: float64(min(max(c.score, 0), 1))}
+		// An out-of-scope example that matches as well as an answer
+		// cancels it.
+		score := c.score - s.negBest
+		matches[i] = Match{Article: &ix.articles[c.a], Score: float64(min(max(score, 0), 1))}
 		if c.q >= 0 {
 			matches[i].Question = ix.questions[c.q]
 		} else { // matched through the classifier alone
@@ -535,6 +551,10 @@ func (ix *Index) offer(s *scratch, a, bestQ int32, best, sum float32, lang uint8
 		score = (1-ix.clsWeight)*score + ix.clsWeight*ix.probOf(s, a)
 		s.probSet[a] = false
 	}
+	if ix.isNeg(a) {
+		s.negBest = max(s.negBest, score)
+		return
+	}
 	c := candidate{a: a, q: bestQ, score: score}
 	if k > maxInsertK {
 		s.top = append(s.top, c) // sorted once at the end
@@ -552,6 +572,11 @@ func (ix *Index) offer(s *scratch, a, bestQ int32, best, sum float32, lang uint8
 		s.top[i] = s.top[i-1]
 	}
 	s.top[i] = c
+}
+
+// isNeg reports whether article a holds out-of-scope examples.
+func (ix *Index) isNeg(a int32) bool {
+	return ix.neg != nil && ix.neg[a]
 }
 
 // probOf returns the classifier's probability of article a in this search.

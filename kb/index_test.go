@@ -112,6 +112,45 @@ func TestSearch(t *testing.T) {
 	}
 }
 
+// TestSearchOutOfScope checks that an out-of-scope article is never
+// returned nor looked up, and that a question like its examples loses the
+// score it would have had.
+func TestSearchOutOfScope(t *testing.T) {
+	notOurs := Article{ID: "not-ours", Question: "怎么导出微信好友", Similar: []string{"明天会下雨吗", "How do I export my WeChat friends?"},
+		Answer: "好友导出、天气不是客服范围", Kind: KindOutOfScope, Status: StatusPublished}
+	plain := NewIndex(testArticles())
+	ix := NewIndex(append(testArticles(), notOurs))
+	if _, ok := ix.Article("not-ours"); ok {
+		t.Error(`Article("not-ours") found an out-of-scope article`)
+	}
+	for _, q := range []string{"怎么导出微信好友列表", "明天会下雨吗", "export my WeChat friends", "紧急冻结怎么操作?", "我想下载交易记录"} {
+		ms := ix.Search(q, 10)
+		for _, m := range ms {
+			if m.Article.Kind == KindOutOfScope {
+				t.Errorf("Search(%q) returned out-of-scope article %s", q, m.Article.ID)
+			}
+		}
+	}
+	// Questions like the out-of-scope examples: the bill article, which
+	// shares 怎么导出 with the first, falls below the threshold and below
+	// its score without them.
+	for _, q := range []string{"怎么导出微信好友列表", "How can I export my WeChat friends", "export my WeChat friends"} {
+		before, after := plain.Search(q, 1), ix.Search(q, 1)
+		if len(before) == 0 {
+			t.Fatalf("Search(%q) without the out-of-scope article found nothing", q)
+		}
+		if len(after) > 0 && (after[0].Score >= DefaultThreshold || after[0].Score >= before[0].Score) {
+			t.Errorf("Search(%q) = %s %.3f, want below %.2f and below %.3f", q, after[0].Article.ID, after[0].Score, DefaultThreshold, before[0].Score)
+		}
+	}
+	// Answerable questions keep their answer.
+	for _, q := range []string{"紧急冻结怎么操作?", "怎么导出账单?"} {
+		if ms := ix.Search(q, 1); len(ms) == 0 || ms[0].Score < DefaultThreshold {
+			t.Errorf("Search(%q) = %+v, want an answer", q, ms)
+		}
+	}
+}
+
 func TestSearchExactQuestionScoresHigh(t *testing.T) {
 	ix := mustDefaultIndex(t)
 	articles, _ := Default()

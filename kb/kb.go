@@ -25,6 +25,12 @@ const (
 	// (seed section 八): the answer says plainly where to go instead. A
 	// boundary answer counts as answered, not as a failed turn.
 	KindBoundary Kind = "boundary"
+	// KindOutOfScope holds examples of questions the service does not
+	// answer (an editor dismissed them as not ours): it is never answered,
+	// and the matcher lowers every answer's score by how well such an
+	// example matches, so that questions like them are refused. Its answer
+	// is a note for editors.
+	KindOutOfScope Kind = "out_of_scope"
 )
 
 // Status is the editorial state of an article. Only published articles are
@@ -59,7 +65,7 @@ type Article struct {
 	Category string `json:"category"`
 	// Tags are free-form labels.
 	Tags []string `json:"tags,omitempty"`
-	// Kind is KindFAQ or KindBoundary.
+	// Kind is KindFAQ, KindBoundary or KindOutOfScope.
 	Kind Kind `json:"kind"`
 	// Status is the editorial state; only StatusPublished is answered.
 	Status Status `json:"status"`
@@ -121,11 +127,11 @@ func Validate(a Article) error {
 		return fail("flow %q may only hold lower-case ASCII letters, digits, '-' and '_'", a.Flow)
 	}
 	switch a.Kind {
-	case KindFAQ, KindBoundary:
+	case KindFAQ, KindBoundary, KindOutOfScope:
 	case "":
-		return fail("kind is empty (want %q or %q)", KindFAQ, KindBoundary)
+		return fail("kind is empty (want %q, %q or %q)", KindFAQ, KindBoundary, KindOutOfScope)
 	default:
-		return fail("unknown kind %q (want %q or %q)", a.Kind, KindFAQ, KindBoundary)
+		return fail("unknown kind %q (want %q, %q or %q)", a.Kind, KindFAQ, KindBoundary, KindOutOfScope)
 	}
 	switch a.Status {
 	case StatusDraft, StatusPublished, StatusArchived:

@@ -28,6 +28,7 @@ func TestValidate(t *testing.T) {
 	}{
 		{"OK", func(*Article) {}, ""},
 		{"OKBoundaryDraft", func(a *Article) { a.Kind, a.Status = KindBoundary, StatusDraft }, ""},
+		{"OKOutOfScope", func(a *Article) { a.Kind = KindOutOfScope }, ""},
 		{"OKIDWithUnderscoreAndDot", func(a *Article) { a.ID = "Card_arrival.v2" }, ""},
 		{"ErrEmptyID", func(a *Article) { a.ID = "" }, "id is empty"},
 		{"ErrIDSpace", func(a *Article) { a.ID = "two words" }, "id may only hold"},

@@ -56,9 +56,6 @@ func Load(dir string) (*Dataset, error) {
 	if ds.Train, err = readJSONL(filepath.Join(dir, "train.jsonl")); err != nil {
 		return nil, err
 	}
-	// A knowledge base has no article for "anything else": out-of-scope
-	// training questions (CLINC150 has some) are left out.
-	ds.Train = slices.DeleteFunc(ds.Train, func(ex Example) bool { return ex.Intent == OOS })
 	data, err := os.ReadFile(filepath.Join(dir, "urgent_intents.json"))
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -128,6 +125,9 @@ func ArticleID(intent string) string {
 // article per intent, in order of first appearance, with the intent's
 // first training question as its standard question and the others as
 // similar questions. Articles of urgent intents hand off in UrgentLane.
+// Out-of-scope training questions (CLINC150 has some) become an article of
+// kind kb.KindOutOfScope: examples the matcher learns to refuse, as an
+// editor's dismissed questions would be.
 func (ds *Dataset) Articles() []kb.Article {
 	var out []kb.Article
 	pos := map[string]int{}
@@ -140,6 +140,9 @@ func (ds *Dataset) Articles() []kb.Article {
 				Category: ds.Name, Kind: kb.KindFAQ, Status: kb.StatusPublished}
 			if ds.Urgent[ex.Intent] {
 				a.Handoff = UrgentLane
+			}
+			if ex.Intent == OOS {
+				a.Kind = kb.KindOutOfScope
 			}
 			out = append(out, a)
 			continue

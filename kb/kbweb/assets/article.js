@@ -147,7 +147,7 @@ export async function editorView(view, id, query) {
         field('标题 Title', f.title, '给编辑看的简短名称 (a short name for editors)'),
         field('分类 Category', f.category),
         field('标签 Tags', f.tags, '用逗号分隔 (comma-separated)'),
-        field('类型 Kind', f.kind, 'boundary：服务范围外的问题，回答去哪里办理'),
+        field('类型 Kind', f.kind, 'boundary：服务范围外的问题，回答去哪里办理；out of scope：不该回答的问题示例，机器人学会拒答类似问题（从不作为答案发送）'),
         field('转人工队列 Handoff lane', f.handoff, '可选：匹配后先回答，再转入该队列 (optional)'),
         field('自助流程 Flow', f.flow, '可选：回答后提供办理，用户回复“办理”即开始，如 bill_export（kefu flows list）'),
         categories, lanes)));

@@ -7,7 +7,7 @@ import { el } from '/panel/assets/dom.js';
 export const STATUS = { draft: '草稿 draft', published: '已发布 published', archived: '已归档 archived' };
 
 /** KIND names an article's kind. */
-export const KIND = { faq: '常见问题 FAQ', boundary: '服务边界 boundary' };
+export const KIND = { faq: '常见问题 FAQ', boundary: '服务边界 boundary', out_of_scope: '不予回答 out of scope' };
 
 /** DECISION names what the bot would do with a question (POST /kb/test). */
 export const DECISION = {
