@@ -1,10 +1,11 @@
 // unanswered.js: the unanswered queue. Questions the bot failed or handed
 // off, grouped, most asked first; each group can become a similar question
-// of an article, start a new article, or be dismissed.
+// of an article (of an out_of_scope one: the bot learns to refuse questions
+// like it), start a new article, or be dismissed.
 
 import { api, notify } from '/panel/assets/api.js';
 import { clear, el, fmtScore, fmtTime } from '/panel/assets/dom.js';
-import { articleHref } from './labels.js';
+import { KIND, articleHref } from './labels.js';
 
 /** unansweredView renders the queue. */
 export async function unansweredView(view) {
@@ -38,7 +39,7 @@ export async function unansweredView(view) {
       const select = el('select', { class: 'ua-article' },
         el('option', { value: '' }, '选择文章… (choose an article)'),
         articles.map((a) => el('option', { value: a.id, selected: g.candidate && g.candidate.article_id === a.id },
-          (a.title || a.question) + ' — ' + a.id)));
+          (a.title || a.question) + ' — ' + a.id + (a.kind === 'out_of_scope' ? '（' + KIND.out_of_scope + '）' : ''))));
       const text = el('input', { class: 'ua-text', value: g.text });
       const add = el('button', { type: 'button', class: 'btn btn-primary btn-small ua-add' }, '添加 Add');
       add.addEventListener('click', async () => {
