@@ -11,7 +11,8 @@ import (
 
 // FuzzHandle sends arbitrary messages through the engine: none may fail or
 // panic, and the session must stay in a known state with a ticket exactly
-// when it is waiting for a person.
+// when it is waiting for a person (or running a flow beside an urgent
+// ticket), and a running flow exactly in StateFlow.
 func FuzzHandle(f *testing.F) {
 	b := bottest.New(f, bottest.Options{})
 	kinds := []bot.MsgKind{bot.KindText, bot.KindVoice, bot.KindImage, bot.KindLocation, bot.KindLink, bot.KindEvent, "unknown"}
@@ -36,6 +37,9 @@ func FuzzHandle(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if s.Flow != nil && s.State != bot.StateFlow {
+			t.Fatalf("session in %s keeps the flow %s running", s.State, s.Flow.Flow)
+		}
 		switch s.State {
 		case bot.StateBot, bot.StateClosed:
 			if s.TicketID != "" {
@@ -44,6 +48,16 @@ func FuzzHandle(f *testing.F) {
 		case bot.StateQueued, bot.StateAgent:
 			if _, err := b.Stores.Tickets.Ticket(context.Background(), s.TicketID); err != nil {
 				t.Fatalf("session waits on ticket %q: %v", s.TicketID, err)
+			}
+		case bot.StateFlow:
+			if s.Flow == nil {
+				t.Fatal("session in flow without a running flow")
+			}
+			// A flow offered beside an urgent ticket runs while it waits.
+			if s.TicketID != "" {
+				if _, err := b.Stores.Tickets.Ticket(context.Background(), s.TicketID); err != nil {
+					t.Fatalf("session in flow keeps ticket %q: %v", s.TicketID, err)
+				}
 			}
 		default:
 			t.Fatalf("session in unknown state %q", s.State)
