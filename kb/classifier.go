@@ -21,6 +21,14 @@ import (
 // the sum of its features' weights for that article, and articles the
 // query shares no feature with have logit 0, so their probability mass is
 // counted without visiting them.
+//
+// Beside the softmax, the same sparse weights hold one-vs-rest logistic
+// units (as in DOC, Shu et al. 2017): each article's own sigmoid, trained
+// with its questions as positives and the questions of every article
+// sharing a weighted feature with it as negatives. The softmax spreads its
+// mass over the articles whatever the query, so even an unrelated question
+// gets a peaked distribution; a sigmoid says on its own whether the query
+// looks like the article's questions, which makes it a rejection signal.
 type classifier struct {
 	featIDs   map[uint64]int32 // feature hash → feature id
 	idf       []float32        // feature id → inverse document frequency over questions
@@ -29,6 +37,8 @@ type classifier struct {
 	postW     []float32        // learned weights
 	classes   int              // number of articles
 	unknown   float32          // weight of a feature never seen in training
+	ovrW      []float32        // one-vs-rest weights, parallel to postW
+	ovrBias   []float32        // article → one-vs-rest bias
 }
 
 // classifierParams are the training settings.
@@ -60,6 +70,14 @@ type classifierParams struct {
 	// largeKB articles, get richConfusers: more questions can teach more
 	// distinctions, and a small knowledge base can afford the weights.
 	confusers, richConfusers, richArticle, largeKB int
+	// ovrRate is the AdaGrad learning rate of the one-vs-rest units,
+	// trained for ovrEpochs passes at most and within ovrBudget weight
+	// visits (but at least one pass). Unlike the softmax's, their
+	// updates skip no question: a learnt question still teaches every
+	// unit it touches how far from it the others lie.
+	ovrRate   float64
+	ovrEpochs int
+	ovrBudget int64
 }
 
 // minEpochs is the fewest passes the training budget allows for.
@@ -349,7 +367,77 @@ func trainClassifier(texts []string, labels []int32, n int, p classifierParams, 
 			}
 		}
 	}
+	ovrEpochs := p.ovrEpochs
+	if work > 0 {
+		ovrEpochs = int(min(int64(p.ovrEpochs), max(1, p.ovrBudget/work)))
+	}
+	c.trainOvR(vecs, labels, ovrEpochs, p)
 	return c
+}
+
+// trainOvR fits the one-vs-rest units by AdaGrad on the binary
+// cross-entropy: for each question, the unit of its article is pushed
+// towards 1 and the units of the other articles it touches towards 0.
+func (c *classifier) trainOvR(vecs [][]feature, labels []int32, epochs int, p classifierParams) {
+	n := c.classes
+	c.ovrW = make([]float32, len(c.postW))
+	c.ovrBias = make([]float32, n)
+	g2 := make([]float32, len(c.postW))
+	g2b := make([]float32, n)
+	grad := make([]float32, n)
+	touched := make([]int32, 0, n)
+	seen := make([]bool, n)
+	order := make([]int, len(vecs))
+	for i := range order {
+		order[i] = i
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	rate, l2 := float32(p.ovrRate), float32(p.l2)
+	for range epochs {
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for _, qi := range order {
+			touched = touched[:0]
+			for _, ft := range vecs[qi] {
+				for k := c.postStart[ft.id]; k < c.postStart[ft.id+1]; k++ {
+					a := c.postA[k]
+					if !seen[a] {
+						seen[a] = true
+						touched = append(touched, a)
+					}
+					grad[a] += ft.x * c.ovrW[k]
+				}
+			}
+			for _, a := range touched {
+				g := sigmoid(grad[a] + c.ovrBias[a])
+				if a == labels[qi] {
+					g--
+				}
+				if g != 0 {
+					g2b[a] += g * g
+					c.ovrBias[a] -= rate * g / float32(math.Sqrt(float64(g2b[a])))
+				}
+				grad[a] = g // now the gradient of the logit
+			}
+			for _, ft := range vecs[qi] {
+				for k := c.postStart[ft.id]; k < c.postStart[ft.id+1]; k++ {
+					ga := grad[c.postA[k]]
+					if ga == 0 {
+						continue
+					}
+					g := ga*ft.x + l2*c.ovrW[k]
+					g2[k] += g * g
+					c.ovrW[k] -= rate * g / float32(math.Sqrt(float64(g2[k])))
+				}
+			}
+			for _, a := range touched {
+				grad[a], seen[a] = 0, false
+			}
+		}
+	}
+}
+
+func sigmoid(x float32) float32 {
+	return float32(1 / (1 + math.Exp(-float64(x))))
 }
 
 // clsScratch is the working memory of one classification.
@@ -357,16 +445,18 @@ type clsScratch struct {
 	fz      featurizer
 	vec     []feature
 	logit   []float32 // article → logit (zero between calls)
+	ovr     []float32 // article → one-vs-rest logit (zero between calls)
 	seen    []bool
 	touched []int32
 }
 
 // probabilities computes the probability of every article the query
-// shares a feature with, calling visit for each; the others share the rest
-// of the mass equally. It returns the probability of an untouched article.
-func (c *classifier) probabilities(s *clsScratch, query string, visit func(a int32, p float32)) float32 {
+// shares a feature with, and its one-vs-rest sigmoid, calling visit for
+// each; the others share the rest of the mass equally. It returns the
+// probability of an untouched article.
+func (c *classifier) probabilities(s *clsScratch, query string, visit func(a int32, p, sig float32)) float32 {
 	if len(s.logit) < c.classes {
-		s.logit, s.seen = make([]float32, c.classes), make([]bool, c.classes)
+		s.logit, s.ovr, s.seen = make([]float32, c.classes), make([]float32, c.classes), make([]bool, c.classes)
 	}
 	s.vec = c.vector(s.vec[:0], s.fz.features(query))
 	s.touched = s.touched[:0]
@@ -378,12 +468,13 @@ func (c *classifier) probabilities(s *clsScratch, query string, visit func(a int
 				s.touched = append(s.touched, a)
 			}
 			s.logit[a] += ft.x * c.postW[k]
+			s.ovr[a] += ft.x * c.ovrW[k]
 		}
 	}
 	mx, z := softmaxNorm(s.logit, s.touched, c.classes)
 	for _, a := range s.touched {
-		visit(a, float32(math.Exp(float64(s.logit[a]-mx))/z))
-		s.logit[a], s.seen[a] = 0, false
+		visit(a, float32(math.Exp(float64(s.logit[a]-mx))/z), sigmoid(s.ovr[a]+c.ovrBias[a]))
+		s.logit[a], s.ovr[a], s.seen[a] = 0, 0, false
 	}
 	return float32(math.Exp(float64(-mx)) / z)
 }

@@ -36,7 +36,10 @@ type Match struct {
 // query is compared by cosine similarity with every question of every
 // article (standard, similar and title). An article's score blends its best
 // question's cosine with the cosine of the article's centroid, which rewards
-// queries close to several of its questions.
+// queries close to several of its questions, and is fused with a
+// classifier's probability of the article; the best article's one-vs-rest
+// sigmoid (does the query look like its questions at all?) then moves
+// every score by the same amount.
 //
 // An Index is immutable and safe for concurrent use; build a new one when
 // the articles change.
@@ -57,6 +60,7 @@ type Index struct {
 	centroid  float32      // share of the centroid cosine in an article's score
 	cls       *classifier  // nil when the blend gives it no weight
 	clsWeight float32      // share of the classifier's probability in an article's score
+	ovrShare  float32      // share of the best match's one-vs-rest sigmoid in the scores
 	neg       []bool       // article → holds out-of-scope examples (KindOutOfScope); nil when none does
 	pool      sync.Pool    // *scratch
 }
@@ -68,6 +72,8 @@ type params struct {
 	centroid   float64           // share of the centroid cosine in an article's score
 	clsWeight  float64           // share of the classifier's probability in an article's score, at most
 	clsPrior   float64           // questions per article at which the classifier gets half its share
+	ovrShare   float64           // share of the best match's one-vs-rest sigmoid in the scores, at most
+	ovrPrior   float64           // questions per article at which that sigmoid gets half its share
 	cls        classifierParams
 }
 
@@ -79,8 +85,10 @@ var defaultParams = params{
 	centroid:   0.5,
 	clsWeight:  0.6,
 	clsPrior:   5,
+	ovrShare:   0.5,
+	ovrPrior:   100,
 	cls: classifierParams{epochs: 10, rate: 0.5, l2: 1e-5, minGrad: 0.01, rest: 4, confusers: 10, richConfusers: 30, richArticle: 20, largeKB: 2000,
-		maxArticles: 200, maxShare: 20, budget: 5e8, probes: 5, searches: 20000},
+		maxArticles: 200, maxShare: 20, budget: 5e8, probes: 5, searches: 20000, ovrRate: 0.2, ovrEpochs: 3, ovrBudget: 2e8},
 }
 
 // NewIndex builds an index of the published articles. Articles are copied,
@@ -267,6 +275,9 @@ func newIndex(articles []Article, p params) *Index {
 		// grows with the questions per article, m, as m / (m + clsPrior).
 		m := float64(nq) / float64(na)
 		ix.clsWeight = float32(p.clsWeight * m / (m + p.clsPrior))
+		// The one-vs-rest sigmoids need many questions per article to
+		// tell an article's questions from anything else.
+		ix.ovrShare = float32(p.ovrShare * m / (m + p.ovrPrior))
 	}
 
 	return ix
@@ -343,6 +354,7 @@ type scratch struct {
 	probSet  []bool    // article → in probList and not yet offered
 	probList []int32   // articles the classifier gave their own probability
 	probRest float32   // probability of every other article
+	sig      []float32 // article → one-vs-rest sigmoid, for articles in probList
 }
 
 type queryTerm struct {
@@ -353,6 +365,7 @@ type queryTerm struct {
 type candidate struct {
 	a, q  int32
 	score float32
+	sig   float32 // the classifier's one-vs-rest sigmoid of a, or 0
 }
 
 // Len returns the number of indexed (published) articles, out-of-scope
@@ -376,7 +389,9 @@ func (ix *Index) Article(id string) (*Article, bool) {
 // [0, 1]. Articles sharing no term with the query are not returned, nor are
 // out-of-scope articles (KindOutOfScope): the best score among those is
 // subtracted from every returned Score instead, so that a question as close
-// to an out-of-scope example as to an answer is not answered. It returns
+// to an out-of-scope example as to an answer is not answered. Every Score
+// is also moved, by the same amount, towards the best match's one-vs-rest
+// sigmoid (see classifier), so order and gaps are kept. It returns
 // nil for k <= 0 and for a query without indexable text (empty, or only
 // punctuation and function words).
 func (ix *Index) Search(query string, k int) []Match {
@@ -421,11 +436,12 @@ func (ix *Index) Search(query string, k int) []Match {
 	lang := langOf(query)
 	if ix.cls != nil {
 		if s.prob == nil { // a scratch made while the classifier was trained
-			s.prob, s.probSet = make([]float32, len(ix.articles)), make([]bool, len(ix.articles))
+			na := len(ix.articles)
+			s.prob, s.probSet, s.sig = make([]float32, na), make([]bool, na), make([]float32, na)
 		}
 		s.probList = s.probList[:0]
-		s.probRest = ix.cls.probabilities(&s.cls, query, func(a int32, p float32) {
-			s.prob[a], s.probSet[a] = p, true
+		s.probRest = ix.cls.probabilities(&s.cls, query, func(a int32, p, sig float32) {
+			s.prob[a], s.probSet[a], s.sig[a] = p, true, sig
 			s.probList = append(s.probList, a)
 		})
 	}
@@ -526,11 +542,19 @@ func (ix *Index) Search(query string, k int) []Match {
 		slices.SortFunc(s.top, cmpCandidate)
 		s.top = s.top[:min(k, len(s.top))]
 	}
+	// The best match's one-vs-rest sigmoid moves every score by the same
+	// amount, keeping the order and the gaps between matches: a query
+	// that looks like none of the best article's questions is less sure
+	// of any answer.
+	var shift float32
+	if len(s.top) > 0 && ix.cls != nil {
+		shift = ix.ovrShare * (s.top[0].sig - s.top[0].score)
+	}
 	matches := make([]Match, len(s.top))
 	for i, c := range s.top {
 		// An out-of-scope example that matches as well as an answer
 		// cancels it.
-		score := c.score - s.negBest
+		score := c.score + shift - s.negBest
 		matches[i] = Match{Article: &ix.articles[c.a], Score: float64(min(max(score, 0), 1))}
 		if c.q >= 0 {
 			matches[i].Question = ix.questions[c.q]
@@ -547,15 +571,19 @@ func (ix *Index) Search(query string, k int) []Match {
 // article if it is among the top k so far.
 func (ix *Index) offer(s *scratch, a, bestQ int32, best, sum float32, lang uint8, inv float32, k int) {
 	score := ((1-ix.centroid)*best + ix.centroid*sum*ix.cnorm[lang][a]) * inv
+	var sig float32
 	if ix.cls != nil {
 		score = (1-ix.clsWeight)*score + ix.clsWeight*ix.probOf(s, a)
+		if s.probSet[a] {
+			sig = s.sig[a]
+		}
 		s.probSet[a] = false
 	}
 	if ix.isNeg(a) {
 		s.negBest = max(s.negBest, score)
 		return
 	}
-	c := candidate{a: a, q: bestQ, score: score}
+	c := candidate{a: a, q: bestQ, score: score, sig: sig}
 	if k > maxInsertK {
 		s.top = append(s.top, c) // sorted once at the end
 		return

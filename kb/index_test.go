@@ -212,8 +212,8 @@ func TestSearchMatchesReference(t *testing.T) {
 }
 
 type refMatch struct {
-	id    string
-	score float64
+	id         string
+	score, sig float64
 }
 
 // reference scores articles the slow way, from the index's term weights.
@@ -260,20 +260,26 @@ func (r *reference) vector(an *analyzer, text string) (map[int32]float64, float6
 
 // probabilities computes the classifier's probability of every article
 // the slow way: a dense logit for each, and a softmax over all of them.
-// It also says which articles share a weighted feature with the query.
-func (r *reference) probabilities(query string) ([]float64, map[int]bool) {
+// It also returns the one-vs-rest sigmoid of the articles that share a
+// weighted feature with the query (the others are not in the map).
+func (r *reference) probabilities(query string) ([]float64, map[int]float64) {
 	c := r.ix.cls
 	if c == nil {
 		return nil, nil
 	}
 	var fz featurizer
 	logits := make([]float64, c.classes)
-	touched := map[int]bool{}
+	ovr := make([]float64, c.classes)
+	touched := map[int]float64{}
 	for _, ft := range c.vector(nil, fz.features(query)) {
 		for k := c.postStart[ft.id]; k < c.postStart[ft.id+1]; k++ {
 			logits[c.postA[k]] += float64(ft.x) * float64(c.postW[k])
-			touched[int(c.postA[k])] = true
+			ovr[c.postA[k]] += float64(ft.x) * float64(c.ovrW[k])
+			touched[int(c.postA[k])] = 0
 		}
+	}
+	for a := range touched {
+		touched[a] = 1 / (1 + math.Exp(-ovr[a]-float64(c.ovrBias[a])))
 	}
 	var z float64
 	for _, l := range logits {
@@ -312,7 +318,8 @@ func (r *reference) search(query string, k int) []refMatch {
 				}
 			}
 		}
-		if best == 0 && !touched[a] {
+		sig, isTouched := touched[a]
+		if best == 0 && !isTouched {
 			continue
 		}
 		var cn float64
@@ -329,10 +336,17 @@ func (r *reference) search(query string, k int) []refMatch {
 			w := float64(r.ix.clsWeight)
 			score = (1-w)*score + w*probs[a]
 		}
-		out = append(out, refMatch{r.ix.articles[a].ID, score})
+		out = append(out, refMatch{r.ix.articles[a].ID, score, sig})
 	}
 	slices.SortStableFunc(out, func(x, y refMatch) int { return cmp.Compare(y.score, x.score) })
-	return out[:min(k, len(out))]
+	out = out[:min(k, len(out))]
+	if len(out) > 0 && r.ix.cls != nil {
+		shift := float64(r.ix.ovrShare) * (out[0].sig - out[0].score)
+		for i := range out {
+			out[i].score = min(max(out[i].score+shift, 0), 1)
+		}
+	}
+	return out
 }
 
 func TestSearchConcurrent(t *testing.T) {
