@@ -322,17 +322,7 @@ func trainClassifier(texts []string, labels []int32, n int, p classifierParams, 
 				continue
 			}
 			y := labels[qi]
-			touched = touched[:0]
-			for _, ft := range vecs[qi] {
-				for k := c.postStart[ft.id]; k < c.postStart[ft.id+1]; k++ {
-					a := c.postA[k]
-					if !seen[a] {
-						seen[a] = true
-						touched = append(touched, a)
-					}
-					logit[a] += ft.x * c.postW[k]
-				}
-			}
+			touched = c.logits(vecs[qi], c.postW, logit, seen, touched[:0])
 			// Softmax over the touched articles; the others have logit 0.
 			mx, z := softmaxNorm(logit, touched, n)
 			learnt := true
@@ -351,17 +341,7 @@ func trainClassifier(texts []string, labels []int32, n int, p classifierParams, 
 			if learnt {
 				rest[qi] = p.rest
 			}
-			for _, ft := range vecs[qi] {
-				for k := c.postStart[ft.id]; k < c.postStart[ft.id+1]; k++ {
-					ga := logit[c.postA[k]]
-					if ga == 0 {
-						continue
-					}
-					g := ga*ft.x + l2*c.postW[k]
-					g2[k] += g * g
-					c.postW[k] -= rate * g / float32(math.Sqrt(float64(g2[k])))
-				}
-			}
+			c.adagrad(vecs[qi], logit, c.postW, g2, rate, l2)
 			for _, a := range touched {
 				logit[a], seen[a] = 0, false
 			}
@@ -396,17 +376,7 @@ func (c *classifier) trainOvR(vecs [][]feature, labels []int32, epochs int, p cl
 	for range epochs {
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		for _, qi := range order {
-			touched = touched[:0]
-			for _, ft := range vecs[qi] {
-				for k := c.postStart[ft.id]; k < c.postStart[ft.id+1]; k++ {
-					a := c.postA[k]
-					if !seen[a] {
-						seen[a] = true
-						touched = append(touched, a)
-					}
-					grad[a] += ft.x * c.ovrW[k]
-				}
-			}
+			touched = c.logits(vecs[qi], c.ovrW, grad, seen, touched[:0])
 			for _, a := range touched {
 				g := sigmoid(grad[a] + c.ovrBias[a])
 				if a == labels[qi] {
@@ -418,20 +388,44 @@ func (c *classifier) trainOvR(vecs [][]feature, labels []int32, epochs int, p cl
 				}
 				grad[a] = g // now the gradient of the logit
 			}
-			for _, ft := range vecs[qi] {
-				for k := c.postStart[ft.id]; k < c.postStart[ft.id+1]; k++ {
-					ga := grad[c.postA[k]]
-					if ga == 0 {
-						continue
-					}
-					g := ga*ft.x + l2*c.ovrW[k]
-					g2[k] += g * g
-					c.ovrW[k] -= rate * g / float32(math.Sqrt(float64(g2[k])))
-				}
-			}
+			c.adagrad(vecs[qi], grad, c.ovrW, g2, rate, l2)
 			for _, a := range touched {
 				grad[a], seen[a] = 0, false
 			}
+		}
+	}
+}
+
+// logits adds to logit[a] the weighted sum w·vec of every article a the
+// question's features have weights for, appending each article to touched
+// (and marking it in seen) the first time; it returns touched.
+func (c *classifier) logits(vec []feature, w, logit []float32, seen []bool, touched []int32) []int32 {
+	for _, ft := range vec {
+		for k := c.postStart[ft.id]; k < c.postStart[ft.id+1]; k++ {
+			a := c.postA[k]
+			if !seen[a] {
+				seen[a] = true
+				touched = append(touched, a)
+			}
+			logit[a] += ft.x * w[k]
+		}
+	}
+	return touched
+}
+
+// adagrad takes one AdaGrad step on the weights w of the question's
+// features, given the gradient of each article's logit, grad[a] (0: no
+// change), with L2 regularisation and the accumulated squares g2.
+func (c *classifier) adagrad(vec []feature, grad, w, g2 []float32, rate, l2 float32) {
+	for _, ft := range vec {
+		for k := c.postStart[ft.id]; k < c.postStart[ft.id+1]; k++ {
+			ga := grad[c.postA[k]]
+			if ga == 0 {
+				continue
+			}
+			g := ga*ft.x + l2*w[k]
+			g2[k] += g * g
+			w[k] -= rate * g / float32(math.Sqrt(float64(g2[k])))
 		}
 	}
 }
