@@ -16,9 +16,9 @@ import (
 const SystemAuthor = "system"
 
 // DefaultMaxUnanswered is how many distinct unanswered texts an Editor
-// keeps; repeats are counted, and beyond it the least recently seen texts
-// are forgotten, so a flood of messages cannot grow the store without
-// limit.
+// keeps; repeats are counted, and once past it by UnansweredSlack the least
+// recently seen texts are forgotten down to it, so a flood of messages
+// cannot grow the store without limit.
 const DefaultMaxUnanswered = 2000
 
 // UnansweredSlack is how far past max the number of unanswered texts may
