@@ -59,12 +59,15 @@ type Config struct {
 	LogLevel  string
 	LogFormat string
 
-	FailLimit      int
-	TurnBudget     time.Duration
-	MatchThreshold float64 // 0: the knowledge base's default
-	RulesFile      string  // empty: the built-in rules
-	KBFile         string  // empty: the built-in knowledge base
-	RepeatLimit    int
+	FailLimit  int
+	TurnBudget time.Duration
+	// SessionWriteDelay is how long the embedded store may hold a saved
+	// session in memory before writing it (bot/sqlitestore.Options).
+	SessionWriteDelay time.Duration
+	MatchThreshold    float64 // 0: the knowledge base's default
+	RulesFile         string  // empty: the built-in rules
+	KBFile            string  // empty: the built-in knowledge base
+	RepeatLimit       int
 	// AutoAssign hands waiting tickets to the least busy online agent
 	// with the lane (handoff.Assigner); off: agents use claim-next.
 	AutoAssign bool
@@ -182,6 +185,15 @@ var options = []option{
 				err = errors.New("must be between 0 and 4.8s")
 			}
 			c.TurnBudget = d
+			return err
+		}},
+	{name: "session_write_delay", def: "10ms", usage: "embedded store: how long a saved bot session may wait in memory to be written with others (a crash loses at most this much of it); 0 = written before the reply",
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err == nil && (d < 0 || d > time.Second) {
+				err = errors.New("must be between 0 and 1s")
+			}
+			c.SessionWriteDelay = d
 			return err
 		}},
 	{name: "match_threshold", def: "0", usage: "least FAQ score that counts as answered (0 = the built-in default)",
@@ -425,7 +437,8 @@ func (c *Config) Dump() string {
 		"wechat_allow_plaintext": strconv.FormatBool(c.WeChatAllowPlaintext),
 		"admin_password":         c.AdminPassword, "trusted_proxies": strings.Join(c.TrustedProxies, ","), "log_level": c.LogLevel, "log_format": c.LogFormat,
 		"fail_limit": strconv.Itoa(c.FailLimit), "turn_budget": c.TurnBudget.String(),
-		"match_threshold": strconv.FormatFloat(c.MatchThreshold, 'g', -1, 64), "rules_file": c.RulesFile,
+		"session_write_delay": c.SessionWriteDelay.String(),
+		"match_threshold":     strconv.FormatFloat(c.MatchThreshold, 'g', -1, 64), "rules_file": c.RulesFile,
 		"kb_file": c.KBFile, "repeat_limit": strconv.Itoa(c.RepeatLimit), "auto_assign": strconv.FormatBool(c.AutoAssign),
 		"agent_timeout": c.AgentTimeout.String(), "user_timeout": c.UserTimeout.String(), "queue_timeout": c.QueueTimeout.String(),
 		"embed_base_url": c.EmbedBaseURL, "embed_api_key": c.EmbedAPIKey, "embed_model": c.EmbedModel,

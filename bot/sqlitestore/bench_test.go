@@ -32,7 +32,7 @@ func BenchmarkSessionRoundTrip(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { db.Close() })
-			s, err := sqlitestore.NewWithCache(db, bc.cache)
+			s, err := sqlitestore.NewWithOptions(db, sqlitestore.Options{CacheSize: bc.cache, WriteDelay: sqlitestore.DefaultWriteDelay})
 			if err != nil {
 				b.Fatal(err)
 			}

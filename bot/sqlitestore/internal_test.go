@@ -2,7 +2,9 @@ package sqlitestore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"sync"
 	"testing"
@@ -32,7 +34,7 @@ func TestSessionCacheBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	s, err := NewWithCache(db, 10)
+	s, err := NewWithOptions(db, Options{CacheSize: 10, WriteDelay: DefaultWriteDelay})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,5 +107,91 @@ func TestLockerBounded(t *testing.T) {
 	unlockAgain()
 	if n := l.Len(); n != 0 {
 		t.Errorf("locker keeps %d keys after every lock was released", n)
+	}
+}
+
+// storedVersion reads the user's row straight from the table: 0 when none.
+func storedVersion(t *testing.T, s *Store, openID string) int64 {
+	t.Helper()
+	var v int64
+	err := s.db.QueryRow(`SELECT version FROM bot_sessions WHERE open_id = ?`, openID).Scan(&v)
+	if err != nil && err != sql.ErrNoRows {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestWriteBehind follows a save from memory to the table: at once in
+// memory, in the table within the write delay, and after a writer failure
+// kept in memory and written once the table is back.
+func TestWriteBehind(t *testing.T) {
+	db, err := sqlitedb.Open(filepath.Join(t.TempDir(), "kefu.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, err := NewWithOptions(db, Options{CacheSize: 10, WriteDelay: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	save := func(openID string) bot.Session {
+		t.Helper()
+		sess, err := s.Session(ctx, openID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess.FailedTurns++
+		if err := s.SaveSession(ctx, &sess); err != nil {
+			t.Fatal(err)
+		}
+		return sess
+	}
+	waitStored := func(openID string, want int64) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for storedVersion(t, s, openID) != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: table holds version %d, want %d", openID, storedVersion(t, s, openID), want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+
+	save("o-1")
+	save("o-1")
+	save("o-2")
+	waitStored("o-1", 2)
+	waitStored("o-2", 1)
+
+	// The writer fails while the table is gone; the saves wait in memory.
+	if _, err := db.Exec(`ALTER TABLE bot_sessions RENAME TO bot_sessions_away`); err != nil {
+		t.Fatal(err)
+	}
+	sess := save("o-1")
+	save("o-2")
+	time.Sleep(100 * time.Millisecond)
+	if got, err := s.Session(ctx, "o-1"); err != nil || got.Version != sess.Version || got.FailedTurns != sess.FailedTurns {
+		t.Fatalf("while the writer fails: session = %+v, %v; want %+v", got, err, sess)
+	}
+	if _, err := db.Exec(`ALTER TABLE bot_sessions_away RENAME TO bot_sessions`); err != nil {
+		t.Fatal(err)
+	}
+	waitStored("o-1", 3)
+	waitStored("o-2", 2)
+
+	// Close writes what is held back.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = NewWithOptions(db, Options{WriteDelay: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	save("o-3")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if v := storedVersion(t, s, "o-3"); v != 1 {
+		t.Errorf("after Close: o-3 stored at version %d, want 1", v)
 	}
 }

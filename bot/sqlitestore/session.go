@@ -37,70 +37,130 @@ CREATE INDEX bot_sessions_flow_active ON bot_sessions (flow_active) WHERE flow_a
 // DefaultCacheSize is how many sessions New keeps in memory.
 const DefaultCacheSize = 10000
 
-// Store is the embedded bot.SessionStore, on the bot_sessions table.
-//
-// It keeps the sessions used most recently in a write-through cache, so a
-// turn reads its session without a query. The cache is right only while
-// this Store is the only writer of the table: open one Store per database
-// (the embedded mode is one process). Should anything else change a row,
-// the next SaveSession of it fails with bot.ErrConflict and drops the
-// cached copy, so the retry reads the database.
-type Store struct {
-	db                             *sql.DB
-	get, insert, update, del, idle *sql.Stmt
+// DefaultWriteDelay is how long New lets a saved session wait in memory
+// before it is written, batched with the others saved meanwhile. A crash of
+// the process loses at most the saves of this last moment (as Redis with
+// appendfsync everysec loses the last second); tickets, which users are
+// told the number of, are not written this way.
+const DefaultWriteDelay = 10 * time.Millisecond
 
-	// wmu orders the statements that make or fill cache entries (writes,
-	// and reads on a miss), so the cache sees the table's changes in the
-	// order they were committed.
-	wmu sync.Mutex
-	// group batches concurrent saves into one transaction.
-	group groupCommit
-	// mu guards the cache.
-	mu    sync.Mutex
-	size  int
-	cache map[string]*list.Element // of bot.Session as stored; Version 0 = no row
-	lru   list.List                // most recently used first
+// Options tune a Store.
+type Options struct {
+	// CacheSize is how many sessions, besides those not yet written, are
+	// kept in memory so that a turn reads its session without a query;
+	// 0 keeps none.
+	CacheSize int
+	// WriteDelay is how long a saved session may wait in memory before a
+	// background writer stores it, with every other session saved
+	// meanwhile, in one transaction: SaveSession returns at once, and a
+	// user who writes several times within the delay costs one row
+	// write. 0 writes each save before SaveSession returns (concurrent
+	// saves still share a transaction).
+	WriteDelay time.Duration
 }
 
-// New returns a Store on db that caches DefaultCacheSize sessions, creating
-// its table when missing.
-func New(db *sql.DB) (*Store, error) { return NewWithCache(db, DefaultCacheSize) }
+// Store is the embedded bot.SessionStore, on the bot_sessions table.
+//
+// The Store is the authority on the sessions it has seen: it keeps the
+// sessions saved but not yet written (always) and those used most
+// recently (a cache), compares versions against them, and writes the
+// table behind (see Options.WriteDelay). It is right only while it is the
+// only writer of the table: open one Store per database (the embedded mode
+// is one process).
+type Store struct {
+	db                        *sql.DB
+	get, upsert, del, idle    *sql.Stmt
+	opts                      Options
+	kick, closing, writerDone chan struct{}
+	closeOnce                 sync.Once
 
-// NewWithCache returns a Store on db that caches up to size sessions; 0
-// turns the cache off.
-func NewWithCache(db *sql.DB, size int) (*Store, error) {
+	// wmu orders the statements that write the table or fill memory from
+	// it (flushes, deletes, and reads of sessions not in memory), so a row
+	// read from the table is never older than one being written.
+	wmu sync.Mutex
+
+	// mu guards what follows.
+	mu    sync.Mutex
+	cache map[string]*list.Element // of bot.Session as stored; Version 0 = no row
+	lru   list.List                // most recently used first
+	// dirty holds the newest version of every session saved and not yet
+	// written; next is the flush that will write them.
+	dirty map[string]bot.Session
+	next  *flush
+	// failed is the error of the last background flush, nil once one
+	// succeeds.
+	failed error
+}
+
+// flush is one write of the dirty sessions; done closes when it is over.
+type flush struct {
+	done chan struct{}
+	err  error
+}
+
+// maxDirty bounds the sessions held in memory while the background writer
+// keeps failing: past it, SaveSession returns the writer's error.
+const maxDirty = 100_000
+
+// New returns a Store on db with DefaultCacheSize and DefaultWriteDelay,
+// creating its table when missing. Close it before the database.
+func New(db *sql.DB) (*Store, error) {
+	return NewWithOptions(db, Options{CacheSize: DefaultCacheSize, WriteDelay: DefaultWriteDelay})
+}
+
+// NewWithOptions returns a Store on db tuned by opts, creating its table
+// when missing. Close it before the database: Close writes what is left.
+func NewWithOptions(db *sql.DB, opts Options) (*Store, error) {
 	ctx := context.Background()
 	if err := sqlitedb.Migrate(ctx, db, "bot.sessions", migrations...); err != nil {
 		return nil, fmt.Errorf("bot: session store: %w", err)
 	}
-	s := &Store{db: db, size: max(size, 0), cache: make(map[string]*list.Element)}
+	opts.CacheSize, opts.WriteDelay = max(opts.CacheSize, 0), max(opts.WriteDelay, 0)
+	s := &Store{db: db, opts: opts, cache: make(map[string]*list.Element), dirty: make(map[string]bot.Session),
+		next: &flush{done: make(chan struct{})}}
 	for _, p := range []struct {
 		stmt **sql.Stmt
 		sql  string
 	}{
 		{&s.get, `SELECT version, data FROM bot_sessions WHERE open_id = ?`},
-		{&s.insert, `INSERT INTO bot_sessions (open_id, version, data, updated_at, flow_active) VALUES (?, 1, ?, ?, ?)
-ON CONFLICT (open_id) DO NOTHING`},
-		{&s.update, `UPDATE bot_sessions SET version = version + 1, data = ?, updated_at = ?, flow_active = ?
-WHERE open_id = ? AND version = ?`},
+		{&s.upsert, `INSERT INTO bot_sessions (open_id, version, data, updated_at, flow_active) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (open_id) DO UPDATE SET version = excluded.version, data = excluded.data,
+	updated_at = excluded.updated_at, flow_active = excluded.flow_active`},
 		{&s.del, `DELETE FROM bot_sessions WHERE open_id = ?`},
 		{&s.idle, `SELECT open_id FROM bot_sessions WHERE flow_active IS NOT NULL AND flow_active < ?
 ORDER BY flow_active LIMIT ?`},
 	} {
 		stmt, err := db.PrepareContext(ctx, p.sql)
 		if err != nil {
-			s.Close()
+			s.closeStmts()
 			return nil, fmt.Errorf("bot: session store: prepare: %w", err)
 		}
 		*p.stmt = stmt
 	}
+	if opts.WriteDelay > 0 {
+		s.kick, s.closing, s.writerDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+		go s.writer()
+	}
 	return s, nil
 }
 
-// Close releases the prepared statements. It does not close the database.
+// Close writes the sessions not yet written and releases the prepared
+// statements. It does not close the database.
 func (s *Store) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		if s.closing != nil {
+			close(s.closing)
+			<-s.writerDone
+		}
+		err = errors.Join(s.Flush(context.Background()), s.closeStmts())
+	})
+	return err
+}
+
+func (s *Store) closeStmts() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.get, s.insert, s.update, s.del, s.idle} {
+	for _, st := range []*sql.Stmt{s.get, s.upsert, s.del, s.idle} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -111,143 +171,204 @@ func (s *Store) Close() error {
 // Session returns the user's session, or a new one (StateBot, Version 0)
 // when none is stored.
 func (s *Store) Session(ctx context.Context, openID string) (bot.Session, error) {
-	if s.size == 0 {
-		return s.load(ctx, openID)
-	}
-	if sess, ok := s.cached(openID); ok {
+	if sess, ok := s.inMemory(openID); ok {
 		return sess, nil
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if sess, ok := s.cached(openID); ok {
+	return s.fill(ctx, openID)
+}
+
+// fill returns the user's session from memory, or else from the table,
+// caching it. The caller holds wmu.
+func (s *Store) fill(ctx context.Context, openID string) (bot.Session, error) {
+	if sess, ok := s.inMemory(openID); ok {
 		return sess, nil
 	}
 	sess, err := s.load(ctx, openID)
 	if err != nil {
 		return bot.Session{}, err
 	}
+	s.mu.Lock()
 	s.put(sess)
+	s.mu.Unlock()
 	return sess, nil
 }
 
 // SaveSession stores sess if the stored version equals sess.Version and
-// increments sess.Version; bot.ErrConflict otherwise. Saves that arrive
-// while another is being written wait and are then committed together, in
-// one transaction (group commit): each still returns only once its own row
-// is committed, and a batch costs one commit instead of one per save.
+// increments sess.Version; bot.ErrConflict otherwise. With a WriteDelay it
+// returns once the session is in memory, and the background writer stores
+// it; without, once it is written (saves arriving meanwhile are written
+// together, in one transaction).
 func (s *Store) SaveSession(ctx context.Context, sess *bot.Session) error {
 	if sess.OpenID == "" {
 		return fmt.Errorf("bot: save session: empty open_id")
 	}
-	next := *sess
-	next.Version++
-	data, err := json.Marshal(next)
-	if err != nil {
-		return fmt.Errorf("bot: save session %s: %w", sess.OpenID, err)
-	}
-	req := &saveReq{sess: *sess, data: string(data), done: make(chan struct{})}
-	s.group.mu.Lock()
-	s.group.pending = append(s.group.pending, req)
-	if !s.group.leading {
-		// Lead: write batches until no save is waiting.
-		s.group.leading = true
-		for len(s.group.pending) > 0 {
-			batch := s.group.pending
-			s.group.pending = nil
-			s.group.mu.Unlock()
-			s.commit(context.WithoutCancel(ctx), batch)
-			s.group.mu.Lock()
+	id := sess.OpenID
+	s.mu.Lock()
+	v, known := s.version(id)
+	if !known {
+		// Read the stored version first; wmu keeps a flush from changing
+		// it meanwhile.
+		s.mu.Unlock()
+		s.wmu.Lock()
+		stored, err := s.fill(ctx, id)
+		s.mu.Lock()
+		s.wmu.Unlock()
+		if err != nil {
+			s.mu.Unlock()
+			return fmt.Errorf("bot: save session %s: %w", id, err)
 		}
-		s.group.leading = false
+		if v, known = s.version(id); !known { // not cached: CacheSize 0
+			v = stored.Version
+		}
 	}
-	s.group.mu.Unlock()
-	select {
-	case <-req.done:
-	case <-ctx.Done():
-		// The save may still be committed; the caller must reload.
-		return fmt.Errorf("bot: save session %s: %w", sess.OpenID, ctx.Err())
+	if v != sess.Version {
+		s.mu.Unlock()
+		return fmt.Errorf("bot: save session %s at version %d: %w", id, sess.Version, bot.ErrConflict)
 	}
-	if req.err != nil {
-		return req.err
+	if s.failed != nil && len(s.dirty) >= maxDirty {
+		err := s.failed
+		s.mu.Unlock()
+		return fmt.Errorf("bot: save session %s: %d sessions wait to be written: %w", id, len(s.dirty), err)
 	}
+	next := copySession(*sess)
+	next.Version++
+	s.dirty[id] = next
+	s.put(next)
+	f, first := s.next, len(s.dirty) == 1
+	s.mu.Unlock()
 	sess.Version++
+	if s.opts.WriteDelay > 0 {
+		if first {
+			select {
+			case s.kick <- struct{}{}:
+			default:
+			}
+		}
+		return nil
+	}
+	if err := s.write(ctx, f); err != nil {
+		sess.Version--
+		return fmt.Errorf("bot: save session %s: %w", id, err)
+	}
 	return nil
 }
 
-// saveReq is one SaveSession in a group commit.
-type saveReq struct {
-	sess bot.Session // as given: Version is the stored version it expects
-	data string      // the JSON to store, at Version+1
-	err  error
-	done chan struct{}
+// Flush writes every session saved so far and not yet written.
+func (s *Store) Flush(ctx context.Context) error {
+	s.mu.Lock()
+	f := s.next
+	s.mu.Unlock()
+	return s.write(ctx, f)
 }
 
-// groupCommit collects the saves waiting for the one being written.
-type groupCommit struct {
-	mu      sync.Mutex
-	pending []*saveReq
-	leading bool // a caller is writing batches
-}
-
-// commit writes a batch in one transaction and tells every save its fate.
-func (s *Store) commit(ctx context.Context, batch []*saveReq) {
+// write waits until flush f is over, running it unless another caller
+// already has, and returns its error.
+func (s *Store) write(ctx context.Context, f *flush) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	defer func() {
-		for _, r := range batch {
-			close(r.done)
+	select {
+	case <-f.done:
+		return f.err
+	default:
+	}
+	s.mu.Lock()
+	if s.next != f { // cannot happen: the current flush is run under wmu
+		s.mu.Unlock()
+		return nil
+	}
+	batch := make([]bot.Session, 0, len(s.dirty))
+	for _, sess := range s.dirty {
+		batch = append(batch, sess)
+	}
+	s.next = &flush{done: make(chan struct{})}
+	s.mu.Unlock()
+
+	f.err = s.store(context.WithoutCancel(ctx), batch)
+	s.mu.Lock()
+	for _, sess := range batch {
+		if d, ok := s.dirty[sess.OpenID]; ok && d.Version == sess.Version {
+			if f.err == nil || s.opts.WriteDelay == 0 {
+				delete(s.dirty, sess.OpenID)
+			}
+			if f.err != nil && s.opts.WriteDelay == 0 {
+				// The savers are told; their sessions are as stored.
+				s.forget(sess.OpenID)
+			}
 		}
-	}()
-	fail := func(r *saveReq, err error) {
-		s.forget(r.sess.OpenID)
-		r.err = fmt.Errorf("bot: save session %s: %w", r.sess.OpenID, err)
+	}
+	s.failed = nil
+	if f.err != nil && s.opts.WriteDelay > 0 {
+		s.failed = f.err
+	}
+	s.mu.Unlock()
+	close(f.done)
+	return f.err
+}
+
+// store writes batch in one transaction.
+func (s *Store) store(ctx context.Context, batch []bot.Session) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	// Encode first: the transaction holds the database's one connection.
+	data := make([]string, len(batch))
+	for i := range batch {
+		b, err := json.Marshal(batch[i])
+		if err != nil {
+			return fmt.Errorf("write session %s: %w", batch[i].OpenID, err)
+		}
+		data[i] = string(b)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		for _, r := range batch {
-			fail(r, err)
-		}
-		return
+		return fmt.Errorf("write %d sessions: %w", len(batch), err)
 	}
-	insert, update := tx.StmtContext(ctx, s.insert), tx.StmtContext(ctx, s.update)
-	for _, r := range batch {
-		id, v := r.sess.OpenID, r.sess.Version
-		if cached, ok := s.cachedVersion(id); ok && cached != v {
-			r.err = fmt.Errorf("bot: save session %s at version %d: %w", id, v, bot.ErrConflict)
-			continue
-		}
-		var res sql.Result
-		active := flowActive(&r.sess)
-		if v == 0 {
-			res, err = insert.ExecContext(ctx, id, r.data, r.sess.UpdatedAt.UnixMilli(), active)
-		} else {
-			res, err = update.ExecContext(ctx, r.data, r.sess.UpdatedAt.UnixMilli(), active, id, v)
-		}
-		if err != nil {
-			fail(r, err)
-			continue
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			s.forget(id)
-			r.err = fmt.Errorf("bot: save session %s at version %d: %w", id, v, bot.ErrConflict)
-			if err != nil {
-				r.err = fmt.Errorf("bot: save session %s: %w", id, err)
-			}
+	defer tx.Rollback()
+	upsert := tx.StmtContext(ctx, s.upsert)
+	for i := range batch {
+		sess := &batch[i]
+		if _, err := upsert.ExecContext(ctx, sess.OpenID, sess.Version, data[i], sess.UpdatedAt.UnixMilli(), flowActive(sess)); err != nil {
+			return fmt.Errorf("write session %s: %w", sess.OpenID, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		for _, r := range batch {
-			if r.err == nil {
-				fail(r, err)
-			}
-		}
-		return
+		return fmt.Errorf("write %d sessions: %w", len(batch), err)
 	}
-	for _, r := range batch {
-		if r.err == nil {
-			stored := r.sess
-			stored.Version++
-			s.put(stored)
+	return nil
+}
+
+// writer is the background writer of a Store with a WriteDelay: woken by
+// the first save after a flush, it waits the delay and writes what was
+// saved meanwhile, and goes on while saves keep coming. After a failure it
+// tries again, waiting longer each time, up to a second. When the Store
+// closes it stops; Close writes what is left.
+func (s *Store) writer() {
+	defer close(s.writerDone)
+	wait := s.opts.WriteDelay
+	for {
+		select {
+		case <-s.kick:
+		case <-s.closing:
+			return
+		}
+		for more := true; more; {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-s.closing:
+				t.Stop()
+				return
+			}
+			if err := s.Flush(context.Background()); err != nil {
+				wait = min(2*wait, time.Second)
+			} else {
+				wait = s.opts.WriteDelay
+			}
+			s.mu.Lock()
+			more = len(s.dirty) > 0
+			s.mu.Unlock()
 		}
 	}
 }
@@ -258,9 +379,11 @@ func (s *Store) DeleteSession(ctx context.Context, openID string) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if _, err := s.del.ExecContext(ctx, openID); err != nil {
-		s.forget(openID)
 		return fmt.Errorf("bot: delete session %s: %w", openID, err)
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.dirty, openID)
 	s.put(newSession(openID))
 	return nil
 }
@@ -289,10 +412,14 @@ func newSession(openID string) bot.Session {
 	return bot.Session{OpenID: openID, State: bot.StateBot}
 }
 
-// cached returns a copy of the cached session.
-func (s *Store) cached(openID string) (bot.Session, bool) {
+// inMemory returns a copy of the user's session when it waits to be
+// written or is cached.
+func (s *Store) inMemory(openID string) (bot.Session, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if sess, ok := s.dirty[openID]; ok {
+		return copySession(sess), true
+	}
 	el, ok := s.cache[openID]
 	if !ok {
 		return bot.Session{}, false
@@ -301,42 +428,39 @@ func (s *Store) cached(openID string) (bot.Session, bool) {
 	return copySession(el.Value.(bot.Session)), true
 }
 
-// cachedVersion returns the stored version of a cached session.
-func (s *Store) cachedVersion(openID string) (int64, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	el, ok := s.cache[openID]
-	if !ok {
-		return 0, false
+// version returns the stored version of a session in memory. The caller
+// holds mu.
+func (s *Store) version(openID string) (int64, bool) {
+	if sess, ok := s.dirty[openID]; ok {
+		return sess.Version, true
 	}
-	return el.Value.(bot.Session).Version, true
+	if el, ok := s.cache[openID]; ok {
+		return el.Value.(bot.Session).Version, true
+	}
+	return 0, false
 }
 
-// put caches a copy of sess, evicting the least recently used beyond size.
+// put caches sess, which the caller no longer changes, evicting the least
+// recently used beyond CacheSize. The caller holds mu.
 func (s *Store) put(sess bot.Session) {
-	if s.size == 0 {
+	if s.opts.CacheSize == 0 {
 		return
 	}
-	sess = copySession(sess)
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if el, ok := s.cache[sess.OpenID]; ok {
 		el.Value = sess
 		s.lru.MoveToFront(el)
 		return
 	}
 	s.cache[sess.OpenID] = s.lru.PushFront(sess)
-	for s.lru.Len() > s.size {
+	for s.lru.Len() > s.opts.CacheSize {
 		old := s.lru.Remove(s.lru.Back()).(bot.Session)
 		delete(s.cache, old.OpenID)
 	}
 }
 
 // forget drops the cached session, after a failure that leaves its stored
-// state unknown.
+// state unknown. The caller holds mu.
 func (s *Store) forget(openID string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if el, ok := s.cache[openID]; ok {
 		s.lru.Remove(el)
 		delete(s.cache, openID)
@@ -367,6 +491,9 @@ func flowActive(s *bot.Session) sql.NullInt64 {
 // IdleFlows returns up to limit users whose flow was last active before
 // the given time, the longest idle first.
 func (s *Store) IdleFlows(ctx context.Context, before time.Time, limit int) ([]string, error) {
+	if err := s.Flush(ctx); err != nil {
+		return nil, fmt.Errorf("bot: idle flows: %w", err)
+	}
 	rows, err := s.idle.QueryContext(ctx, before.UnixMilli(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("bot: idle flows: %w", err)

@@ -13,26 +13,25 @@ import (
 )
 
 func TestSessionStore(t *testing.T) {
-	t.Run("File", func(t *testing.T) {
-		storetest.TestSessionStore(t, func(t *testing.T) bot.SessionStore {
-			return mustStore(t, mustOpen(t), sqlitestore.DefaultCacheSize)
+	for _, tc := range []struct {
+		name  string
+		open  func(testing.TB) *sql.DB
+		cache int
+		delay time.Duration
+	}{
+		{"File", mustOpen, sqlitestore.DefaultCacheSize, sqlitestore.DefaultWriteDelay},
+		{"Memory", mustOpenMemory, sqlitestore.DefaultCacheSize, sqlitestore.DefaultWriteDelay},
+		{"NoCache", mustOpenMemory, 0, sqlitestore.DefaultWriteDelay},
+		{"TinyCache", mustOpenMemory, 1, sqlitestore.DefaultWriteDelay},
+		{"WriteThrough", mustOpen, sqlitestore.DefaultCacheSize, 0},
+		{"WriteThroughNoCache", mustOpenMemory, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			storetest.TestSessionStore(t, func(t *testing.T) bot.SessionStore {
+				return mustStore(t, tc.open(t), tc.cache, tc.delay)
+			})
 		})
-	})
-	t.Run("Memory", func(t *testing.T) {
-		storetest.TestSessionStore(t, func(t *testing.T) bot.SessionStore {
-			return mustStore(t, mustOpenMemory(t), sqlitestore.DefaultCacheSize)
-		})
-	})
-	t.Run("NoCache", func(t *testing.T) {
-		storetest.TestSessionStore(t, func(t *testing.T) bot.SessionStore {
-			return mustStore(t, mustOpenMemory(t), 0)
-		})
-	})
-	t.Run("TinyCache", func(t *testing.T) {
-		storetest.TestSessionStore(t, func(t *testing.T) bot.SessionStore {
-			return mustStore(t, mustOpenMemory(t), 1)
-		})
-	})
+	}
 }
 
 func TestDeduper(t *testing.T) {
@@ -65,9 +64,9 @@ func mustOpenMemory(tb testing.TB) *sql.DB {
 	return db
 }
 
-func mustStore(tb testing.TB, db *sql.DB, cache int) *sqlitestore.Store {
+func mustStore(tb testing.TB, db *sql.DB, cache int, delay time.Duration) *sqlitestore.Store {
 	tb.Helper()
-	s, err := sqlitestore.NewWithCache(db, cache)
+	s, err := sqlitestore.NewWithOptions(db, sqlitestore.Options{CacheSize: cache, WriteDelay: delay})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -175,10 +175,12 @@ func (a *app) openStores(ctx context.Context) error {
 }
 
 func (a *app) useSQLite(db *sql.DB, path string) error {
-	sessions, err := botsqlite.New(db)
+	sessions, err := botsqlite.NewWithOptions(db, botsqlite.Options{CacheSize: botsqlite.DefaultCacheSize,
+		WriteDelay: a.cfg.SessionWriteDelay})
 	if err != nil {
 		return err
 	}
+	a.closers = append(a.closers, sessions) // closed before db: writes the sessions held back
 	tickets, err := handoffsqlite.New(db)
 	if err != nil {
 		return err
