@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +24,24 @@ func BenchCreateTicket(b *testing.B, s handoff.Store) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchCreateTicketParallel measures opening tickets for new users from
+// many goroutines at once, as handoffs arrive under load.
+func BenchCreateTicketParallel(b *testing.B, s handoff.Store) {
+	ctx := context.Background()
+	var n atomic.Int64
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			tk := newTicket("o-"+strconv.FormatInt(i, 10), handoff.LaneNormal, handoff.StatusQueued, time.Duration(i)*time.Millisecond)
+			if err := s.CreateTicket(ctx, tk); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
 
 // BenchAppendMessages measures adding one message to a ticket whose

@@ -19,6 +19,10 @@ func BenchmarkCreateTicket(b *testing.B) {
 	handofftest.BenchCreateTicket(b, mustBenchStore(b))
 }
 
+func BenchmarkCreateTicketParallel(b *testing.B) {
+	handofftest.BenchCreateTicketParallel(b, mustBenchStore(b))
+}
+
 func BenchmarkAppendMessages(b *testing.B) {
 	handofftest.BenchAppendMessages(b, mustBenchStore(b))
 }

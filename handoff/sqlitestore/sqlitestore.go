@@ -163,7 +163,8 @@ const openStatuses = `('queued', 'assigned')`
 
 // Store is the embedded handoff.Store.
 type Store struct {
-	db *sql.DB
+	db    *sql.DB
+	batch *sqlitedb.Batcher
 
 	header, messages, insert, insertMessage *sql.Stmt
 	state, update, bump, exists, nextSeq    *sql.Stmt
@@ -185,7 +186,7 @@ func New(db *sql.DB) (*Store, error) {
 	if err := sqlitedb.Migrate(ctx, db, "handoff.tickets", migrations...); err != nil {
 		return nil, fmt.Errorf("handoff: ticket store: %w", err)
 	}
-	s := &Store{db: db, behindLimit: defaultBehindLimit}
+	s := &Store{db: db, batch: sqlitedb.NewBatcher(db), behindLimit: defaultBehindLimit}
 	for _, p := range []struct {
 		stmt **sql.Stmt
 		sql  string
@@ -275,17 +276,13 @@ func (s *Store) CreateTicket(ctx context.Context, t *handoff.Ticket) error {
 	if t.CreatedAt.IsZero() {
 		return fmt.Errorf("handoff: create ticket for %s: CreatedAt is not set: %w", t.OpenID, handoff.ErrInvalid)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("handoff: create ticket: %w", err)
-	}
-	defer tx.Rollback()
-	next, err := s.create(ctx, tx, *t)
+	var next handoff.Ticket
+	err := s.batch.Do(ctx, func(tx *sql.Tx) (err error) {
+		next, err = s.create(ctx, tx, *t)
+		return err
+	})
 	if err != nil {
 		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("handoff: create ticket %s: %w", next.ID, err)
 	}
 	t.ID, t.Version = next.ID, next.Version
 	return nil
@@ -441,57 +438,64 @@ func (s *Store) loadTranscript(ctx context.Context, t *handoff.Ticket, n int) er
 // appends the messages of t beyond the stored transcript, then increments
 // t.Version.
 func (s *Store) UpdateTicket(ctx context.Context, t *handoff.Ticket) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	var next handoff.Ticket
+	err := s.batch.Do(ctx, func(tx *sql.Tx) error {
+		var err error
+		next, err = s.replace(ctx, tx, t)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
+		return err
 	}
-	defer tx.Rollback()
+	t.Version = next.Version
+	return nil
+}
+
+// replace does the work of UpdateTicket in tx and returns the ticket as
+// stored.
+func (s *Store) replace(ctx context.Context, tx *sql.Tx, t *handoff.Ticket) (handoff.Ticket, error) {
 	var (
 		version              int64
 		nMessages, nEvidence int
 	)
-	err = tx.StmtContext(ctx, s.state).QueryRowContext(ctx, t.ID).Scan(&version, &nMessages, &nEvidence)
+	err := tx.StmtContext(ctx, s.state).QueryRowContext(ctx, t.ID).Scan(&version, &nMessages, &nEvidence)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("handoff: update ticket %s: %w", t.ID, handoff.ErrNotFound)
+		return handoff.Ticket{}, fmt.Errorf("handoff: update ticket %s: %w", t.ID, handoff.ErrNotFound)
 	case err != nil:
-		return fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
+		return handoff.Ticket{}, fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
 	case version != t.Version:
-		return fmt.Errorf("handoff: update ticket %s at version %d: %w", t.ID, t.Version, handoff.ErrConflict)
+		return handoff.Ticket{}, fmt.Errorf("handoff: update ticket %s at version %d: %w", t.ID, t.Version, handoff.ErrConflict)
 	}
 	if len(t.Messages) < nMessages || len(t.Evidence) < nEvidence {
-		return fmt.Errorf("handoff: update ticket %s: %d messages and %d evidence given, %d and %d stored: %w",
+		return handoff.Ticket{}, fmt.Errorf("handoff: update ticket %s: %d messages and %d evidence given, %d and %d stored: %w",
 			t.ID, len(t.Messages), len(t.Evidence), nMessages, nEvidence, handoff.ErrInvalid)
 	}
 	if t.Status.Open() && t.SplitFrom == "" {
 		other, err := openOf(ctx, tx.StmtContext(ctx, s.openOf), t.OpenID, t.ID)
 		if err != nil {
-			return fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
+			return handoff.Ticket{}, fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
 		}
 		if other != "" {
-			return fmt.Errorf("handoff: update ticket %s: user has open ticket %s: %w", t.ID, other, handoff.ErrConflict)
+			return handoff.Ticket{}, fmt.Errorf("handoff: update ticket %s: user has open ticket %s: %w", t.ID, other, handoff.ErrConflict)
 		}
 	}
 	next := *t
 	next.Version++
 	data, err := encodeHeader(next)
 	if err != nil {
-		return fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
+		return handoff.Ticket{}, fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
 	}
 	_, err = tx.StmtContext(ctx, s.update).ExecContext(ctx, next.OpenID, string(next.Status), next.Lane, next.Priority,
 		next.SLADueAt.UnixMicro(), next.CreatedAt.UnixMicro(), next.Version, len(next.Messages), len(next.Evidence), data,
 		next.AgentID, next.SplitFrom, !next.BreachedAt.IsZero(), t.ID, t.Version)
 	if err != nil {
-		return fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
+		return handoff.Ticket{}, fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
 	}
 	if err := s.insertMessages(ctx, tx, t.ID, nMessages+nEvidence, t.Messages[nMessages:], t.Evidence[nEvidence:]); err != nil {
-		return fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
+		return handoff.Ticket{}, fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("handoff: update ticket %s: %w", t.ID, err)
-	}
-	t.Version = next.Version
-	return nil
+	return next, nil
 }
 
 // AppendMessages adds messages to the transcript, and the attachments
@@ -515,13 +519,15 @@ func (s *Store) AppendMessages(ctx context.Context, id string, msgs ...handoff.M
 			evidence = append(evidence, m)
 		}
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("handoff: append to ticket %s: %w", id, err)
-	}
-	defer tx.Rollback()
+	return s.batch.Do(ctx, func(tx *sql.Tx) error {
+		return s.appendMessages(ctx, tx, id, msgs, evidence)
+	})
+}
+
+// appendMessages does the work of AppendMessages in tx.
+func (s *Store) appendMessages(ctx context.Context, tx *sql.Tx, id string, msgs, evidence []handoff.Message) error {
 	var nMessages, nEvidence int
-	err = tx.StmtContext(ctx, s.bump).QueryRowContext(ctx, len(msgs), len(evidence), id).Scan(&nMessages, &nEvidence)
+	err := tx.StmtContext(ctx, s.bump).QueryRowContext(ctx, len(msgs), len(evidence), id).Scan(&nMessages, &nEvidence)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("handoff: append to ticket %s: %w", id, handoff.ErrNotFound)
 	}
@@ -531,9 +537,6 @@ func (s *Store) AppendMessages(ctx context.Context, id string, msgs ...handoff.M
 	// The counts are those after the append: the new rows start where the
 	// old ones ended.
 	if err := s.insertMessages(ctx, tx, id, nMessages+nEvidence-len(msgs)-len(evidence), msgs, evidence); err != nil {
-		return fmt.Errorf("handoff: append to ticket %s: %w", id, err)
-	}
-	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("handoff: append to ticket %s: %w", id, err)
 	}
 	return nil
