@@ -195,3 +195,40 @@ func TestWriteBehind(t *testing.T) {
 		t.Errorf("after Close: o-3 stored at version %d, want 1", v)
 	}
 }
+
+// TestSaveRefused: a save after Close, or of a session that cannot be
+// encoded, fails at once and keeps nothing; the other sessions are
+// written as usual, in either mode.
+func TestSaveRefused(t *testing.T) {
+	for _, delay := range []time.Duration{0, DefaultWriteDelay} {
+		t.Run(delay.String(), func(t *testing.T) {
+			db, err := sqlitedb.Open(filepath.Join(t.TempDir(), "kefu.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			s, err := NewWithOptions(db, Options{CacheSize: 10, WriteDelay: delay})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			bad := bot.Session{OpenID: "bad", State: bot.StateBot, UpdatedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
+			if err := s.SaveSession(ctx, &bad); err == nil || bad.Version != 0 {
+				t.Errorf("unencodable session: err %v, version %d; want an error and version 0", err, bad.Version)
+			}
+			good := bot.Session{OpenID: "good", State: bot.StateBot, UpdatedAt: time.Now()}
+			if err := s.SaveSession(ctx, &good); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if v := storedVersion(t, s, "good"); v != 1 {
+				t.Errorf("good session stored at version %d, want 1", v)
+			}
+			if err := s.SaveSession(ctx, &good); err == nil {
+				t.Error("save after Close: no error")
+			}
+		})
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kefuhq/kefu/bot"
 	"github.com/kefuhq/kefu/handoff"
+	"github.com/kefuhq/kefu/internal/logid"
 	"github.com/kefuhq/kefu/internal/sqlitedb"
 )
 
@@ -38,10 +39,10 @@ CREATE INDEX bot_sessions_flow_active ON bot_sessions (flow_active) WHERE flow_a
 const DefaultCacheSize = 10000
 
 // DefaultWriteDelay is how long New lets a saved session wait in memory
-// before it is written, batched with the others saved meanwhile. A crash of
-// the process loses at most the saves of this last moment (as Redis with
-// appendfsync everysec loses the last second); tickets, which users are
-// told the number of, are not written this way.
+// before it is written, batched with the others saved meanwhile. While
+// writes succeed, a crash of the process loses at most the saves of this
+// last moment (as Redis with appendfsync everysec loses the last second);
+// tickets, which users are told the number of, are not written this way.
 const DefaultWriteDelay = 10 * time.Millisecond
 
 // Options tune a Store.
@@ -57,6 +58,10 @@ type Options struct {
 	// write. 0 writes each save before SaveSession returns (concurrent
 	// saves still share a transaction).
 	WriteDelay time.Duration
+	// OnError, when set, is told of each failed background write (the
+	// sessions stay in memory and are tried again) and of a failed write
+	// before IdleFlows. It must not call the Store.
+	OnError func(error)
 }
 
 // Store is the embedded bot.SessionStore, on the bot_sessions table.
@@ -65,8 +70,10 @@ type Options struct {
 // sessions saved but not yet written (always) and those used most
 // recently (a cache), compares versions against them, and writes the
 // table behind (see Options.WriteDelay). It is right only while it is the
-// only writer of the table: open one Store per database (the embedded mode
-// is one process).
+// only writer of the table: open one Store per database, in one process
+// (rows are written without comparing versions, so a second process on
+// the same file would overwrite this one's sessions, and the other way
+// round).
 type Store struct {
 	db                        *sql.DB
 	get, upsert, del, idle    *sql.Stmt
@@ -85,11 +92,17 @@ type Store struct {
 	lru   list.List                // most recently used first
 	// dirty holds the newest version of every session saved and not yet
 	// written; next is the flush that will write them.
-	dirty map[string]bot.Session
+	dirty map[string]pending
 	next  *flush
-	// failed is the error of the last background flush, nil once one
-	// succeeds.
+	// failed is the error of the last flush, nil once one succeeds.
 	failed error
+	closed bool // Close has begun: saves are refused
+}
+
+// pending is a session saved and not yet written, with its JSON.
+type pending struct {
+	sess bot.Session
+	data string
 }
 
 // flush is one write of the dirty sessions; done closes when it is over.
@@ -98,8 +111,8 @@ type flush struct {
 	err  error
 }
 
-// maxDirty bounds the sessions held in memory while the background writer
-// keeps failing: past it, SaveSession returns the writer's error.
+// maxDirty bounds the sessions held in memory while writes keep failing:
+// past it, SaveSession returns the last write's error.
 const maxDirty = 100_000
 
 // New returns a Store on db with DefaultCacheSize and DefaultWriteDelay,
@@ -116,7 +129,7 @@ func NewWithOptions(db *sql.DB, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("bot: session store: %w", err)
 	}
 	opts.CacheSize, opts.WriteDelay = max(opts.CacheSize, 0), max(opts.WriteDelay, 0)
-	s := &Store{db: db, opts: opts, cache: make(map[string]*list.Element), dirty: make(map[string]bot.Session),
+	s := &Store{db: db, opts: opts, cache: make(map[string]*list.Element), dirty: make(map[string]pending),
 		next: &flush{done: make(chan struct{})}}
 	for _, p := range []struct {
 		stmt **sql.Stmt
@@ -145,10 +158,13 @@ ORDER BY flow_active LIMIT ?`},
 }
 
 // Close writes the sessions not yet written and releases the prepared
-// statements. It does not close the database.
+// statements; saves from then on fail. It does not close the database.
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
 		if s.closing != nil {
 			close(s.closing)
 			<-s.writerDone
@@ -199,12 +215,20 @@ func (s *Store) fill(ctx context.Context, openID string) (bot.Session, error) {
 // increments sess.Version; bot.ErrConflict otherwise. With a WriteDelay it
 // returns once the session is in memory, and the background writer stores
 // it; without, once it is written (saves arriving meanwhile are written
-// together, in one transaction).
+// together, in one transaction). It fails when the session cannot be
+// encoded, after Close, and while writes fail with maxDirty sessions
+// waiting.
 func (s *Store) SaveSession(ctx context.Context, sess *bot.Session) error {
 	if sess.OpenID == "" {
 		return fmt.Errorf("bot: save session: empty open_id")
 	}
 	id := sess.OpenID
+	next := copySession(*sess)
+	next.Version++
+	data, err := json.Marshal(next)
+	if err != nil {
+		return fmt.Errorf("bot: save session %s: %w", id, err)
+	}
 	s.mu.Lock()
 	v, known := s.version(id)
 	if !known {
@@ -223,18 +247,19 @@ func (s *Store) SaveSession(ctx context.Context, sess *bot.Session) error {
 			v = stored.Version
 		}
 	}
-	if v != sess.Version {
+	switch {
+	case s.closed:
+		s.mu.Unlock()
+		return fmt.Errorf("bot: save session %s: store closed", id)
+	case v != sess.Version:
 		s.mu.Unlock()
 		return fmt.Errorf("bot: save session %s at version %d: %w", id, sess.Version, bot.ErrConflict)
-	}
-	if s.failed != nil && len(s.dirty) >= maxDirty {
+	case s.failed != nil && len(s.dirty) >= maxDirty:
 		err := s.failed
 		s.mu.Unlock()
 		return fmt.Errorf("bot: save session %s: %d sessions wait to be written: %w", id, len(s.dirty), err)
 	}
-	next := copySession(*sess)
-	next.Version++
-	s.dirty[id] = next
+	s.dirty[id] = pending{sess: next, data: string(data)}
 	s.put(next)
 	f, first := s.next, len(s.dirty) == 1
 	s.mu.Unlock()
@@ -278,17 +303,18 @@ func (s *Store) write(ctx context.Context, f *flush) error {
 		s.mu.Unlock()
 		return nil
 	}
-	batch := make([]bot.Session, 0, len(s.dirty))
-	for _, sess := range s.dirty {
-		batch = append(batch, sess)
+	batch := make([]pending, 0, len(s.dirty))
+	for _, p := range s.dirty {
+		batch = append(batch, p)
 	}
 	s.next = &flush{done: make(chan struct{})}
 	s.mu.Unlock()
 
 	f.err = s.store(context.WithoutCancel(ctx), batch)
 	s.mu.Lock()
-	for _, sess := range batch {
-		if d, ok := s.dirty[sess.OpenID]; ok && d.Version == sess.Version {
+	for _, p := range batch {
+		sess := &p.sess
+		if d, ok := s.dirty[sess.OpenID]; ok && d.sess.Version == sess.Version {
 			if f.err == nil || s.opts.WriteDelay == 0 {
 				delete(s.dirty, sess.OpenID)
 			}
@@ -298,28 +324,16 @@ func (s *Store) write(ctx context.Context, f *flush) error {
 			}
 		}
 	}
-	s.failed = nil
-	if f.err != nil && s.opts.WriteDelay > 0 {
-		s.failed = f.err
-	}
+	s.failed = f.err
 	s.mu.Unlock()
 	close(f.done)
 	return f.err
 }
 
 // store writes batch in one transaction.
-func (s *Store) store(ctx context.Context, batch []bot.Session) error {
+func (s *Store) store(ctx context.Context, batch []pending) error {
 	if len(batch) == 0 {
 		return nil
-	}
-	// Encode first: the transaction holds the database's one connection.
-	data := make([]string, len(batch))
-	for i := range batch {
-		b, err := json.Marshal(batch[i])
-		if err != nil {
-			return fmt.Errorf("write session %s: %w", batch[i].OpenID, err)
-		}
-		data[i] = string(b)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -327,10 +341,11 @@ func (s *Store) store(ctx context.Context, batch []bot.Session) error {
 	}
 	defer tx.Rollback()
 	upsert := tx.StmtContext(ctx, s.upsert)
-	for i := range batch {
-		sess := &batch[i]
-		if _, err := upsert.ExecContext(ctx, sess.OpenID, sess.Version, data[i], sess.UpdatedAt.UnixMilli(), flowActive(sess)); err != nil {
-			return fmt.Errorf("write session %s: %w", sess.OpenID, err)
+	for _, p := range batch {
+		sess := &p.sess
+		if _, err := upsert.ExecContext(ctx, sess.OpenID, sess.Version, p.data, sess.UpdatedAt.UnixMilli(), flowActive(sess)); err != nil {
+			// The error reaches logs: the user's id is hashed.
+			return fmt.Errorf("write session of user %s: %w", logid.Hash(sess.OpenID), err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -340,10 +355,10 @@ func (s *Store) store(ctx context.Context, batch []bot.Session) error {
 }
 
 // writer is the background writer of a Store with a WriteDelay: woken by
-// the first save after a flush, it waits the delay and writes what was
-// saved meanwhile, and goes on while saves keep coming. After a failure it
-// tries again, waiting longer each time, up to a second. When the Store
-// closes it stops; Close writes what is left.
+// a save that finds no other waiting, it waits the delay, writes what was
+// saved meanwhile, and goes on while sessions wait. After a failure
+// (reported to OnError) it tries again, waiting longer each time, up to a
+// second. When the Store closes it stops; Close writes what is left.
 func (s *Store) writer() {
 	defer close(s.writerDone)
 	wait := s.opts.WriteDelay
@@ -362,6 +377,7 @@ func (s *Store) writer() {
 				return
 			}
 			if err := s.Flush(context.Background()); err != nil {
+				s.report(err)
 				wait = min(2*wait, time.Second)
 			} else {
 				wait = s.opts.WriteDelay
@@ -373,8 +389,16 @@ func (s *Store) writer() {
 	}
 }
 
+// report tells OnError of a failed write.
+func (s *Store) report(err error) {
+	if s.opts.OnError != nil {
+		s.opts.OnError(fmt.Errorf("bot: session store: %w", err))
+	}
+}
+
 // DeleteSession forgets the user's session; deleting a missing one is not
-// an error.
+// an error. On an error the session in memory, which is what counts, is
+// left as it was.
 func (s *Store) DeleteSession(ctx context.Context, openID string) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -417,8 +441,8 @@ func newSession(openID string) bot.Session {
 func (s *Store) inMemory(openID string) (bot.Session, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if sess, ok := s.dirty[openID]; ok {
-		return copySession(sess), true
+	if p, ok := s.dirty[openID]; ok {
+		return copySession(p.sess), true
 	}
 	el, ok := s.cache[openID]
 	if !ok {
@@ -431,8 +455,8 @@ func (s *Store) inMemory(openID string) (bot.Session, bool) {
 // version returns the stored version of a session in memory. The caller
 // holds mu.
 func (s *Store) version(openID string) (int64, bool) {
-	if sess, ok := s.dirty[openID]; ok {
-		return sess.Version, true
+	if p, ok := s.dirty[openID]; ok {
+		return p.sess.Version, true
 	}
 	if el, ok := s.cache[openID]; ok {
 		return el.Value.(bot.Session).Version, true
@@ -489,10 +513,12 @@ func flowActive(s *bot.Session) sql.NullInt64 {
 }
 
 // IdleFlows returns up to limit users whose flow was last active before
-// the given time, the longest idle first.
+// the given time, the longest idle first. It writes the sessions waiting
+// first; should that fail (reported to OnError), it answers from the
+// table as it is, and the flows missed are found by a later call.
 func (s *Store) IdleFlows(ctx context.Context, before time.Time, limit int) ([]string, error) {
 	if err := s.Flush(ctx); err != nil {
-		return nil, fmt.Errorf("bot: idle flows: %w", err)
+		s.report(err) // the table may be behind: idle flows are found later
 	}
 	rows, err := s.idle.QueryContext(ctx, before.UnixMilli(), limit)
 	if err != nil {

@@ -176,7 +176,8 @@ func (a *app) openStores(ctx context.Context) error {
 
 func (a *app) useSQLite(db *sql.DB, path string) error {
 	sessions, err := botsqlite.NewWithOptions(db, botsqlite.Options{CacheSize: botsqlite.DefaultCacheSize,
-		WriteDelay: a.cfg.SessionWriteDelay})
+		WriteDelay: a.cfg.SessionWriteDelay,
+		OnError:    func(err error) { a.log.Error("sessions not written; kept in memory, trying again", "err", err) }})
 	if err != nil {
 		return err
 	}

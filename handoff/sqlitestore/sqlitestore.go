@@ -277,7 +277,7 @@ func (s *Store) CreateTicket(ctx context.Context, t *handoff.Ticket) error {
 		return fmt.Errorf("handoff: create ticket for %s: CreatedAt is not set: %w", t.OpenID, handoff.ErrInvalid)
 	}
 	var next handoff.Ticket
-	err := s.batch.Do(ctx, func(tx *sql.Tx) (err error) {
+	err := s.write(ctx, "create ticket for "+t.OpenID, func(ctx context.Context, tx *sql.Tx) (err error) {
 		next, err = s.create(ctx, tx, *t)
 		return err
 	})
@@ -286,6 +286,21 @@ func (s *Store) CreateTicket(ctx context.Context, t *handoff.Ticket) error {
 	}
 	t.ID, t.Version = next.ID, next.Version
 	return nil
+}
+
+// write runs fn in a transaction shared with concurrent writes (see
+// sqlitedb.Batcher). fn's own errors say what failed; an error of the
+// batch (the commit, an ended ctx) is prefixed with what.
+func (s *Store) write(ctx context.Context, what string, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	var fnErr error
+	err := s.batch.Do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		fnErr = fn(ctx, tx)
+		return fnErr
+	})
+	if err != nil && err != fnErr {
+		return fmt.Errorf("handoff: %s: %w", what, err)
+	}
+	return err
 }
 
 // create does the work of CreateTicket in tx and returns the ticket as
@@ -439,8 +454,7 @@ func (s *Store) loadTranscript(ctx context.Context, t *handoff.Ticket, n int) er
 // t.Version.
 func (s *Store) UpdateTicket(ctx context.Context, t *handoff.Ticket) error {
 	var next handoff.Ticket
-	err := s.batch.Do(ctx, func(tx *sql.Tx) error {
-		var err error
+	err := s.write(ctx, "update ticket "+t.ID, func(ctx context.Context, tx *sql.Tx) (err error) {
 		next, err = s.replace(ctx, tx, t)
 		return err
 	})
@@ -519,7 +533,7 @@ func (s *Store) AppendMessages(ctx context.Context, id string, msgs ...handoff.M
 			evidence = append(evidence, m)
 		}
 	}
-	return s.batch.Do(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, "append to ticket "+id, func(ctx context.Context, tx *sql.Tx) error {
 		return s.appendMessages(ctx, tx, id, msgs, evidence)
 	})
 }

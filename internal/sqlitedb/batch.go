@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -15,9 +16,11 @@ import (
 // written once. Under load the callers waiting while one transaction is
 // written are batched into the next.
 //
-// Each call runs behind its own savepoint, so an error undoes only that
-// call's statements. The functions run one after another on the Batcher's
-// goroutine, never at once.
+// When a batch holds several calls, each runs behind its own savepoint, so
+// an error it returns undoes only its statements. An error after which
+// SQLite gives up the whole transaction (a full disk, an I/O error) fails
+// every call of the batch. The functions run one after another on the
+// Batcher's goroutine, never at once.
 type Batcher struct {
 	db      *sql.DB
 	mu      sync.Mutex
@@ -26,10 +29,11 @@ type Batcher struct {
 }
 
 type batchJob struct {
-	ctx  context.Context
-	fn   func(tx *sql.Tx) error
-	err  error
-	done chan struct{}
+	ctx   context.Context
+	fn    func(ctx context.Context, tx *sql.Tx) error
+	taken bool // in a batch: it will run, or fail with the batch
+	err   error
+	done  chan struct{}
 }
 
 // NewBatcher returns a Batcher writing to db.
@@ -39,19 +43,36 @@ func NewBatcher(db *sql.DB) *Batcher {
 
 // Do runs fn in a transaction shared with the calls made meanwhile and
 // returns once that transaction is committed or rolled back: fn's error,
-// or the transaction's, or nil when fn's statements are committed. fn runs
-// on another goroutine; it must use only tx (never the *sql.DB, which the
-// transaction holds), must not commit or roll it back, and should not
-// block: the other calls in the batch wait for it. A call whose ctx ends
-// before its turn is skipped with ctx's error; one that has run is waited
-// for.
-func (b *Batcher) Do(ctx context.Context, fn func(tx *sql.Tx) error) error {
+// or the batch's, or nil when fn's statements are committed. fn runs on
+// another goroutine with a context that carries ctx's values but not its
+// end (interrupting a statement would roll back the other calls' work
+// too); it must use only tx (never the *sql.DB, which the transaction
+// holds), must not commit or roll it back, and should not block: the
+// other calls in the batch wait for it. When ctx ends before fn's batch
+// starts, Do returns ctx's error and fn never runs; once it has started,
+// Do waits for it.
+func (b *Batcher) Do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	j := &batchJob{ctx: ctx, fn: fn, done: make(chan struct{})}
 	b.mu.Lock()
 	b.pending = append(b.pending, j)
 	if !b.running {
 		b.running = true
 		go b.loop()
+	}
+	b.mu.Unlock()
+	select {
+	case <-j.done:
+		return j.err
+	case <-ctx.Done():
+	}
+	b.mu.Lock()
+	if !j.taken {
+		b.pending = slices.DeleteFunc(b.pending, func(k *batchJob) bool { return k == j })
+		b.mu.Unlock()
+		return ctx.Err()
 	}
 	b.mu.Unlock()
 	<-j.done
@@ -69,6 +90,9 @@ func (b *Batcher) loop() {
 			b.mu.Unlock()
 			return
 		}
+		for _, j := range batch {
+			j.taken = true
+		}
 		b.mu.Unlock()
 		b.run(batch)
 		for _, j := range batch {
@@ -80,48 +104,44 @@ func (b *Batcher) loop() {
 // run writes one batch in one transaction.
 func (b *Batcher) run(batch []*batchJob) {
 	ctx := context.Background() // the batch outlives any one caller
+	failAll := func(err error) {
+		for _, j := range batch {
+			if j.err == nil {
+				j.err = err
+			}
+		}
+	}
 	tx, err := b.db.BeginTx(ctx, nil)
 	if err != nil {
-		for _, j := range batch {
-			j.err = fmt.Errorf("sqlitedb: begin: %w", err)
-		}
+		failAll(fmt.Errorf("sqlitedb: batch: begin: %w", err))
 		return
 	}
 	defer tx.Rollback()
+	if len(batch) == 1 {
+		if j := batch[0]; call(j, tx) == nil {
+			if err := tx.Commit(); err != nil {
+				j.err = fmt.Errorf("sqlitedb: batch: commit: %w", err)
+			}
+		}
+		return
+	}
 	ran := false
 	for _, j := range batch {
-		if err := j.ctx.Err(); err != nil {
-			j.err = err
-			continue
-		}
-		if len(batch) == 1 {
-			j.err = j.fn(tx)
-			ran = j.err == nil
-			continue
-		}
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT batch_job`); err != nil {
-			j.err = fmt.Errorf("sqlitedb: savepoint: %w", err)
-			continue
+			failAll(fmt.Errorf("sqlitedb: batch: savepoint: %w", err))
+			return
 		}
-		if j.err = j.fn(tx); j.err != nil {
+		if call(j, tx) != nil {
 			if _, err := tx.ExecContext(ctx, `ROLLBACK TO batch_job`); err != nil {
-				// The transaction is in an unknown state: undo it all.
-				for _, k := range batch {
-					if k.err == nil {
-						k.err = fmt.Errorf("sqlitedb: rollback to savepoint: %w", err)
-					}
-				}
+				// SQLite gave up the whole transaction.
+				failAll(fmt.Errorf("sqlitedb: batch: rolled back after another write failed (%v): %w", j.err, err))
 				return
 			}
 		} else {
 			ran = true
 		}
 		if _, err := tx.ExecContext(ctx, `RELEASE batch_job`); err != nil {
-			for _, k := range batch {
-				if k.err == nil {
-					k.err = fmt.Errorf("sqlitedb: release savepoint: %w", err)
-				}
-			}
+			failAll(fmt.Errorf("sqlitedb: batch: rolled back after a write (%v): %w", j.err, err))
 			return
 		}
 	}
@@ -129,10 +149,21 @@ func (b *Batcher) run(batch []*batchJob) {
 		return // nothing to keep: rolled back
 	}
 	if err := tx.Commit(); err != nil {
-		for _, j := range batch {
-			if j.err == nil {
-				j.err = fmt.Errorf("sqlitedb: commit: %w", err)
-			}
-		}
+		failAll(fmt.Errorf("sqlitedb: batch: commit: %w", err))
 	}
+}
+
+// call runs j's function in tx and records its error; a panic becomes an
+// error instead of ending the process.
+func call(j *batchJob, tx *sql.Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("sqlitedb: batch: panic: %v", r)
+		}
+		j.err = err
+	}()
+	if err := j.ctx.Err(); err != nil {
+		return err
+	}
+	return j.fn(context.WithoutCancel(j.ctx), tx)
 }

@@ -30,7 +30,7 @@ func TestBatcher(t *testing.T) {
 	var wg sync.WaitGroup
 	for k := range 200 {
 		wg.Go(func() {
-			err := b.Do(ctx, func(tx *sql.Tx) error {
+			err := b.Do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 				if _, err := tx.ExecContext(ctx, `INSERT INTO t (k, v) VALUES (?, ?)`, k, fmt.Sprint("v", k)); err != nil {
 					return err
 				}
@@ -54,7 +54,7 @@ func TestBatcher(t *testing.T) {
 	}
 
 	// A statement error inside a call undoes only that call too.
-	if err := b.Do(ctx, func(tx *sql.Tx) error {
+	if err := b.Do(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO t (k, v) VALUES (0, 'taken')`)
 		return err
 	}); err == nil {
@@ -65,7 +65,7 @@ func TestBatcher(t *testing.T) {
 	canceled, cancel := context.WithCancel(ctx)
 	cancel()
 	ran := false
-	if err := b.Do(canceled, func(*sql.Tx) error { ran = true; return nil }); !errors.Is(err, context.Canceled) || ran {
+	if err := b.Do(canceled, func(context.Context, *sql.Tx) error { ran = true; return nil }); !errors.Is(err, context.Canceled) || ran {
 		t.Errorf("canceled call: err %v, ran %v", err, ran)
 	}
 }
