@@ -171,8 +171,18 @@ func (a *app) openStores(ctx context.Context) error {
 		return err
 	}
 	a.closers = append(a.closers, db)
+	cp, err := sqlitedb.StartCheckpointer(db, path, checkpointInterval,
+		func(err error) { a.log.Warn("WAL checkpoint failed; trying again", "err", err) })
+	if err != nil {
+		return err
+	}
+	a.closers = append(a.closers, cp) // closed before db
 	return a.useSQLite(db, path)
 }
+
+// checkpointInterval is how often the embedded store's WAL is copied into
+// the database file (sqlitedb.Checkpointer).
+const checkpointInterval = 250 * time.Millisecond
 
 func (a *app) useSQLite(db *sql.DB, path string) error {
 	sessions, err := botsqlite.NewWithOptions(db, botsqlite.Options{CacheSize: botsqlite.DefaultCacheSize,
