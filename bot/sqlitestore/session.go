@@ -298,11 +298,9 @@ func (s *Store) write(ctx context.Context, f *flush) error {
 		return f.err
 	default:
 	}
+	// Not done, so f is still s.next: flushes are run, and s.next
+	// replaced, only here, under wmu.
 	s.mu.Lock()
-	if s.next != f { // cannot happen: the current flush is run under wmu
-		s.mu.Unlock()
-		return nil
-	}
 	batch := make([]pending, 0, len(s.dirty))
 	for _, p := range s.dirty {
 		batch = append(batch, p)
