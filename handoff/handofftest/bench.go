@@ -44,6 +44,45 @@ func BenchCreateTicketParallel(b *testing.B, s handoff.Store) {
 	})
 }
 
+// BenchHandoffParallel measures what the bot pays for a handoff under
+// load: Service.Handoff for new users from many goroutines at once, each
+// with a transcript of eight messages (what the load generator's handoffs
+// carry on average), so the store's lookups, the ticket, its transcript
+// and the queue position are all in it.
+func BenchHandoffParallel(b *testing.B, s handoff.Store) {
+	lanes, err := handoff.NewLanes(handoff.DefaultLanes())
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc, err := handoff.NewService(handoff.Options{Store: s, Lanes: lanes})
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	transcript := make([]handoff.Message, 0, 8)
+	for i := range 4 {
+		transcript = append(transcript,
+			handoff.Message{From: handoff.FromUser, Kind: "text", Text: "账号被冻结了怎么解冻？", At: now.Add(time.Duration(i) * time.Second)},
+			handoff.Message{From: handoff.FromBot, Kind: "answer", Text: "账号被冻结后，可在微信“我”-“设置”-“帮助与反馈”中申请解冻…",
+				Ref: "kb:account-unfreeze", At: now.Add(time.Duration(i)*time.Second + time.Millisecond)})
+	}
+	ctx := context.Background()
+	var n atomic.Int64
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			_, err := svc.Handoff(ctx, handoff.Request{OpenID: "o-" + strconv.FormatInt(i, 10), Lane: handoff.LaneNormal,
+				Reason: "user_request", Transcript: transcript})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
 // BenchAppendMessages measures adding one message to a ticket whose
 // transcript holds 1,000 messages already (and more as it runs).
 func BenchAppendMessages(b *testing.B, s handoff.Store) {

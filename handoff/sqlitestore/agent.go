@@ -88,8 +88,8 @@ func (s *Store) ClaimNext(ctx context.Context, lanes []handoff.Lane, c handoff.C
 }
 
 // Breached counts the lane's queued tickets due before now in the partial
-// index handoff_tickets_due: logarithmic in the length of the queue, plus
-// the number counted.
+// index handoff_tickets_deadline (its two ranges, marked breached or not):
+// logarithmic in the length of the queue, plus the number counted.
 func (s *Store) Breached(ctx context.Context, lane string, now time.Time) (int, error) {
 	var n int
 	if err := s.breached.QueryRowContext(ctx, lane, now.UnixMicro()).Scan(&n); err != nil {
@@ -100,7 +100,7 @@ func (s *Store) Breached(ctx context.Context, lane string, now time.Time) (int, 
 
 // MarkBreached marks the lane's unmarked queued tickets due before now
 // with one UPDATE, which finds them in the partial index
-// handoff_tickets_unbreached: its cost grows with the number it marks,
+// handoff_tickets_deadline (the range not yet marked): its cost grows with the number it marks,
 // not with the tickets marked before.
 func (s *Store) MarkBreached(ctx context.Context, lane string, now time.Time) ([]handoff.Ticket, error) {
 	at, err := json.Marshal(now)

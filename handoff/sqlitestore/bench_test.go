@@ -23,6 +23,10 @@ func BenchmarkCreateTicketParallel(b *testing.B) {
 	handofftest.BenchCreateTicketParallel(b, mustBenchStore(b))
 }
 
+func BenchmarkHandoffParallel(b *testing.B) {
+	handofftest.BenchHandoffParallel(b, mustBenchStore(b))
+}
+
 func BenchmarkAppendMessages(b *testing.B) {
 	handofftest.BenchAppendMessages(b, mustBenchStore(b))
 }

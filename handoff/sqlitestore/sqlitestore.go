@@ -3,9 +3,9 @@
 //
 // A ticket is a row of handoff_tickets — the header as JSON in data, beside
 // columns copying the fields tickets are looked up and queued by — and its
-// transcript, one row per message in handoff_messages. A message row is
-// never changed once written: appending is an INSERT and a version bump,
-// whatever the length of the transcript. handoff_queue_counts holds the
+// transcript in handoff_messages, one row per message or per run of messages
+// written together. A row is never changed once written: appending is an
+// INSERT and a version bump, whatever the length of the transcript. handoff_queue_counts holds the
 // number of queued tickets of each lane, kept by triggers on
 // handoff_tickets in the transaction of every write.
 package sqlitestore
@@ -52,6 +52,16 @@ var _ handoff.Store = (*Store)(nil)
 // breached (1 once the ticket's BreachedAt is set) with the partial index
 // handoff_tickets_unbreached of the queued tickets not marked breached,
 // by lane and deadline, in which MarkBreached finds the ones to mark.
+//
+// Version 6 lets a row of handoff_messages hold a run of messages: data is
+// then a JSON array, and seq the number of the first (the next row's seq
+// follows the run), so a row starting below a header's message count ends
+// within it. Builds before it cannot read such rows, hence the version.
+// It also replaces handoff_tickets_due and handoff_tickets_unbreached by
+// handoff_tickets_deadline, one index of the queued tickets by lane,
+// breached and deadline that serves both Breached (two ranges, breached 0
+// and 1) and MarkBreached: one index less to write with every queued
+// ticket.
 var migrations = []string{
 	`CREATE TABLE IF NOT EXISTS handoff_tickets (
 	id         TEXT PRIMARY KEY,
@@ -148,6 +158,10 @@ UPDATE handoff_tickets SET split_from = coalesce(json_extract(data, '$.split_fro
 DROP INDEX handoff_tickets_one_open;
 CREATE UNIQUE INDEX handoff_tickets_one_open ON handoff_tickets (open_id) WHERE status IN ('queued', 'assigned') AND split_from = '';
 CREATE INDEX handoff_tickets_unbreached ON handoff_tickets (lane, sla_due_at) WHERE status = 'queued' AND breached = 0;`,
+
+	`CREATE INDEX handoff_tickets_deadline ON handoff_tickets (lane, breached, sla_due_at) WHERE status = 'queued';
+DROP INDEX handoff_tickets_due;
+DROP INDEX handoff_tickets_unbreached;`,
 }
 
 // defaultBehindLimit is how many tickets behind a ticket QueuePosition
@@ -239,7 +253,8 @@ WHERE id = ? RETURNING version, n_messages + n_evidence`},
 		{&s.head, `SELECT ` + headerColumns + ` FROM handoff_tickets WHERE status = 'queued' AND lane = ?
 ORDER BY priority DESC, sla_due_at, created_at, id LIMIT 1`},
 		{&s.assigned, `SELECT count(*) FROM handoff_tickets WHERE status = 'assigned' AND agent_id = ?`},
-		{&s.breached, `SELECT count(*) FROM handoff_tickets WHERE status = 'queued' AND lane = ? AND sla_due_at < ?`},
+		{&s.breached, `SELECT count(*) FROM handoff_tickets WHERE status = 'queued' AND lane = ? AND breached IN (0, 1)
+	AND sla_due_at < ?`},
 		// One statement, so one transaction: each row is marked once.
 		{&s.markBreached, `UPDATE handoff_tickets SET breached = 1, version = version + 1,
 	data = json_set(data, '$.breached_at', ?1)
@@ -289,8 +304,9 @@ func (s *Store) CreateTicket(ctx context.Context, t *handoff.Ticket) error {
 }
 
 // write runs fn in a transaction shared with concurrent writes (see
-// sqlitedb.Batcher). fn's own errors say what failed; an error of the
-// batch (the commit, an ended ctx) is prefixed with what.
+// sqlitedb.Batcher; fn may run twice, so it only sets what it returns).
+// fn's own errors say what failed; an error of the batch (the commit, an
+// ended ctx) is prefixed with what.
 func (s *Store) write(ctx context.Context, what string, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	var fnErr error
 	err := s.batch.Do(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -366,23 +382,34 @@ func openOf(ctx context.Context, stmt *sql.Stmt, openID, except string) (string,
 }
 
 // insertMessages writes msgs, then evidence, to the transcript of ticket
-// id from seq on.
+// id from seq on: one row for each list, a single message as its JSON
+// object and several as a JSON array (a run), so a ticket opened with a
+// long transcript costs two inserts, not one per message.
 func (s *Store) insertMessages(ctx context.Context, tx *sql.Tx, id string, seq int, msgs, evidence []handoff.Message) error {
 	if len(msgs)+len(evidence) == 0 {
 		return nil
 	}
 	stmt := tx.StmtContext(ctx, s.insertMessage)
 	for i, list := range [][]handoff.Message{msgs, evidence} {
-		for _, m := range list {
-			data, err := json.Marshal(m)
-			if err != nil {
-				return fmt.Errorf("message %d: %w", seq, err)
-			}
-			if _, err := stmt.ExecContext(ctx, id, seq, i, string(data)); err != nil {
-				return fmt.Errorf("message %d: %w", seq, err)
-			}
-			seq++
+		var (
+			data []byte
+			err  error
+		)
+		switch len(list) {
+		case 0:
+			continue
+		case 1:
+			data, err = json.Marshal(list[0])
+		default:
+			data, err = json.Marshal(list)
 		}
+		if err != nil {
+			return fmt.Errorf("message %d: %w", seq, err)
+		}
+		if _, err := stmt.ExecContext(ctx, id, seq, i, string(data)); err != nil {
+			return fmt.Errorf("message %d: %w", seq, err)
+		}
+		seq += len(list)
 	}
 	return nil
 }
@@ -416,9 +443,10 @@ func (s *Store) TicketHeader(ctx context.Context, id string) (handoff.Ticket, er
 	return t, nil
 }
 
-// loadTranscript reads the first n rows of t's transcript: those that
-// existed when its header was read, so that header and transcript match
-// even if messages were appended since (rows never change).
+// loadTranscript reads the first n messages of t's transcript (the rows
+// starting below n): those that existed when its header was read, so that
+// header and transcript match even if messages were appended since (rows
+// never change, and a run is written with the count that covers it).
 func (s *Store) loadTranscript(ctx context.Context, t *handoff.Ticket, n int) error {
 	if n == 0 {
 		return nil
@@ -432,19 +460,27 @@ func (s *Store) loadTranscript(ctx context.Context, t *handoff.Ticket, n int) er
 		var (
 			evidence bool
 			data     []byte
-			m        handoff.Message
 		)
 		if err := rows.Scan(&evidence, &data); err != nil {
 			return err
 		}
+		list := &t.Messages
+		if evidence {
+			list = &t.Evidence
+		}
+		if len(data) > 0 && data[0] == '[' { // a run of messages
+			var run []handoff.Message
+			if err := json.Unmarshal(data, &run); err != nil {
+				return fmt.Errorf("messages: %w", err)
+			}
+			*list = append(*list, run...)
+			continue
+		}
+		var m handoff.Message
 		if err := json.Unmarshal(data, &m); err != nil {
 			return fmt.Errorf("message: %w", err)
 		}
-		if evidence {
-			t.Evidence = append(t.Evidence, m)
-		} else {
-			t.Messages = append(t.Messages, m)
-		}
+		*list = append(*list, m)
 	}
 	return rows.Err()
 }
