@@ -16,8 +16,9 @@ import (
 // written once. Under load the callers waiting while one transaction is
 // written are batched into the next.
 //
-// When a batch holds several calls, each runs behind its own savepoint, so
-// an error it returns undoes only its statements. An error after which
+// When a call of a batch fails, the batch runs again with each call behind
+// its own savepoint, so an error a call returns undoes only its statements
+// (see run). An error after which
 // SQLite gives up the whole transaction (a full disk, an I/O error) fails
 // every call of the batch. The functions run one after another on the
 // Batcher's goroutine, never at once.
@@ -47,7 +48,8 @@ func NewBatcher(db *sql.DB) *Batcher {
 // another goroutine with a context that carries ctx's values but not its
 // end (interrupting a statement would roll back the other calls' work
 // too); it must use only tx (never the *sql.DB, which the transaction
-// holds), must not commit or roll it back, and should not block: the
+// holds), must not commit or roll it back, may run twice (when another
+// call of its batch fails; see run), and should not block: the
 // other calls in the batch wait for it. When ctx ends before fn's batch
 // starts, Do returns ctx's error and fn never runs; once it has started,
 // Do waits for it.
@@ -101,7 +103,13 @@ func (b *Batcher) loop() {
 	}
 }
 
-// run writes one batch in one transaction.
+// run writes one batch in one transaction. It first runs the calls one
+// after another as they are; only when one of them fails (rare: a
+// compare-and-swap lost, a constraint) does it roll back and start again
+// with each call behind its own savepoint, since the failed call may have
+// left half its statements. Savepoints on every batch would cost two
+// statements per call and a copy of each page in the statement journal.
+// A call may so run twice; it only ever sees its transaction.
 func (b *Batcher) run(batch []*batchJob) {
 	ctx := context.Background() // the batch outlives any one caller
 	failAll := func(err error) {
@@ -116,13 +124,36 @@ func (b *Batcher) run(batch []*batchJob) {
 		failAll(fmt.Errorf("sqlitedb: batch: begin: %w", err))
 		return
 	}
-	defer tx.Rollback()
-	if len(batch) == 1 {
-		if j := batch[0]; call(j, tx) == nil {
-			if err := tx.Commit(); err != nil {
-				j.err = fmt.Errorf("sqlitedb: batch: commit: %w", err)
-			}
+	defer func() {
+		if tx != nil {
+			tx.Rollback() // after a commit, a no-op
 		}
+	}()
+	failed := false
+	for _, j := range batch {
+		if call(j, tx) != nil {
+			failed = true
+			break
+		}
+	}
+	if !failed {
+		if err := tx.Commit(); err != nil {
+			failAll(fmt.Errorf("sqlitedb: batch: commit: %w", err))
+		}
+		return
+	}
+	if len(batch) == 1 {
+		return // its error is recorded; nothing to keep
+	}
+	if err := tx.Rollback(); err != nil {
+		failAll(fmt.Errorf("sqlitedb: batch: roll back: %w", err))
+		return
+	}
+	for _, j := range batch {
+		j.err = nil
+	}
+	if tx, err = b.db.BeginTx(ctx, nil); err != nil {
+		failAll(fmt.Errorf("sqlitedb: batch: begin: %w", err))
 		return
 	}
 	ran := false
