@@ -204,7 +204,11 @@ func (a *Assigner) Fill(ctx context.Context) int {
 		}
 		if err != nil {
 			if !errors.Is(err, ErrAtCapacity) && !errors.Is(err, ErrNoSkill) {
+				// A store error (a busy database, a lost connection):
+				// passing to the next agent would give a busier one the
+				// ticket. Stop; the next event or interval fills again.
 				a.log.Warn("auto-assign: claim next", "agent_id", c.ID, "err", err)
+				return n
 			}
 			cands = cands[1:]
 			continue
