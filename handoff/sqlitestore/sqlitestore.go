@@ -322,18 +322,6 @@ func (s *Store) write(ctx context.Context, what string, fn func(ctx context.Cont
 // create does the work of CreateTicket in tx and returns the ticket as
 // stored.
 func (s *Store) create(ctx context.Context, tx *sql.Tx, t handoff.Ticket) (handoff.Ticket, error) {
-	// The transaction holds the write lock from its start (BEGIN
-	// IMMEDIATE), so nothing opens a ticket between this check and the
-	// insert; the unique index handoff_tickets_one_open backs it up.
-	if t.Status.Open() && t.SplitFrom == "" {
-		other, err := openOf(ctx, tx.StmtContext(ctx, s.openOf), t.OpenID, "")
-		if err != nil {
-			return t, fmt.Errorf("handoff: create ticket for %s: %w", t.OpenID, err)
-		}
-		if other != "" {
-			return t, fmt.Errorf("handoff: create ticket for %s: user has open ticket %s: %w", t.OpenID, other, handoff.ErrConflict)
-		}
-	}
 	if t.ID == "" {
 		var n int64
 		if err := tx.StmtContext(ctx, s.nextSeq).QueryRowContext(ctx).Scan(&n); err != nil {
@@ -349,6 +337,12 @@ func (s *Store) create(ctx context.Context, tx *sql.Tx, t handoff.Ticket) (hando
 	res, err := tx.StmtContext(ctx, s.insert).ExecContext(ctx, t.ID, t.OpenID, string(t.Status), t.Lane,
 		t.Priority, t.SLADueAt.UnixMicro(), t.CreatedAt.UnixMicro(), t.Version, len(t.Messages), len(t.Evidence), data,
 		t.AgentID, t.SplitFrom, !t.BreachedAt.IsZero())
+	if sqlitedb.IsUniqueViolation(err) {
+		// Of handoff_tickets_one_open (the id's conflict is ignored,
+		// below): the user has an open ticket. The index is the check,
+		// so opening a ticket costs no lookup first.
+		return t, fmt.Errorf("handoff: create ticket for %s: user has an open ticket: %w", t.OpenID, handoff.ErrConflict)
+	}
 	if err != nil {
 		return t, fmt.Errorf("handoff: create ticket %s: %w", t.ID, err)
 	}

@@ -29,13 +29,22 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
+
+// IsUniqueViolation reports whether err is SQLite's refusal of a row that
+// would duplicate a UNIQUE index's key (SQLITE_CONSTRAINT_UNIQUE).
+func IsUniqueViolation(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+}
 
 // busyTimeoutMS bounds how long a statement waits for a lock held by
 // another process (a backup tool, the sqlite3 shell).
