@@ -327,7 +327,7 @@ func (a *app) openSemantic(articles []kb.Article) (intents.Reranker, error) {
 func (a *app) recordUnanswered() func(bot.Unanswered) {
 	// A batch is one write: under load the questions of many turns share
 	// a transaction.
-	w := newWriteBehind(256, 64, a.metrics.unansweredDropped, func(ctx context.Context, batch []bot.Unanswered) {
+	w := newWriteBehind(256, 64, writeLinger, a.metrics.unansweredDropped, func(ctx context.Context, batch []bot.Unanswered) {
 		us := make([]kb.Unanswered, len(batch))
 		for i, u := range batch {
 			us[i] = kb.Unanswered{Text: u.Text, Reason: kb.Reason(u.Reason), ArticleID: u.ArticleID, Score: u.Score}

@@ -110,7 +110,7 @@ const maxWritten = 100_000
 // (see writeBehind), counting what it drops in dropped.
 func newInteractionRecorder(quota wxapi.Quota, size int, dropped prometheus.Counter, log *slog.Logger) *interactionRecorder {
 	r := &interactionRecorder{quota: quota, log: log, now: time.Now, written: map[writtenKey]time.Time{}}
-	r.writeBehind = newWriteBehind(size, interactionBatch, dropped, r.write)
+	r.writeBehind = newWriteBehind(size, interactionBatch, writeLinger, dropped, r.write)
 	return r
 }
 
