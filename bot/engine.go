@@ -340,6 +340,19 @@ func (e *Engine) finish(ctx context.Context, key string, t Turn) {
 	}
 }
 
+// lockSession takes the user's lock and, when the store can do both in one
+// step (a SessionLocker that is also the SessionStore), reads their
+// session with it; otherwise the LockedSession holds only Unlock, and the
+// turn reads and saves through the SessionStore.
+func (e *Engine) lockSession(ctx context.Context, openID string) (LockedSession, error) {
+	key := "user:" + openID
+	if sl, ok := e.locks.(SessionLocker); ok && any(e.locks) == any(e.sessions) {
+		return sl.LockSession(ctx, key, e.lockTTL, openID)
+	}
+	unlock, err := e.locks.Lock(ctx, key, e.lockTTL)
+	return LockedSession{Unlock: unlock}, err
+}
+
 // turn runs one message under the user's lock: load the session, step,
 // save. A save conflict (another instance wrote the session despite the
 // lock, e.g. after the lock expired) is retried when the step had no effect
@@ -348,15 +361,17 @@ func (e *Engine) turn(ctx context.Context, in Inbound) (Reply, string, error) {
 	if in.OpenID == "" {
 		return Reply{}, "error", errors.New("bot: message without a user")
 	}
-	unlock, err := e.locks.Lock(ctx, "user:"+in.OpenID, e.lockTTL)
+	ls, err := e.lockSession(ctx, in.OpenID)
 	if err != nil {
 		return Reply{}, "error", fmt.Errorf("bot: lock user: %w", err)
 	}
-	defer unlock()
+	defer ls.Unlock()
 	for attempt := 0; ; attempt++ {
-		s, err := e.sessions.Session(ctx, in.OpenID)
-		if err != nil {
-			return Reply{}, "error", fmt.Errorf("bot: load session: %w", err)
+		s := ls.Session
+		if attempt > 0 || ls.SaveAndUnlock == nil {
+			if s, err = e.sessions.Session(ctx, in.OpenID); err != nil {
+				return Reply{}, "error", fmt.Errorf("bot: load session: %w", err)
+			}
 		}
 		st := &step{e: e, s: &s, in: in, now: e.now()}
 		before := s.summary()
@@ -373,7 +388,11 @@ func (e *Engine) turn(ctx context.Context, in Inbound) (Reply, string, error) {
 			// Nothing to save: a message while queued went to the ticket.
 		default:
 			s.UpdatedAt = st.now
-			err = e.sessions.SaveSession(ctx, &s)
+			if ls.SaveAndUnlock != nil {
+				err = ls.SaveAndUnlock(ctx, &s)
+			} else {
+				err = e.sessions.SaveSession(ctx, &s)
+			}
 			if errors.Is(err, ErrConflict) && !st.effects && attempt < 2 {
 				continue
 			}

@@ -64,3 +64,26 @@ type Locker interface {
 	// releases it only if still held by this caller.
 	Lock(ctx context.Context, key string, ttl time.Duration) (unlock func(), err error)
 }
+
+// SessionLocker is a Locker that is also the SessionStore and can take a
+// user's lock and read their session in one step, and save a session and
+// release the lock in one step: two round trips a turn fewer to a shared
+// store (bot/redisstore). The engine uses it when its Locks and Sessions
+// are the same value, so an implementation must be comparable (a pointer).
+type SessionLocker interface {
+	// LockSession waits until it holds the lock on key, as Locker.Lock
+	// does, and returns the user's session as read under it.
+	LockSession(ctx context.Context, key string, ttl time.Duration, openID string) (LockedSession, error)
+}
+
+// LockedSession is a session read under a held lock.
+type LockedSession struct {
+	Session Session
+	// Unlock releases the lock if this caller still holds it; it does
+	// nothing after a SaveAndUnlock that released it.
+	Unlock func()
+	// SaveAndUnlock saves s as SessionStore.SaveSession does and, when s
+	// is saved, releases the lock in the same step. On an error
+	// (ErrConflict included) the lock is still held.
+	SaveAndUnlock func(ctx context.Context, s *Session) error
+}

@@ -20,6 +20,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -28,9 +29,10 @@ import (
 )
 
 var (
-	_ bot.SessionStore = (*Store)(nil)
-	_ bot.Deduper      = (*Store)(nil)
-	_ bot.Locker       = (*Store)(nil)
+	_ bot.SessionStore  = (*Store)(nil)
+	_ bot.Deduper       = (*Store)(nil)
+	_ bot.Locker        = (*Store)(nil)
+	_ bot.SessionLocker = (*Store)(nil)
 )
 
 // DefaultPrefix starts every key when New is given no prefix.
@@ -59,7 +61,9 @@ func (s *Store) flowsKey() string                { return s.prefix + "flows:acti
 // saveSession stores ARGV[2] at version ARGV[1]+1 if the stored version is
 // ARGV[1] (0 = none stored), and keeps the user (ARGV[4]) in the running
 // flows (KEYS[2]) scored ARGV[3], or out of them when ARGV[3] is empty; it
-// returns 1 when stored, 0 on a conflict.
+// returns 1 when stored, 0 on a conflict. With a third key, a lock, it
+// also releases that lock once the session is stored, if the lock still
+// holds the token ARGV[5].
 var saveSession = redis.NewScript(`
 local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if v ~= tonumber(ARGV[1]) then
@@ -71,6 +75,9 @@ if ARGV[3] == '' then
 else
 	redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 end
+if KEYS[3] and redis.call('GET', KEYS[3]) == ARGV[5] then
+	redis.call('DEL', KEYS[3])
+end
 return 1
 `)
 
@@ -81,12 +88,21 @@ func (s *Store) Session(ctx context.Context, openID string) (bot.Session, error)
 	if err != nil {
 		return bot.Session{}, fmt.Errorf("bot: load session %s: %w", openID, err)
 	}
+	return sessionOf(openID, vals)
+}
+
+// sessionOf decodes the fields v and d of a session hash, as HMGET returns
+// them.
+func sessionOf(openID string, vals []any) (bot.Session, error) {
 	v, _ := vals[0].(string)
 	d, _ := vals[1].(string)
 	if v == "" || d == "" {
 		return bot.Session{OpenID: openID, State: bot.StateBot}, nil
 	}
-	var sess bot.Session
+	var (
+		sess bot.Session
+		err  error
+	)
 	if err := json.Unmarshal([]byte(d), &sess); err != nil {
 		return bot.Session{}, fmt.Errorf("bot: load session %s: %w", openID, err)
 	}
@@ -101,6 +117,12 @@ func (s *Store) Session(ctx context.Context, openID string) (bot.Session, error)
 // not stored yet), then increments sess.Version. It returns bot.ErrConflict
 // when another writer got there first.
 func (s *Store) SaveSession(ctx context.Context, sess *bot.Session) error {
+	return s.saveSession(ctx, sess, "", "")
+}
+
+// saveSession is SaveSession, releasing the lock lockKey held with token
+// once the session is stored when lockKey is set.
+func (s *Store) saveSession(ctx context.Context, sess *bot.Session, lockKey, token string) error {
 	if sess.OpenID == "" {
 		return fmt.Errorf("bot: save session: empty open_id")
 	}
@@ -114,8 +136,11 @@ func (s *Store) SaveSession(ctx context.Context, sess *bot.Session) error {
 	if sess.Flow != nil {
 		active = strconv.FormatInt(sess.Flow.UpdatedAt.UnixMilli(), 10)
 	}
-	ok, err := saveSession.Run(ctx, s.rdb, []string{s.sessionKey(sess.OpenID), s.flowsKey()},
-		sess.Version, data, active, sess.OpenID).Int()
+	keys, args := []string{s.sessionKey(sess.OpenID), s.flowsKey()}, []any{sess.Version, data, active, sess.OpenID}
+	if lockKey != "" {
+		keys, args = append(keys, lockKey), append(args, token)
+	}
+	ok, err := saveSession.Run(ctx, s.rdb, keys, args...).Int()
 	if err != nil {
 		return fmt.Errorf("bot: save session %s: %w", sess.OpenID, err)
 	}
@@ -211,29 +236,91 @@ const (
 // error. unlock deletes the key only if it still holds this caller's token,
 // and drops any error: the lock then expires after ttl.
 func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (func(), error) {
+	k, token, err := s.lock(ctx, key, ttl, func(k, token string) (bool, error) {
+		return s.rdb.SetNX(ctx, k, token, ttl).Result()
+	})
+	if err != nil {
+		return nil, err
+	}
+	var once sync.Once
+	return func() { once.Do(func() { s.release(ctx, k, token) }) }, nil
+}
+
+// LockSession is Lock that reads the user's session in the same round trip
+// as each try for the lock (SET NX PX and HMGET in one pipeline); the
+// session read with the try that won the lock is the one returned.
+// SaveAndUnlock stores the session and releases the lock in one script.
+func (s *Store) LockSession(ctx context.Context, key string, ttl time.Duration, openID string) (bot.LockedSession, error) {
+	var vals []any
+	k, token, err := s.lock(ctx, key, ttl, func(k, token string) (bool, error) {
+		var (
+			set *redis.BoolCmd
+			get *redis.SliceCmd
+		)
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			set = p.SetNX(ctx, k, token, ttl)
+			get = p.HMGet(ctx, s.sessionKey(openID), "v", "d")
+			return nil
+		})
+		if err != nil {
+			return false, err
+		}
+		vals = get.Val()
+		return set.Val(), nil
+	})
+	if err != nil {
+		return bot.LockedSession{}, err
+	}
+	var released atomic.Bool
+	unlock := func() {
+		if released.CompareAndSwap(false, true) {
+			s.release(ctx, k, token)
+		}
+	}
+	sess, err := sessionOf(openID, vals)
+	if err != nil {
+		unlock()
+		return bot.LockedSession{}, err
+	}
+	return bot.LockedSession{Session: sess, Unlock: unlock,
+		SaveAndUnlock: func(ctx context.Context, sess *bot.Session) error {
+			if released.Load() {
+				return s.SaveSession(ctx, sess)
+			}
+			if err := s.saveSession(ctx, sess, k, token); err != nil {
+				return err
+			}
+			released.Store(true)
+			return nil
+		}}, nil
+}
+
+// lock takes the lock on key with try, which sets it (NX) with a random
+// token and reports whether it did, again after growing pauses until it
+// does or ctx ends. It returns the lock's Redis key and the token.
+func (s *Store) lock(ctx context.Context, key string, ttl time.Duration, try func(k, token string) (bool, error)) (k, token string, err error) {
 	if ttl <= 0 {
-		return nil, fmt.Errorf("bot: lock %s: ttl %v is not positive", key, ttl)
+		return "", "", fmt.Errorf("bot: lock %s: ttl %v is not positive", key, ttl)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("bot: lock %s: %w: %w", key, bot.ErrLockTimeout, context.Cause(ctx))
+		return "", "", fmt.Errorf("bot: lock %s: %w: %w", key, bot.ErrLockTimeout, context.Cause(ctx))
 	}
-	token := crand.Text()
-	k := s.lockKey(key)
+	token = crand.Text()
+	k = s.lockKey(key)
 	pause := lockRetryMin
 	for {
-		ok, err := s.rdb.SetNX(ctx, k, token, ttl).Result()
+		ok, err := try(k, token)
 		if ctx.Err() != nil {
 			if ok {
 				s.release(ctx, k, token)
 			}
-			return nil, fmt.Errorf("bot: lock %s: %w: %w", key, bot.ErrLockTimeout, context.Cause(ctx))
+			return "", "", fmt.Errorf("bot: lock %s: %w: %w", key, bot.ErrLockTimeout, context.Cause(ctx))
 		}
 		if err != nil {
-			return nil, fmt.Errorf("bot: lock %s: %w", key, err)
+			return "", "", fmt.Errorf("bot: lock %s: %w", key, err)
 		}
 		if ok {
-			var once sync.Once
-			return func() { once.Do(func() { s.release(ctx, k, token) }) }, nil
+			return k, token, nil
 		}
 		// Sleep between pause/2 and pause, so that waiters spread out.
 		wait := pause/2 + rand.N(pause/2+1)
@@ -242,7 +329,7 @@ func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (func()
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return nil, fmt.Errorf("bot: lock %s: %w: %w", key, bot.ErrLockTimeout, context.Cause(ctx))
+			return "", "", fmt.Errorf("bot: lock %s: %w: %w", key, bot.ErrLockTimeout, context.Cause(ctx))
 		}
 		pause = min(2*pause, lockRetryMax)
 	}
