@@ -19,7 +19,6 @@ import (
 	json "github.com/goccy/go-json"
 	"math/rand/v2"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -242,8 +241,23 @@ func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (func()
 	if err != nil {
 		return nil, err
 	}
-	var once sync.Once
-	return func() { once.Do(func() { s.release(ctx, k, token) }) }, nil
+	h := &heldLock{s: s, ctx: ctx, k: k, token: token}
+	return h.unlock, nil
+}
+
+// heldLock is a lock this caller took: unlock releases it at most once,
+// and not at all once released is set (a save script released it).
+type heldLock struct {
+	s        *Store
+	ctx      context.Context
+	k, token string
+	released atomic.Bool
+}
+
+func (h *heldLock) unlock() {
+	if h.released.CompareAndSwap(false, true) {
+		h.s.release(h.ctx, h.k, h.token)
+	}
 }
 
 // LockSession is Lock that reads the user's session in the same round trip
@@ -271,26 +285,21 @@ func (s *Store) LockSession(ctx context.Context, key string, ttl time.Duration, 
 	if err != nil {
 		return bot.LockedSession{}, err
 	}
-	var released atomic.Bool
-	unlock := func() {
-		if released.CompareAndSwap(false, true) {
-			s.release(ctx, k, token)
-		}
-	}
+	h := &heldLock{s: s, ctx: ctx, k: k, token: token}
 	sess, err := sessionOf(openID, vals)
 	if err != nil {
-		unlock()
+		h.unlock()
 		return bot.LockedSession{}, err
 	}
-	return bot.LockedSession{Session: sess, Unlock: unlock,
+	return bot.LockedSession{Session: sess, Unlock: h.unlock,
 		SaveAndUnlock: func(ctx context.Context, sess *bot.Session) error {
-			if released.Load() {
+			if h.released.Load() {
 				return s.SaveSession(ctx, sess)
 			}
 			if err := s.saveSession(ctx, sess, k, token); err != nil {
 				return err
 			}
-			released.Store(true)
+			h.released.Store(true)
 			return nil
 		}}, nil
 }
