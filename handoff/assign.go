@@ -191,15 +191,23 @@ func (a *Assigner) Fill(ctx context.Context) int {
 		return 0
 	}
 	n := 0
+	// The lanes found empty in this fill. A ticket that arrives in one
+	// meanwhile comes with its own event, and Assign picks the least busy
+	// agent for it: a busier agent's ClaimNext later in this fill must not
+	// take it first, so it looks only in the lanes not yet found empty.
+	var empty []string
 	for len(cands) > 0 && ctx.Err() == nil {
 		c := &cands[0]
-		t, err := a.svc.ClaimNext(ctx, c.Agent)
+		ag := c.Agent
+		ag.Lanes = slices.DeleteFunc(slices.Clone(c.Lanes), func(l string) bool { return slices.Contains(empty, l) })
+		if len(ag.Lanes) == 0 {
+			cands = cands[1:]
+			continue
+		}
+		t, err := a.svc.ClaimNext(ctx, ag)
 		if errors.Is(err, ErrEmpty) {
-			// Nothing waits in c's lanes: nor for the busier agents who
-			// serve only lanes of c's. A ticket arriving meanwhile comes
-			// with its own event, and Assign picks the least busy for it.
-			empty := c.Lanes
-			cands = slices.DeleteFunc(cands[1:], func(o candidate) bool { return subsetOf(o.Lanes, empty) })
+			empty = append(empty, ag.Lanes...)
+			cands = cands[1:]
 			continue
 		}
 		if err != nil {
@@ -230,14 +238,4 @@ func (a *Assigner) Fill(ctx context.Context) int {
 		cands[i-1] = moved
 	}
 	return n
-}
-
-// subsetOf reports whether every lane of a is in b.
-func subsetOf(a, b []string) bool {
-	for _, l := range a {
-		if !slices.Contains(b, l) {
-			return false
-		}
-	}
-	return true
 }

@@ -2,6 +2,7 @@ package handoff_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -26,8 +27,15 @@ type assignRig struct {
 
 func newAssignRig(t *testing.T) *assignRig {
 	t.Helper()
+	return newAssignRigOver(t, nil)
+}
+
+// newAssignRigOver is newAssignRig with the service's store wrapped as
+// mustService does.
+func newAssignRigOver(t *testing.T, wrap func(handoff.Store) handoff.Store) *assignRig {
+	t.Helper()
 	events := handoff.NewLocalEvents()
-	svc, st, clock := mustService(t, handoff.Options{Events: events}, nil)
+	svc, st, clock := mustService(t, handoff.Options{Events: events}, wrap)
 	return &assignRig{svc: svc, st: st, clock: clock, events: events, presence: handoff.NewLocalPresence(0, clock.Now)}
 }
 
@@ -109,6 +117,47 @@ func TestAssignLeastBusy(t *testing.T) {
 	if m := lastMessage(t, r.st, third.ID); m.Text != "坐席 小王 已接入" {
 		t.Errorf("claim note = %+v", m)
 	}
+}
+
+// arrivingStore calls arrive once, right after a ClaimNext that found
+// nothing waiting: a ticket that arrives in the middle of a fill.
+type arrivingStore struct {
+	handoff.Store
+	once   sync.Once
+	arrive func()
+}
+
+func (s *arrivingStore) ClaimNext(ctx context.Context, lanes []handoff.Lane, c handoff.Claim) (handoff.Ticket, error) {
+	t, err := s.Store.ClaimNext(ctx, lanes, c)
+	if errors.Is(err, handoff.ErrEmpty) {
+		s.once.Do(s.arrive)
+	}
+	return t, err
+}
+
+// A ticket that arrives in a lane the fill already found empty goes to
+// the least busy agent, not to a busier one whose turn in the fill comes
+// later (the flake TestAssignLeastBusy showed under load).
+func TestAssignArrivalDuringFill(t *testing.T) {
+	arriving := &arrivingStore{}
+	r := newAssignRigOver(t, func(st handoff.Store) handoff.Store { arriving.Store = st; return arriving })
+	first := open(t, r.svc, "o-1", handoff.LaneNormal)
+	if _, err := r.svc.Claim(context.Background(), first.ID, wang); err != nil {
+		t.Fatal(err)
+	}
+	arrived := make(chan handoff.Ticket, 1)
+	arriving.arrive = func() {
+		out, err := r.svc.Handoff(context.Background(), handoff.Request{OpenID: "o-2", Lane: handoff.LaneNormal, Reason: "user_request"})
+		if err != nil {
+			t.Error(err)
+		}
+		arrived <- out.Ticket
+	}
+	r.online(t, wang, zhao)
+	r.run(t, r.svc, 0, wang, zhao) // zhao, less busy, finds normal empty; then o-2 arrives
+
+	second := <-arrived
+	r.waitAssigned(t, second.ID, zhao.ID)
 }
 
 func TestAssignNeverOffline(t *testing.T) {
