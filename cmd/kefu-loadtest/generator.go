@@ -81,16 +81,19 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 // result is the outcome of a run.
 type result struct {
 	latencies []time.Duration // of the requests in the measured window
-	window    time.Duration
-	total     int64 // requests completed, warm-up included
-	errors    int64 // failed or invalid, warm-up included
+	// classes holds, for each of latencies, what the message did:
+	// classAnswered, classFailed or classHandoff.
+	classes []string
+	window  time.Duration
+	total   int64 // requests completed, warm-up included
+	errors  int64 // failed or invalid, warm-up included
 }
 
 // summary is the final line: throughput=N/s p50_ms=A p99_ms=B max_ms=C errors=E.
 func (r result) summary() string {
 	lat := slices.Clone(r.latencies)
 	slices.Sort(lat)
-	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	ms := millis
 	var p50, p99, maxLat time.Duration
 	if n := len(lat); n > 0 {
 		p50, p99, maxLat = lat[rank(n, 0.50)], lat[rank(n, 0.99)], lat[n-1]
@@ -101,6 +104,36 @@ func (r result) summary() string {
 	}
 	return fmt.Sprintf("throughput=%d/s p50_ms=%.2f p99_ms=%.2f max_ms=%.2f errors=%d", tput, ms(p50), ms(p99), ms(maxLat), r.errors)
 }
+
+// What a measured message did, by its kind and its reply.
+const (
+	classAnswered = "question" // a question for the knowledge base, not handed off
+	classFailed   = "nonsense" // a message no article answers, not handed off
+	classHandoff  = "handoff"  // the reply announced a ticket
+)
+
+// byClass is a line of the latencies of each class of message:
+// class=NAME n=N p50_ms=A p99_ms=B, separated by " | ". It shows where the
+// tail comes from (a handoff writes a ticket; a question only a session).
+func (r result) byClass() string {
+	lats := map[string][]time.Duration{}
+	for i, c := range r.classes {
+		lats[c] = append(lats[c], r.latencies[i])
+	}
+	var parts []string
+	for _, c := range []string{classAnswered, classFailed, classHandoff} {
+		lat := lats[c]
+		if len(lat) == 0 {
+			continue
+		}
+		slices.Sort(lat)
+		parts = append(parts, fmt.Sprintf("class=%s n=%d p50_ms=%.2f p99_ms=%.2f", c, len(lat),
+			millis(lat[rank(len(lat), 0.50)]), millis(lat[rank(len(lat), 0.99)])))
+	}
+	return strings.Join(parts, " | ")
+}
+
+func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // rank is the nearest-rank index of quantile q in n sorted values.
 func rank(n int, q float64) int {
@@ -122,7 +155,7 @@ func (g *generator) run(ctx context.Context) result {
 	reporter.Go(func() { g.report(done, start) })
 
 	var wg sync.WaitGroup
-	perUser := make([][]time.Duration, g.cfg.users)
+	perUser := make([]result, g.cfg.users)
 	for i := range g.cfg.users {
 		wg.Go(func() { perUser[i] = g.user(runCtx, i, measureFrom, end) })
 	}
@@ -132,8 +165,9 @@ func (g *generator) run(ctx context.Context) result {
 	g.client.CloseIdleConnections()
 
 	var res result
-	for _, l := range perUser {
-		res.latencies = append(res.latencies, l...)
+	for _, u := range perUser {
+		res.latencies = append(res.latencies, u.latencies...)
+		res.classes = append(res.classes, u.classes...)
 	}
 	res.window = min(time.Since(measureFrom), g.cfg.duration)
 	if res.window < 0 {
@@ -164,21 +198,22 @@ func (g *generator) report(done <-chan struct{}, start time.Time) {
 // answer, and sends the next, until ctx ends. After a reply announcing a
 // ticket (a request for a person, urgent content, the third failed turn)
 // that user waits for a person and the slot goes on as a new user, as real
-// traffic is mostly people talking to the bot. It returns the latencies of the requests that started and ended
-// inside [measureFrom, end].
-func (g *generator) user(ctx context.Context, n int, measureFrom, end time.Time) []time.Duration {
+// traffic is mostly people talking to the bot. It returns the latencies,
+// and classes, of the requests that started and ended inside
+// [measureFrom, end].
+func (g *generator) user(ctx context.Context, n int, measureFrom, end time.Time) result {
 	rng := rand.New(rand.NewPCG(uint64(n), rand.Uint64()))
 	generation := 0
 	openID := userID(n, generation)
-	var lat []time.Duration
+	var out result
 	var body bytes.Buffer
 	for ctx.Err() == nil {
-		text, _ := pickMessage(rng)
+		text, kind := pickMessage(rng)
 		sender := openID
 		req, nonce, err := g.newRequest(ctx, sender, text, rng)
 		if err != nil {
 			g.failed.Add(1)
-			return lat
+			return out
 		}
 		began := time.Now()
 		resp, err := g.client.Do(req)
@@ -189,13 +224,18 @@ func (g *generator) user(ctx context.Context, n int, measureFrom, end time.Time)
 		}
 		took := time.Since(began)
 		if ctx.Err() != nil && (err != nil || time.Now().After(end)) {
-			return lat // cut off by the end of the run: not the server's fault
+			return out // cut off by the end of the run: not the server's fault
 		}
 		g.sent.Add(1)
+		class := classAnswered
+		if kind == kindNonsense {
+			class = classFailed
+		}
 		if err == nil {
 			var reply string
 			reply, err = g.check(resp.StatusCode, body.Bytes(), sender, nonce)
 			if handedOff(reply) {
+				class = classHandoff
 				generation++
 				openID = userID(n, generation)
 			}
@@ -207,16 +247,18 @@ func (g *generator) user(ctx context.Context, n int, measureFrom, end time.Time)
 			continue
 		}
 		if !began.Before(measureFrom) {
-			lat = append(lat, took)
+			out.latencies = append(out.latencies, took)
+			out.classes = append(out.classes, class)
 		}
 	}
-	return lat
+	return out
 }
 
-// handedOff reports whether a reply announces a ticket: that user now
-// waits for a person.
+// handedOff reports whether a reply announces a ticket (工单号 T…, or
+// ticket T… in English): that user now waits for a person. The bare word
+// 工单号 is not enough: an answer may explain what a ticket number is.
 func handedOff(reply string) bool {
-	return strings.Contains(reply, "工单号") || strings.Contains(reply, "ticket T")
+	return strings.Contains(reply, "工单号 T") || strings.Contains(reply, "ticket T")
 }
 
 // userID is the openid of the generation-th user of slot n: 28

@@ -158,6 +158,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "target=%s mode=%s users=%d requests=%d measured=%d window=%s\n",
 		kind, cfg.mode, cfg.users, res.total, len(res.latencies), res.window.Round(time.Millisecond))
+	if !cfg.floor { // the floor's reply is fixed: it never hands off
+		fmt.Fprintln(stdout, res.byClass())
+	}
 	fmt.Fprintln(stdout, res.summary())
 	return nil
 }

@@ -170,3 +170,36 @@ func TestRank(t *testing.T) {
 		}
 	}
 }
+
+func TestByClass(t *testing.T) {
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	var r result
+	for i := 1; i <= 100; i++ { // questions of 1..100 ms, one handoff of 7 ms
+		r.latencies, r.classes = append(r.latencies, ms(i)), append(r.classes, classAnswered)
+	}
+	r.latencies, r.classes = append(r.latencies, ms(7)), append(r.classes, classHandoff)
+	want := "class=question n=100 p50_ms=50.00 p99_ms=99.00 | class=handoff n=1 p50_ms=7.00 p99_ms=7.00"
+	if got := r.byClass(); got != want {
+		t.Errorf("byClass() = %q, want %q", got, want)
+	}
+	if (result{}).byClass() != "" {
+		t.Error("byClass of no requests is not empty")
+	}
+}
+
+func TestHandedOff(t *testing.T) {
+	tests := []struct {
+		reply string
+		want  bool
+	}{
+		{"已为您转接人工客服（普通通道），工单号 T20261126-00001。当前排队第 1 位", true},
+		{"You've been passed to a person (normal lane), ticket T20261126-00002. You are number 3", true},
+		{"提交工单或使用自助工具后,您会收到一个工单号或案件查询编码,凭编号就可以查询进度。", false}, // an answer
+		{"If you are outside mainland China, please submit a ticket at wechat.com", false},
+	}
+	for _, tt := range tests {
+		if got := handedOff(tt.reply); got != tt.want {
+			t.Errorf("handedOff(%q) = %v, want %v", tt.reply, got, tt.want)
+		}
+	}
+}
