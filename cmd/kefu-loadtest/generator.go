@@ -82,7 +82,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 type result struct {
 	latencies []time.Duration // of the requests in the measured window
 	// classes holds, for each of latencies, what the message did:
-	// classAnswered, classFailed or classHandoff.
+	// classQuestion, classNonsense or classHandoff.
 	classes []string
 	window  time.Duration
 	total   int64 // requests completed, warm-up included
@@ -93,7 +93,6 @@ type result struct {
 func (r result) summary() string {
 	lat := slices.Clone(r.latencies)
 	slices.Sort(lat)
-	ms := millis
 	var p50, p99, maxLat time.Duration
 	if n := len(lat); n > 0 {
 		p50, p99, maxLat = lat[rank(n, 0.50)], lat[rank(n, 0.99)], lat[n-1]
@@ -102,13 +101,13 @@ func (r result) summary() string {
 	if r.window > 0 {
 		tput = int64(float64(len(lat)) / r.window.Seconds())
 	}
-	return fmt.Sprintf("throughput=%d/s p50_ms=%.2f p99_ms=%.2f max_ms=%.2f errors=%d", tput, ms(p50), ms(p99), ms(maxLat), r.errors)
+	return fmt.Sprintf("throughput=%d/s p50_ms=%.2f p99_ms=%.2f max_ms=%.2f errors=%d", tput, millis(p50), millis(p99), millis(maxLat), r.errors)
 }
 
 // What a measured message did, by its kind and its reply.
 const (
-	classAnswered = "question" // a question for the knowledge base, not handed off
-	classFailed   = "nonsense" // a message no article answers, not handed off
+	classQuestion = "question" // a question for the knowledge base, not handed off
+	classNonsense = "nonsense" // a message no article answers, not handed off
 	classHandoff  = "handoff"  // the reply announced a ticket
 )
 
@@ -121,7 +120,7 @@ func (r result) byClass() string {
 		lats[c] = append(lats[c], r.latencies[i])
 	}
 	var parts []string
-	for _, c := range []string{classAnswered, classFailed, classHandoff} {
+	for _, c := range []string{classQuestion, classNonsense, classHandoff} {
 		lat := lats[c]
 		if len(lat) == 0 {
 			continue
@@ -133,6 +132,7 @@ func (r result) byClass() string {
 	return strings.Join(parts, " | ")
 }
 
+// millis is d in milliseconds.
 func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // rank is the nearest-rank index of quantile q in n sorted values.
@@ -227,9 +227,9 @@ func (g *generator) user(ctx context.Context, n int, measureFrom, end time.Time)
 			return out // cut off by the end of the run: not the server's fault
 		}
 		g.sent.Add(1)
-		class := classAnswered
+		class := classQuestion
 		if kind == kindNonsense {
-			class = classFailed
+			class = classNonsense
 		}
 		if err == nil {
 			var reply string

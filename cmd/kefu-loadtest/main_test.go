@@ -175,7 +175,7 @@ func TestByClass(t *testing.T) {
 	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 	var r result
 	for i := 1; i <= 100; i++ { // questions of 1..100 ms, one handoff of 7 ms
-		r.latencies, r.classes = append(r.latencies, ms(i)), append(r.classes, classAnswered)
+		r.latencies, r.classes = append(r.latencies, ms(i)), append(r.classes, classQuestion)
 	}
 	r.latencies, r.classes = append(r.latencies, ms(7)), append(r.classes, classHandoff)
 	want := "class=question n=100 p50_ms=50.00 p99_ms=99.00 | class=handoff n=1 p50_ms=7.00 p99_ms=7.00"
