@@ -87,25 +87,29 @@ type Unanswered struct {
 
 // Engine runs conversations. It is safe for concurrent use.
 type Engine struct {
-	sessions    SessionStore
-	dedupe      Deduper
-	locks       Locker
-	router      *intents.Router
-	handoff     *handoff.Service
-	sender      Sender
-	failLimit   int
-	budget      time.Duration
-	turnTimeout time.Duration
-	dedupeTTL   time.Duration
-	lockTTL     time.Duration
-	log         *slog.Logger
-	now         func() time.Time
-	observe     func(string, time.Duration)
-	unanswered  func(Unanswered)
-	flows       *flows.Runner
-	caseTickets CaseTickets
-	inbound     func(Inbound)
-	workers     workers
+	sessions SessionStore
+	dedupe   Deduper
+	locks    Locker
+	// sessionLocks is locks when it is a SessionLocker over sessions (the
+	// same store): a turn then locks and reads, and saves and unlocks, in
+	// one step each. Nil otherwise.
+	sessionLocks SessionLocker
+	router       *intents.Router
+	handoff      *handoff.Service
+	sender       Sender
+	failLimit    int
+	budget       time.Duration
+	turnTimeout  time.Duration
+	dedupeTTL    time.Duration
+	lockTTL      time.Duration
+	log          *slog.Logger
+	now          func() time.Time
+	observe      func(string, time.Duration)
+	unanswered   func(Unanswered)
+	flows        *flows.Runner
+	caseTickets  CaseTickets
+	inbound      func(Inbound)
+	workers      workers
 }
 
 // New returns an Engine, or an error naming the missing option.
@@ -130,6 +134,9 @@ func New(opts Options) (*Engine, error) {
 		lockTTL: or(opts.LockTTL, 30*time.Second),
 		log:     opts.Logger, now: opts.Now, observe: opts.Observe, unanswered: opts.Unanswered,
 		workers: newWorkers(), flows: opts.Flows, caseTickets: opts.Cases, inbound: opts.Inbound,
+	}
+	if sl, ok := opts.Locks.(SessionLocker); ok && any(opts.Locks) == any(opts.Sessions) {
+		e.sessionLocks = sl
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -346,8 +353,8 @@ func (e *Engine) finish(ctx context.Context, key string, t Turn) {
 // turn reads and saves through the SessionStore.
 func (e *Engine) lockSession(ctx context.Context, openID string) (LockedSession, error) {
 	key := "user:" + openID
-	if sl, ok := e.locks.(SessionLocker); ok && any(e.locks) == any(e.sessions) {
-		return sl.LockSession(ctx, key, e.lockTTL, openID)
+	if e.sessionLocks != nil {
+		return e.sessionLocks.LockSession(ctx, key, e.lockTTL, openID)
 	}
 	unlock, err := e.locks.Lock(ctx, key, e.lockTTL)
 	return LockedSession{Unlock: unlock}, err

@@ -102,7 +102,7 @@ func sessionOf(openID string, vals []any) (bot.Session, error) {
 		sess bot.Session
 		err  error
 	)
-	if err := json.Unmarshal([]byte(d), &sess); err != nil {
+	if err = json.Unmarshal([]byte(d), &sess); err != nil {
 		return bot.Session{}, fmt.Errorf("bot: load session %s: %w", openID, err)
 	}
 	if sess.Version, err = strconv.ParseInt(v, 10, 64); err != nil {
