@@ -81,7 +81,11 @@ func (st *step) inFlow(ctx context.Context, msg handoff.Message) (Reply, error) 
 			return st.handOff(ctx, msg, lane, "user_request", "", st.flowData(fs.Flow, nil, ""))
 		}
 	}
-	t, err := st.e.flows.Continue(ctx, *fs, st.flowUser(), flows.Answer{Text: st.in.Text, Media: msg.Media})
+	answer := flows.Answer{Text: st.in.Text, Media: msg.Media}
+	if d, ok := st.flowQuestion(ctx, fs, answer); ok {
+		return st.answerInFlow(msg, fs, d), nil
+	}
+	t, err := st.e.flows.Continue(ctx, *fs, st.flowUser(), answer)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -124,6 +128,45 @@ func (st *step) inFlow(ctx context.Context, msg handoff.Message) (Reply, error) 
 // maxRequestRunes is the longest message inside a flow that may be a
 // request for a person.
 const maxRequestRunes = 12
+
+// flowQuestion returns the knowledge base's answer when a message sent
+// inside a flow is a question rather than the answer the flow waits for:
+// it is not surely the answer (see flows.Runner.IsAnswer), it reads as a
+// question, and an article answers it confidently. A description the flow
+// asks for is always its answer, even when it reads as a question.
+func (st *step) flowQuestion(ctx context.Context, fs *flows.State, a flows.Answer) (intents.Decision, bool) {
+	if a.Text == "" || !st.e.router.IsQuestion(a.Text) {
+		return intents.Decision{}, false
+	}
+	if _, expired := st.e.flows.Expired(*fs, st.flowUser()); expired || st.e.flows.IsAnswer(*fs, a) {
+		return intents.Decision{}, false // expired: the message is routed as usual
+	}
+	d := st.e.router.MatchContext(ctx, a.Text)
+	return d, d.Kind == intents.Answer || d.Kind == intents.Boundary
+}
+
+// answerInFlow answers a question asked inside a flow and asks the flow's
+// question again; the flow neither moves nor counts a wrong answer.
+func (st *step) answerInFlow(msg handoff.Message, fs *flows.State, d intents.Decision) Reply {
+	st.outcome = "flow_question"
+	en := st.s.English
+	answer := articleAnswer(d.Article, en)
+	next := fs.Clone()
+	next.UpdatedAt = st.now // the user is here: the flow must not expire under them
+	st.s.Flow = next
+	title := fs.Flow
+	if fl, ok := st.e.flows.Registry().Flow(fs.Flow); ok {
+		title = fl.Title
+		if en && fl.TitleEN != "" {
+			title = fl.TitleEN
+		}
+	}
+	resume := fmt.Sprintf(msgFlowResume.In(en), title) + "\n" + st.e.flows.Prompt(*fs, st.flowUser())
+	st.remember(msg,
+		handoff.Message{From: handoff.FromBot, Kind: "answer", Text: brief(answer), Ref: "kb:" + d.Article.ID, At: st.now},
+		handoff.Message{From: handoff.FromBot, Kind: "text", Text: resume, At: st.now})
+	return Reply{Text: answer + "\n\n" + resume}
+}
 
 // flowHandles reports whether an urgent decision is what the running flow
 // is already dealing with (号被盗 typed inside the emergency freeze).

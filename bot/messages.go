@@ -89,6 +89,11 @@ var (
 		ZH: "您的工单 %s 仍在排队，客服会尽快联系您；回复“排队进度”查看进度。",
 		EN: "Your ticket %s is still in the queue; reply \"position\" to see your place.",
 	}
+	// msgFlowResume: %s flow title; the flow's question follows.
+	msgFlowResume = text{
+		ZH: "「%s」还在办理中，请继续（回复“取消”退出）：",
+		EN: "\"%s\" is still in progress; please go on (reply \"cancel\" to stop):",
+	}
 	// msgFlowOffer: %s flow title.
 	msgFlowOffer = text{
 		ZH: "\n\n回复“办理”即可在这里直接办理「%s」。",

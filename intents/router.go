@@ -242,6 +242,10 @@ func (r *Router) userRequest(norm string) bool {
 	return c.always.match(norm) || c.statement.match(norm) && !c.question.match(norm)
 }
 
+// IsQuestion reports whether the text reads as a question (怎么, 吗, ?…):
+// inside a flow, a question is not the name the flow asked for.
+func (r *Router) IsQuestion(text string) bool { return r.rules.question.match(Normalize(text)) }
+
 // IsCancel reports whether a queued user wants to leave the queue.
 func (r *Router) IsCancel(text string) bool { return r.rules.cancel.match(Normalize(text)) }
 

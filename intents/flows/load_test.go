@@ -507,3 +507,34 @@ func BenchmarkCheck(b *testing.B) {
 		})
 	}
 }
+
+func TestIsAnswer(t *testing.T) {
+	reg := mustRegistry(t, mustBuiltin(t))
+	r, err := flows.NewRunner(reg, flows.Options{Cases: fakeCases{}, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		flow, step, text string
+		want             bool
+	}{
+		{"minor_refund", "guardian", "王小明", false}, // a short text: a question would pass too
+		{"minor_refund", "guardian", "取消", true},
+		{"minor_refund", "relation", "母亲", true},
+		{"minor_refund", "relation", "退款要多久", false},
+		{"minor_refund", "age", "9", true},
+		{"minor_refund", "age", "三十", false},
+		{"minor_refund", "confirm", "确认提交", true},
+		{"minor_refund", "confirm", "要多久", false},
+		{"minor_refund", "evidence", "图片怎么发", false},
+		{"payment_dispute", "detail", "为什么重复扣款一直没退？", true}, // a description
+		{"payment_dispute", "merchant", "某某便利店", false},
+		{"no_such_flow", "x", "anything", true},
+	}
+	for _, tt := range tests {
+		st := flows.State{Flow: tt.flow, Step: tt.step, StartedAt: now, UpdatedAt: now}
+		if got := r.IsAnswer(st, flows.Answer{Text: tt.text}); got != tt.want {
+			t.Errorf("IsAnswer(%s/%s, %q) = %v, want %v", tt.flow, tt.step, tt.text, got, tt.want)
+		}
+	}
+}

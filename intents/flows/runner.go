@@ -239,6 +239,35 @@ func (r *Runner) Continue(ctx context.Context, st State, u User, a Answer) (Turn
 	}
 }
 
+// shortTextRunes is the longest free text a step may ask for and still
+// be a short answer (a name, a merchant) rather than a description.
+const shortTextRunes = 60
+
+// IsAnswer reports whether a is surely the answer to the step st waits on,
+// without applying it: a command (取消, 上一步, 跳过), an answer the step
+// accepts, or any text for a step that asks for a description. A refused
+// answer is not, nor a short free text such as a name, which a question
+// would pass for: the bot may take either as a question asked meanwhile.
+func (r *Runner) IsAnswer(st State, a Answer) bool {
+	fl, ok := r.Registry().Flow(st.Flow)
+	if !ok {
+		return true
+	}
+	s, ok := fl.Step(st.Step)
+	switch {
+	case !ok || command(a.Text) != cmdNone:
+		return true
+	case s.Kind == KindConfirm:
+		return yesNo(a.Text) != 0
+	case s.Kind != KindAsk:
+		return true
+	}
+	if _, ok := s.Input.Check(a, r.now()); !ok {
+		return false
+	}
+	return s.Input.Type != InputText || or(s.Input.MaxLen, 500) > shortTextRunes
+}
+
 // Idle is how long a flow waits for an answer before it expires.
 func (r *Runner) Idle() time.Duration { return r.idle }
 
