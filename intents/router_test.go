@@ -49,6 +49,10 @@ func TestRouteUrgent(t *testing.T) {
 		{"莫名其妙被扣了钱", "fund_loss", "emergency"},
 		{"我的号在别的手机上登录了", "stolen_account", "emergency"},
 		{"遇到骗子了", "fraud", "emergency"},
+		{"有人冒充客服让我转账", "fraud", "emergency"},
+		{"someone pretending to be support asked me to transfer money", "fraud", "emergency"},
+		{"自称警察的人要我把钱转到安全账户", "fraud", "emergency"},
+		{"小孩乱花钱买游戏皮肤能退吗", "minor_payment", "minor"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
@@ -73,6 +77,8 @@ func TestRouteNotUrgent(t *testing.T) {
 		"孩子玩游戏怎么设置青少年模式",
 		"海外用户怎么联系客服",
 		"紧急冻结怎么操作",
+		"怎么识别冒充客服让转账的骗局",
+		"如何防范冒充警察要求转账",
 	} {
 		t.Run(text, func(t *testing.T) {
 			if d := r.Route(text); d.Kind == Urgent {

@@ -105,6 +105,9 @@ var englishQueries = []struct {
 	{"foreign-number", "my WeChat is registered with a US phone number, can you help", "boundary-cross-border"},
 	{"bot", "are you a robot", "service-tiers"},
 	{"about", "what can you help me with", "about-service"},
+	{"wait", "how long until someone replies", "response-time"},
+	{"abroad-login", "I live abroad and can't log in", "overseas-contact"},
+	{"illegal", "where do I report illegal content", "boundary-illegal-content"},
 }
 
 // offTopic are questions the knowledge base does not answer; they must score
