@@ -22,6 +22,10 @@ var (
 		ZH: "不客气！还有其他问题随时问我。",
 		EN: "You're welcome! Ask me anything else any time.",
 	}
+	msgAck = text{
+		ZH: "好的。还有其他问题随时问我。",
+		EN: "OK. Ask me anything else any time.",
+	}
 	msgAskToType = text{
 		ZH: "抱歉，暂时无法识别这条语音。请用文字描述您的问题，我马上为您解答。",
 		EN: "Sorry, I couldn't make out that voice message. Please type your question.",

@@ -183,6 +183,9 @@ func (st *step) route(ctx context.Context, msg handoff.Message, d intents.Decisi
 		return st.say(msg, msgWelcome.In(en)), nil
 	case intents.Thanks:
 		st.s.FailedTurns = 0
+		if d.Rule == intents.RuleAck {
+			return st.say(msg, msgAck.In(en)), nil
+		}
 		return st.say(msg, msgThanks.In(en)), nil
 	case intents.Answer, intents.Boundary:
 		st.s.FailedTurns = 0

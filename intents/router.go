@@ -20,18 +20,25 @@ const (
 	UserRequest Kind = "user_request" // the user asked for a person
 	NotHelpful  Kind = "not_helpful"  // the user says the last answer did not help
 	Greeting    Kind = "greeting"     // hello: introduce the bot
-	Thanks      Kind = "thanks"       // thanks / ok: acknowledge
+	Thanks      Kind = "thanks"       // thanks / ok: acknowledge (Decision.Rule says which)
 	Boundary    Kind = "boundary"     // beyond the service: refer elsewhere (answered)
 	Answer      Kind = "answer"       // a confident FAQ match
 	StartFlow   Kind = "start_flow"   // a trigger phrase or menu key of a self-service flow
 	Fallback    Kind = "fallback"     // nothing matched confidently: a failed turn
 )
 
+// The rules of a Thanks decision.
+const (
+	RuleThanks = "thanks" // the user thanked
+	RuleAck    = "ack"    // the user acknowledged (嗯嗯, 好的, 算了)
+)
+
 // Decision is the outcome of routing one message.
 type Decision struct {
 	Kind Kind
-	// Rule and Lane name the urgent rule that matched; Offer is what to do
-	// before queueing (e.g. "emergency_freeze").
+	// Rule and Lane name the urgent rule that matched (Rule also tells
+	// RuleThanks from RuleAck); Offer is what to do before queueing (e.g.
+	// "emergency_freeze").
 	Rule, Lane, Offer string
 	// Article is the matched article for Answer and Boundary, and the best
 	// (unconfident) candidate for Fallback, if any.
@@ -167,7 +174,9 @@ func (r *Router) RouteContext(ctx context.Context, text string) Decision {
 	case c.greeting.match(norm):
 		return Decision{Kind: Greeting, English: english}
 	case c.thanks.match(norm):
-		return Decision{Kind: Thanks, English: english}
+		return Decision{Kind: Thanks, Rule: RuleThanks, English: english}
+	case c.ack.match(norm):
+		return Decision{Kind: Thanks, Rule: RuleAck, English: english}
 	}
 	if ft := r.flows.Load(); ft != nil {
 		if id, ok := ft.MatchTrigger(norm); ok {

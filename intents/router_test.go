@@ -119,6 +119,7 @@ func TestRouteKinds(t *testing.T) {
 		{"哦", Thanks},
 		{"ok thanks", Thanks},
 		{"可以吗", Fallback},
+		{"算了", Thanks},
 		{"好不好用", Fallback},
 		{"今天中午吃什么好", Fallback},
 		{"asdkjh qwe", Fallback},
@@ -276,4 +277,22 @@ func FuzzParseRules(f *testing.F) {
 			t.Fatalf("rules parsed but did not compile: %v", err)
 		}
 	})
+}
+
+func TestRouteThanksOrAck(t *testing.T) {
+	r := mustRouter(t)
+	for text, want := range map[string]string{
+		"谢谢":        RuleThanks,
+		"好的谢谢":      RuleThanks,
+		"ok thanks": RuleThanks,
+		"谢谢你啦":      RuleThanks,
+		"嗯嗯":        RuleAck,
+		"好的呢":       RuleAck,
+		"算了":        RuleAck,
+		"ok":        RuleAck,
+	} {
+		if d := r.Route(text); d.Kind != Thanks || d.Rule != want {
+			t.Errorf("Route(%q) = %s rule %q, want thanks rule %q", text, d.Kind, d.Rule, want)
+		}
+	}
 }

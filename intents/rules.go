@@ -43,6 +43,7 @@ type Rules struct {
 	} `yaml:"not_helpful"`
 	Greeting    []string `yaml:"greeting"`
 	Thanks      []string `yaml:"thanks"`
+	Ack         []string `yaml:"ack"`
 	Cancel      []string `yaml:"cancel"`
 	QueueStatus []string `yaml:"queue_status"`
 }
@@ -140,6 +141,7 @@ type compiled struct {
 	notHelpfulMax int
 	greeting      matcher
 	thanks        matcher
+	ack           matcher
 	cancel        matcher
 	queueStatus   matcher
 }
@@ -179,6 +181,7 @@ func compile(r Rules) (*compiled, error) {
 		{"not_helpful", &c.notHelpful, r.NotHelpful.Patterns},
 		{"greeting", &c.greeting, r.Greeting},
 		{"thanks", &c.thanks, r.Thanks},
+		{"ack", &c.ack, r.Ack},
 		{"cancel", &c.cancel, r.Cancel},
 		{"queue_status", &c.queueStatus, r.QueueStatus},
 	} {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -672,10 +673,22 @@ var commands = map[string]int{
 	"跳过": cmdSkip, "没有": cmdSkip, "无": cmdSkip, "skip": cmdSkip, "none": cmdSkip,
 }
 
+// quitPhrase is a short way to leave a flow beside the exact commands:
+// 不想投诉了, 算了不办了, 我不填了, 不用了.
+var quitPhrase = regexp.MustCompile(`^(算了|那)?我?(不想|不要|不用|不需要|不打算|不)再?` +
+	`(办|办理|投诉|申请|弄|填|填写|继续|提交|举报|导出|解冻|冻结|换|改|反馈)?了吧?$`)
+
 // command recognises a command; only a message that is nothing but the
 // command counts ("订单被取消了" is an answer, not 取消).
 func command(text string) int {
-	return commands[strings.TrimRight(intents.Normalize(text), "。.!！~")]
+	norm := strings.TrimRight(intents.Normalize(text), "。.!！~，,")
+	if cmd, ok := commands[norm]; ok {
+		return cmd
+	}
+	if quitPhrase.MatchString(norm) {
+		return cmdCancel
+	}
+	return cmdNone
 }
 
 var (
