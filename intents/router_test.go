@@ -290,6 +290,10 @@ func TestRouteThanksOrAck(t *testing.T) {
 		"好的呢":       RuleAck,
 		"算了":        RuleAck,
 		"ok":        RuleAck,
+		"😊":         RuleAck,
+		"👍👍":        RuleAck,
+		"[强][强]":    RuleAck,
+		"/::)":      RuleAck,
 	} {
 		if d := r.Route(text); d.Kind != Thanks || d.Rule != want {
 			t.Errorf("Route(%q) = %s rule %q, want thanks rule %q", text, d.Kind, d.Rule, want)

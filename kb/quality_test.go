@@ -17,6 +17,7 @@ var paraphrases = []struct {
 }{
 	{"channels/where", "请问微信官方客服从哪些途径能联系上", "channels-overview"},
 	{"channels/entry", "微信的客服入口到底在哪里啊", "channels-overview"},
+	{"channels/you", "怎么联系你们", "channels-overview"},
 	{"official-account/feedback", "微信团队那个公众号里能反馈问题吗", "channels-official-account"},
 	{"official-account/abnormal", "我的账号出现异常了应该去哪里反馈", "channels-official-account"},
 	{"mini-program/payment", "付钱的时候出了问题该找哪里的客服", "channels-mini-program"},
