@@ -133,7 +133,8 @@ const maxRequestRunes = 12
 // inside a flow is a question rather than the answer the flow waits for:
 // it is not surely the answer (see flows.Runner.IsAnswer), it reads as a
 // question, and an article answers it confidently. A description the flow
-// asks for is always its answer, even when it reads as a question.
+// asks for takes any text long enough for it, even one that reads as a
+// question.
 func (st *step) flowQuestion(ctx context.Context, fs *flows.State, a flows.Answer) (intents.Decision, bool) {
 	if a.Text == "" || !st.e.router.IsQuestion(a.Text) {
 		return intents.Decision{}, false

@@ -79,6 +79,13 @@ func TestRouteNotUrgent(t *testing.T) {
 		"紧急冻结怎么操作",
 		"怎么识别冒充客服让转账的骗局",
 		"如何防范冒充警察要求转账",
+		"怎么辨别冒充客服要验证码",
+		"怎么打开安全账户",
+		"怎么防止孩子乱花钱",
+		"怎么设置让孩子不能花钱",
+		"给孩子买游戏机可以分期吗",
+		"I claimed a refund from customer service, when will the money arrive",
+		"how to spot someone pretending to be support asking for money",
 	} {
 		t.Run(text, func(t *testing.T) {
 			if d := r.Route(text); d.Kind == Urgent {
@@ -294,9 +301,25 @@ func TestRouteThanksOrAck(t *testing.T) {
 		"👍👍":        RuleAck,
 		"[强][强]":    RuleAck,
 		"/::)":      RuleAck,
+		"可以的":       RuleAck,
+		"是的":        RuleAck,
+		"谢谢你们":      RuleThanks,
+		"辛苦了":       RuleThanks,
 	} {
 		if d := r.Route(text); d.Kind != Thanks || d.Rule != want {
 			t.Errorf("Route(%q) = %s rule %q, want thanks rule %q", text, d.Kind, d.Rule, want)
 		}
+	}
+}
+
+func TestRouteNotAck(t *testing.T) {
+	r := mustRouter(t)
+	for _, text := range []string{"😡", "😭", "[流泪]", "[发怒]", "/:退款怎么办", "好的吗", "行不行", "Howard"} {
+		if d := r.Route(text); d.Kind == Thanks {
+			t.Errorf("Route(%q) = thanks rule %q, want not an acknowledgement", text, d.Rule)
+		}
+	}
+	if r.IsQuestion("Howard") || !r.IsQuestion("how long does it take") {
+		t.Errorf("IsQuestion: English question words must be whole words")
 	}
 }

@@ -246,9 +246,10 @@ const shortTextRunes = 60
 
 // IsAnswer reports whether a is surely the answer to the step st waits on,
 // without applying it: a command (取消, 上一步, 跳过), an answer the step
-// accepts, or any text for a step that asks for a description. A refused
-// answer is not, nor a short free text such as a name, which a question
-// would pass for: the bot may take either as a question asked meanwhile.
+// accepts, or a text that a step asking for a description accepts (long
+// enough). A refused answer is not, nor a short free text such as a name,
+// which a question would pass for: the bot may take either as a question
+// asked meanwhile.
 func (r *Runner) IsAnswer(st State, a Answer) bool {
 	fl, ok := r.Registry().Flow(st.Flow)
 	if !ok {
@@ -671,12 +672,14 @@ var commands = map[string]int{
 	"算了": cmdCancel, "cancel": cmdCancel, "quit": cmdCancel, "exit": cmdCancel, "stop": cmdCancel,
 	"上一步": cmdBack, "返回": cmdBack, "返回上一步": cmdBack, "上一个": cmdBack, "back": cmdBack,
 	"跳过": cmdSkip, "没有": cmdSkip, "无": cmdSkip, "skip": cmdSkip, "none": cmdSkip,
+	"不用了": cmdSkip, "不需要": cmdSkip, "不需要了": cmdSkip, "不留了": cmdSkip,
 }
 
 // quitPhrase is a short way to leave a flow beside the exact commands:
-// 不想投诉了, 算了不办了, 我不填了, 不用了.
-var quitPhrase = regexp.MustCompile(`^(算了|那)?我?(不想|不要|不用|不需要|不打算|不)再?` +
-	`(办|办理|投诉|申请|弄|填|填写|继续|提交|举报|导出|解冻|冻结|换|改|反馈)?了吧?$`)
+// 不想投诉了, 算了，不办了, 我不填了. It names what is given up: a bare
+// 不用了 answers an optional question (跳过), not the flow.
+var quitPhrase = regexp.MustCompile(`^(算了|那)?[,，]?我?(不想|不要|不用|不需要|不打算|不)再?` +
+	`(办|办理|投诉|申请|弄|填|填写|继续|提交|举报|导出|解冻|冻结|换|改|反馈)了吧?$`)
 
 // command recognises a command; only a message that is nothing but the
 // command counts ("订单被取消了" is an answer, not 取消).
