@@ -173,9 +173,15 @@ func TestQueueCommands(t *testing.T) {
 			t.Errorf("IsCancel(%q) = true", text)
 		}
 	}
-	for _, text := range []string{"排队进度", "我排第几位", "还要等多久", "前面还有几个人"} {
+	for _, text := range []string{"排队进度", "我排第几位", "还要等多久", "前面还有几个人", "我的工单到哪了",
+		"排队怎么样了", "处理到哪一步了", "where is my ticket", "how much longer"} {
 		if !r.IsQueueStatus(text) {
 			t.Errorf("IsQueueStatus(%q) = false", text)
+		}
+	}
+	for _, text := range []string{"我的工单被驳回了怎么办", "怎么查询工单"} {
+		if r.IsQueueStatus(text) {
+			t.Errorf("IsQueueStatus(%q) = true", text)
 		}
 	}
 }
