@@ -157,10 +157,7 @@ func (st *step) answerInFlow(msg handoff.Message, fs *flows.State, d intents.Dec
 	st.s.Flow = next
 	title := fs.Flow
 	if fl, ok := st.e.flows.Registry().Flow(fs.Flow); ok {
-		title = fl.Title
-		if en && fl.TitleEN != "" {
-			title = fl.TitleEN
-		}
+		title = fl.TitleIn(en)
 	}
 	resume := fmt.Sprintf(msgFlowResume.In(en), title) + "\n" + st.e.flows.Prompt(*fs, st.flowUser())
 	st.remember(msg,
@@ -339,11 +336,7 @@ func (st *step) flowOffer(id string) string {
 	if !ok {
 		return ""
 	}
-	title := fl.Title
-	if st.s.English && fl.TitleEN != "" {
-		title = fl.TitleEN
-	}
-	return fmt.Sprintf(msgFlowOffer.In(st.s.English), title)
+	return fmt.Sprintf(msgFlowOffer.In(st.s.English), fl.TitleIn(st.s.English))
 }
 
 // canStartFlow reports whether flow id exists.

@@ -181,8 +181,8 @@ func (f *Flow) after(s *Step) string {
 	return f.Steps[i].ID
 }
 
-// title is the flow's name in the user's language.
-func (f *Flow) title(english bool) string {
+// TitleIn is the flow's title in the user's language.
+func (f *Flow) TitleIn(english bool) string {
 	if english && f.TitleEN != "" {
 		return f.TitleEN
 	}

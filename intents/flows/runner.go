@@ -194,7 +194,7 @@ func (r *Runner) Continue(ctx context.Context, st State, u User, a Answer) (Turn
 	if !ok {
 		return Turn{End: EndCancelled, Reply: msgFlowGone.In(u.English)}, nil
 	}
-	title := fl.title(u.English)
+	title := fl.TitleIn(u.English)
 	if text, expired := r.Expired(st, u); expired {
 		return Turn{End: EndExpired, Reply: text}, nil
 	}
@@ -281,7 +281,7 @@ func (r *Runner) Expired(st State, u User) (string, bool) {
 	}
 	title := st.Flow
 	if fl, ok := r.Registry().Flow(st.Flow); ok {
-		title = fl.title(u.English)
+		title = fl.TitleIn(u.English)
 	}
 	return fmt.Sprintf(msgExpired.In(u.English), title, int(r.idle.Minutes())), true
 }
