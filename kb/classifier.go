@@ -101,26 +101,61 @@ const (
 // featurizer turns text into the classifier's hashed features. It keeps
 // its buffers between calls; one featurizer must not be used by two
 // goroutines at once.
+//
+// Beside each feature it notes the units of the text it was made from (a
+// unit is a CJK character or an English word, numbered in order), so
+// that a query's features can be taken away one unit at a time (see
+// classifier.erase).
 type featurizer struct {
 	run    []rune
-	latin  []rune // the words of the text, space separated, with a space before and after
+	runU   []uint16 // the unit of each rune of run
+	latin  []rune   // the words of the text, space separated, with a space before and after
+	latinU []uint16 // the unit of each rune of latin; noUnit for the spaces
 	word   []rune
 	prev   uint64
+	prevU  uint16
 	hasPrv bool
-	hashes []uint64
+	units  uint16
+	occ    []occurrence
 }
 
-// features returns the feature hashes of s, with repeats. The slice is
-// owned by the featurizer and valid until the next call.
-func (fz *featurizer) features(s string) []uint64 {
-	fz.hashes, fz.run, fz.word, fz.hasPrv = fz.hashes[:0], fz.run[:0], fz.word[:0], false
-	fz.latin = append(fz.latin[:0], ' ')
+// occurrence is one feature of a text: its hash and the units it was made
+// from.
+type occurrence struct {
+	h  uint64
+	sp unitSpan
+}
+
+// noUnit marks a rune of no unit (a space between words).
+const noUnit = math.MaxUint16
+
+// unitSpan is the set of units a feature was made from: lo to hi, or,
+// when ends is set, only lo and hi (a word bigram, or a character n-gram
+// across two words, whose words may have CJK text between them).
+type unitSpan struct {
+	lo, hi uint16
+	ends   bool
+}
+
+// covers reports whether the feature was made from unit u.
+func (sp unitSpan) covers(u uint16) bool {
+	if sp.ends {
+		return u == sp.lo || u == sp.hi
+	}
+	return sp.lo <= u && u <= sp.hi
+}
+
+// features returns the features of s, with repeats. The slice is owned by
+// the featurizer and valid until the next call.
+func (fz *featurizer) features(s string) []occurrence {
+	fz.occ, fz.run, fz.runU, fz.word, fz.hasPrv, fz.units = fz.occ[:0], fz.run[:0], fz.runU[:0], fz.word[:0], false, 0
+	fz.latin, fz.latinU = append(fz.latin[:0], ' '), append(fz.latinU[:0], noUnit)
 	for _, r := range s {
 		r = fold(r)
 		switch classify(r) {
 		case classCJK:
 			fz.endWord()
-			fz.run = append(fz.run, r)
+			fz.run, fz.runU = append(fz.run, r), append(fz.runU, fz.nextUnit())
 		case classWord:
 			fz.endRun()
 			fz.word = append(fz.word, r)
@@ -132,54 +167,85 @@ func (fz *featurizer) features(s string) []uint64 {
 	}
 	fz.endWord()
 	fz.endRun()
-	l := fz.latin
+	l, lu := fz.latin, fz.latinU
 	for n := 3; n <= 4; n++ {
 		for i := 0; i+n <= len(l); i++ {
-			fz.hashes = append(fz.hashes, hashRunes(clsChars+termKind(n), l[i:i+n]))
+			sp := unitSpan{lo: noUnit, ends: true}
+			for _, u := range lu[i : i+n] {
+				if u != noUnit {
+					sp.lo, sp.hi = min(sp.lo, u), max(sp.hi, u)
+				}
+			}
+			fz.add(hashRunes(clsChars+termKind(n), l[i:i+n]), sp)
 		}
 	}
-	return fz.hashes
+	return fz.occ
+}
+
+// nextUnit numbers a new unit. Past the last number, units share it.
+func (fz *featurizer) nextUnit() uint16 {
+	if fz.units < noUnit-1 {
+		fz.units++
+	}
+	return fz.units - 1
+}
+
+func (fz *featurizer) add(h uint64, sp unitSpan) {
+	fz.occ = append(fz.occ, occurrence{h: h, sp: sp})
 }
 
 func (fz *featurizer) endRun() {
-	r := fz.run
+	r, ru := fz.run, fz.runU
 	for n := 1; n <= clsMaxHan; n++ {
 		for i := 0; i+n <= len(r); i++ {
-			fz.hashes = append(fz.hashes, hashRunes(clsHan+termKind(n), r[i:i+n]))
+			fz.add(hashRunes(clsHan+termKind(n), r[i:i+n]), unitSpan{lo: ru[i], hi: ru[i+n-1]})
 		}
 	}
-	fz.run = fz.run[:0]
+	fz.run, fz.runU = fz.run[:0], fz.runU[:0]
 }
 
 func (fz *featurizer) endWord() {
 	if len(fz.word) == 0 {
 		return
 	}
+	u := fz.nextUnit()
 	h := hashRunes(clsWord, fz.word)
-	fz.hashes = append(fz.hashes, h)
+	fz.add(h, unitSpan{lo: u, hi: u})
 	if fz.hasPrv {
-		fz.hashes = append(fz.hashes, mix(fz.prev*0x9e3779b97f4a7c15^h^clsWord2<<56))
+		fz.add(mix(fz.prev*0x9e3779b97f4a7c15^h^clsWord2<<56), unitSpan{lo: fz.prevU, hi: u, ends: true})
 	}
-	fz.prev, fz.hasPrv = h, true
+	fz.prev, fz.prevU, fz.hasPrv = h, u, true
 	fz.latin = append(append(fz.latin, fz.word...), ' ')
+	for range len(fz.word) {
+		fz.latinU = append(fz.latinU, u)
+	}
+	fz.latinU = append(fz.latinU, noUnit)
 	fz.word = fz.word[:0]
 }
 
-// vector turns feature hashes into a unit TF-IDF vector (sublinear term
-// frequency) over the known features, appending to dst. Unknown features
-// count in the norm, so a query mostly made of unknown words gets small
-// weights.
-func (c *classifier) vector(dst []feature, hashes []uint64) []feature {
-	slices.Sort(hashes)
+// vector turns a text's features into a unit TF-IDF vector (sublinear
+// term frequency) over the known features, appending to dst. Unknown
+// features count in the norm, so a query mostly made of unknown words gets
+// small weights. If er is not nil, vector also notes in it which features
+// each unit of the text holds a share of.
+func (c *classifier) vector(dst []feature, occ []occurrence, er *erasure) []feature {
+	slices.SortFunc(occ, func(x, y occurrence) int { return cmp.Compare(x.h, y.h) })
+	if er != nil {
+		er.reset()
+	}
+	start := len(dst)
 	var norm float64
-	for i := 0; i < len(hashes); {
+	for i := 0; i < len(occ); {
 		j := i + 1
-		for j < len(hashes) && hashes[j] == hashes[i] {
+		for j < len(occ) && occ[j].h == occ[i].h {
 			j++
 		}
 		tf := float32(tfWeight(int32(j - i)))
-		if id, ok := c.featIDs[hashes[i]]; ok {
+		if id, ok := c.featIDs[occ[i].h]; ok {
 			x := tf * c.idf[id]
+			if er != nil {
+				er.note(len(dst)-start, int32(j-i), occ[i:j])
+			}
 			dst = append(dst, feature{id: id, x: x})
 			norm += float64(x) * float64(x)
 		} else {
@@ -190,8 +256,11 @@ func (c *classifier) vector(dst []feature, hashes []uint64) []feature {
 	}
 	if norm > 0 {
 		inv := float32(1 / math.Sqrt(norm))
-		for i := range dst {
-			dst[i].x *= inv
+		for i := range dst[start:] {
+			dst[start+i].x *= inv
+		}
+		if er != nil {
+			er.inv = inv
 		}
 	}
 	return dst
@@ -208,8 +277,12 @@ func trainClassifier(texts []string, labels []int32, n int, p classifierParams, 
 	// question's article, and with the articles it may be confused with.
 	var df []int32
 	var own, confused []uint64 // feature id << 32 | article
+	var hs []uint64
 	for qi, text := range texts {
-		hs := fz.features(text)
+		hs = hs[:0]
+		for _, o := range fz.features(text) {
+			hs = append(hs, o.h)
+		}
 		slices.Sort(hs)
 		hs = slices.Compact(hs)
 		for _, h := range hs {
@@ -299,7 +372,7 @@ func trainClassifier(texts []string, labels []int32, n int, p classifierParams, 
 	// Training vectors.
 	vecs := make([][]feature, len(texts))
 	for qi, text := range texts {
-		vecs[qi] = c.vector(nil, fz.features(text))
+		vecs[qi] = c.vector(nil, fz.features(text), nil)
 	}
 
 	// AdaGrad on the cross-entropy, over the sparse weights.
@@ -438,21 +511,28 @@ func sigmoid(x float32) float32 {
 type clsScratch struct {
 	fz      featurizer
 	vec     []feature
-	logit   []float32 // article → logit (zero between calls)
-	ovr     []float32 // article → one-vs-rest logit (zero between calls)
+	logit   []float32 // article → logit (zero between queries)
+	ovr     []float32 // article → one-vs-rest logit (zero between queries)
 	seen    []bool
 	touched []int32
+	mx      float32   // the largest logit of the query, at least 0
+	z       float64   // the softmax's normaliser relative to mx
+	exp     []float64 // article → exp(logit − mx), for the touched articles
+	er      erasure
 }
 
 // probabilities computes the probability of every article the query
 // shares a feature with, and its one-vs-rest sigmoid, calling visit for
 // each; the others share the rest of the mass equally. It returns the
-// probability of an untouched article.
+// probability of an untouched article. The scratch keeps the query's
+// logits, for erase, until release.
 func (c *classifier) probabilities(s *clsScratch, query string, visit func(a int32, p, sig float32)) float32 {
 	if len(s.logit) < c.classes {
 		s.logit, s.ovr, s.seen = make([]float32, c.classes), make([]float32, c.classes), make([]bool, c.classes)
+		s.exp = make([]float64, c.classes)
 	}
-	s.vec = c.vector(s.vec[:0], s.fz.features(query))
+	s.vec = c.vector(s.vec[:0], s.fz.features(query), &s.er)
+	s.er.units = int(s.fz.units)
 	s.touched = s.touched[:0]
 	for _, ft := range s.vec {
 		for k := c.postStart[ft.id]; k < c.postStart[ft.id+1]; k++ {
@@ -465,12 +545,21 @@ func (c *classifier) probabilities(s *clsScratch, query string, visit func(a int
 			s.ovr[a] += ft.x * c.ovrW[k]
 		}
 	}
-	mx, z := softmaxNorm(s.logit, s.touched, c.classes)
+	s.mx, s.z = softmaxNorm(s.logit, s.touched, c.classes)
 	for _, a := range s.touched {
-		visit(a, float32(math.Exp(float64(s.logit[a]-mx))/z), sigmoid(s.ovr[a]+c.ovrBias[a]))
+		e := math.Exp(float64(s.logit[a] - s.mx))
+		s.exp[a] = e
+		visit(a, float32(e/s.z), sigmoid(s.ovr[a]+c.ovrBias[a]))
+	}
+	return float32(math.Exp(float64(-s.mx)) / s.z)
+}
+
+// release clears the scratch's logits for the next query.
+func (c *classifier) release(s *clsScratch) {
+	for _, a := range s.touched {
 		s.logit[a], s.ovr[a], s.seen[a] = 0, 0, false
 	}
-	return float32(math.Exp(float64(-mx)) / z)
+	s.touched = s.touched[:0]
 }
 
 // softmaxNorm returns the largest logit of the touched articles (at least

@@ -214,6 +214,8 @@ func TestSearchMatchesReference(t *testing.T) {
 type refMatch struct {
 	id         string
 	score, sig float64
+	p          float64 // the classifier's probability
+	a          int     // the article's position
 }
 
 // reference scores articles the slow way, from the index's term weights.
@@ -261,25 +263,52 @@ func (r *reference) vector(an *analyzer, text string) (map[int32]float64, float6
 // probabilities computes the classifier's probability of every article
 // the slow way: a dense logit for each, and a softmax over all of them.
 // It also returns the one-vs-rest sigmoid of the articles that share a
-// weighted feature with the query (the others are not in the map).
-func (r *reference) probabilities(query string) ([]float64, map[int]float64) {
+// weighted feature with the query (the others are not in the map). With
+// erased at least 0, the occurrences of features made from that unit of
+// the query are left out, and the vector keeps the whole query's norm.
+func (r *reference) probabilities(query string, erased int) (probs, sigs []float64, touched map[int]float64) {
 	c := r.ix.cls
 	if c == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var fz featurizer
+	count, covered := map[uint64]int{}, map[uint64]int{}
+	for _, o := range fz.features(query) {
+		count[o.h]++
+		if erased >= 0 && o.sp.covers(uint16(erased)) {
+			covered[o.h]++
+		}
+	}
+	var n2 float64
+	x := map[int32]float64{}
+	for h, n := range count {
+		id, ok := c.featIDs[h]
+		w := float64(c.unknown)
+		if ok {
+			w = float64(c.idf[id])
+			if left := n - covered[h]; left > 0 {
+				x[id] = tfWeight(int32(left)) * w
+			}
+		}
+		n2 += tfWeight(int32(n)) * w * tfWeight(int32(n)) * w
+	}
 	logits := make([]float64, c.classes)
 	ovr := make([]float64, c.classes)
-	touched := map[int]float64{}
-	for _, ft := range c.vector(nil, fz.features(query)) {
-		for k := c.postStart[ft.id]; k < c.postStart[ft.id+1]; k++ {
-			logits[c.postA[k]] += float64(ft.x) * float64(c.postW[k])
-			ovr[c.postA[k]] += float64(ft.x) * float64(c.ovrW[k])
+	touched = map[int]float64{}
+	for id, v := range x {
+		v /= math.Sqrt(n2)
+		for k := c.postStart[id]; k < c.postStart[id+1]; k++ {
+			logits[c.postA[k]] += v * float64(c.postW[k])
+			ovr[c.postA[k]] += v * float64(c.ovrW[k])
 			touched[int(c.postA[k])] = 0
 		}
 	}
+	sigs = make([]float64, c.classes)
+	for a := range sigs {
+		sigs[a] = 1 / (1 + math.Exp(-ovr[a]-float64(c.ovrBias[a])))
+	}
 	for a := range touched {
-		touched[a] = 1 / (1 + math.Exp(-ovr[a]-float64(c.ovrBias[a])))
+		touched[a] = sigs[a]
 	}
 	var z float64
 	for _, l := range logits {
@@ -288,7 +317,7 @@ func (r *reference) probabilities(query string) ([]float64, map[int]float64) {
 	for a, l := range logits {
 		logits[a] = math.Exp(l) / z
 	}
-	return logits, touched
+	return logits, sigs, touched
 }
 
 func (r *reference) search(query string, k int) []refMatch {
@@ -305,7 +334,7 @@ func (r *reference) search(query string, k int) []refMatch {
 		return s
 	}
 	lang := langOf(query)
-	probs, touched := r.probabilities(query)
+	probs, _, touched := r.probabilities(query, -1)
 	var out []refMatch
 	for a := range r.ix.articles {
 		best := 0.0
@@ -336,9 +365,15 @@ func (r *reference) search(query string, k int) []refMatch {
 			w := float64(r.ix.clsWeight)
 			score = (1-w)*score + w*probs[a]
 		}
-		out = append(out, refMatch{r.ix.articles[a].ID, score, sig})
+		out = append(out, refMatch{r.ix.articles[a].ID, score, sig, probs[a], a})
 	}
 	slices.SortStableFunc(out, func(x, y refMatch) int { return cmp.Compare(y.score, x.score) })
+	if r.ix.cls != nil && r.ix.erasure > 0 {
+		r.erase(query, out[:min(erasurePool, len(out))])
+		slices.SortStableFunc(out, func(x, y refMatch) int {
+			return cmp.Or(cmp.Compare(y.score, x.score), cmp.Compare(x.a, y.a))
+		})
+	}
 	out = out[:min(k, len(out))]
 	if len(out) > 0 && r.ix.cls != nil {
 		shift := float64(r.ix.ovrShare) * (out[0].sig - out[0].score)
@@ -347,6 +382,33 @@ func (r *reference) search(query string, k int) []refMatch {
 		}
 	}
 	return out
+}
+
+// erase moves the classifier's part of each match's score towards the
+// least it takes with one unit of the query left out, each unit in turn.
+func (r *reference) erase(query string, ms []refMatch) {
+	var fz featurizer
+	fz.features(query)
+	units := int(fz.units)
+	if units < minErasureUnits {
+		return
+	}
+	pmin, smin := make([]float64, len(ms)), make([]float64, len(ms))
+	for i, m := range ms {
+		pmin[i], smin[i] = m.p, m.sig
+	}
+	for u := range units {
+		probs, sigs, _ := r.probabilities(query, u)
+		for i, m := range ms {
+			pmin[i] = min(pmin[i], probs[m.a])
+			smin[i] = min(smin[i], sigs[m.a])
+		}
+	}
+	lambda, w := float64(r.ix.erasure), float64(r.ix.clsWeight)
+	for i := range ms {
+		ms[i].score -= w * lambda * (ms[i].p - pmin[i])
+		ms[i].sig -= lambda * (ms[i].sig - smin[i])
+	}
 }
 
 func TestSearchConcurrent(t *testing.T) {

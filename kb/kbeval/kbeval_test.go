@@ -138,8 +138,8 @@ func TestDevFigures(t *testing.T) {
 		t.Skip("slow under -race or -short; make test runs it without the race detector")
 	}
 	floors := map[string]Report{
-		"banking77_oos": {InScopeAccNoThreshold: 0.92, InScopeAcc: 0.83, OOSRecall: 0.77, UrgentRecall: 0.97},
-		"clinc150_oos":  {InScopeAccNoThreshold: 0.92, InScopeAcc: 0.89, OOSRecall: 0.89, UrgentRecall: 0.97},
+		"banking77_oos": {InScopeAccNoThreshold: 0.92, InScopeAcc: 0.83, OOSRecall: 0.80, UrgentRecall: 0.97},
+		"clinc150_oos":  {InScopeAccNoThreshold: 0.92, InScopeAcc: 0.90, OOSRecall: 0.89, UrgentRecall: 0.97},
 		"xsid_zh":       {InScopeAccNoThreshold: 0.93, InScopeAcc: 0.93, OOSRecall: 0.88},
 	}
 	data := dataDir(t)
