@@ -150,6 +150,11 @@ func (st *step) flowQuestion(ctx context.Context, fs *flows.State, a flows.Answe
 // question again; the flow neither moves nor counts a wrong answer.
 func (st *step) answerInFlow(msg handoff.Message, fs *flows.State, d intents.Decision) Reply {
 	st.outcome = "flow_question"
+	if english, known := language(st.in.Text); known {
+		// Unlike a step's answer, a question says which language the user
+		// reads: the answer, and the flow from here on, use it.
+		st.s.English = english
+	}
 	en := st.s.English
 	answer := articleAnswer(d.Article, en)
 	next := fs.Clone()
