@@ -137,12 +137,21 @@ type unitSpan struct {
 	ends   bool
 }
 
-// covers reports whether the feature was made from unit u.
-func (sp unitSpan) covers(u uint16) bool {
-	if sp.ends {
-		return u == sp.lo || u == sp.hi
+// appendUnits appends to dst the units the feature was made from.
+func (sp unitSpan) appendUnits(dst []uint16) []uint16 {
+	switch {
+	case sp.lo == noUnit: // made of spaces only; cannot happen
+	case sp.ends:
+		dst = append(dst, sp.lo)
+		if sp.hi != sp.lo {
+			dst = append(dst, sp.hi)
+		}
+	default:
+		for u := sp.lo; u <= sp.hi; u++ {
+			dst = append(dst, u)
+		}
 	}
-	return sp.lo <= u && u <= sp.hi
+	return dst
 }
 
 // features returns the features of s, with repeats. The slice is owned by
@@ -244,7 +253,7 @@ func (c *classifier) vector(dst []feature, occ []occurrence, er *erasure) []feat
 		if id, ok := c.featIDs[occ[i].h]; ok {
 			x := tf * c.idf[id]
 			if er != nil {
-				er.note(len(dst)-start, int32(j-i), occ[i:j])
+				er.note(len(dst)-start, int32(j-i), c.idf[id], occ[i:j])
 			}
 			dst = append(dst, feature{id: id, x: x})
 			norm += float64(x) * float64(x)

@@ -18,17 +18,19 @@ import "math"
 // model's decisions). The index blends it into the score (see
 // params.erasure).
 //
-// Taking a unit out only touches the features made from it, so the cost
-// is a few times that of the classification itself, however long the
-// query.
+// Taking a unit out only touches the features made from it: for everyday
+// questions the cost is about that of the classification itself again.
+// A text that repeats itself costs more (each repeat is a unit whose
+// features have many weights), hence maxErasureUnits.
 type erasure struct {
 	inv   float32       // the normalisation of the query's vector
 	feats []erasedFeat  // the query's known features, parallel to its vector
 	pairs []unitFeature // which unit made which feature, and how many times
-	// The buffers of byUnit.
-	sorted []unitFeature
-	start  []int32
-	units  int // units in the query
+	// Buffers of note and byUnit.
+	units16 []uint16
+	sorted  []unitFeature
+	start   []int32
+	units   int // units in the query
 	// Per unit: article → the change of its logits when the unit is
 	// taken out (zero between units), and the articles changed.
 	dLogit, dOvr []float32
@@ -51,28 +53,25 @@ type unitFeature struct {
 
 // minErasureUnits is the fewest units a query needs for erasure: in a
 // query of two, taking one out leaves too little to judge by.
-const minErasureUnits = 3
+// maxErasureUnits is the most: in a longer one a single unit counts for
+// little, and the cost grows with the units (a long text that repeats
+// itself would cost many times its classification).
+const (
+	minErasureUnits = 3
+	maxErasureUnits = 128
+)
 
 func (er *erasure) reset() {
 	er.feats, er.pairs, er.inv = er.feats[:0], er.pairs[:0], 0
 }
 
 // note records the occurrences of the f-th known feature of the query.
-func (er *erasure) note(f int, count int32, occ []occurrence) {
-	er.feats = append(er.feats, erasedFeat{count: count})
+func (er *erasure) note(f int, count int32, idf float32, occ []occurrence) {
+	er.feats = append(er.feats, erasedFeat{count: count, idf: idf})
 	for _, o := range occ {
-		sp := o.sp
-		switch {
-		case sp.lo == noUnit:
-		case sp.ends:
-			er.pairs = append(er.pairs, unitFeature{unit: sp.lo, f: int32(f), covers: 1})
-			if sp.hi != sp.lo {
-				er.pairs = append(er.pairs, unitFeature{unit: sp.hi, f: int32(f), covers: 1})
-			}
-		default:
-			for u := sp.lo; u <= sp.hi; u++ {
-				er.pairs = append(er.pairs, unitFeature{unit: u, f: int32(f), covers: 1})
-			}
+		er.units16 = o.sp.appendUnits(er.units16[:0])
+		for _, u := range er.units16 {
+			er.pairs = append(er.pairs, unitFeature{unit: u, f: int32(f), covers: 1})
 		}
 	}
 }
@@ -84,14 +83,11 @@ func (er *erasure) note(f int, count int32, occ []occurrence) {
 // the query had enough units to try.
 func (c *classifier) erase(s *clsScratch, cands []int32, pmin, smin []float32) bool {
 	er := &s.er
-	if er.units < minErasureUnits || len(cands) == 0 {
+	if er.units < minErasureUnits || er.units > maxErasureUnits || len(cands) == 0 {
 		return false
 	}
 	if len(er.dLogit) < c.classes {
 		er.dLogit, er.dOvr, er.seen = make([]float32, c.classes), make([]float32, c.classes), make([]bool, c.classes)
-	}
-	for i := range er.feats {
-		er.feats[i].idf = c.idf[s.vec[i].id]
 	}
 	er.byUnit()
 	for i := 0; i < len(er.pairs); {

@@ -39,11 +39,18 @@ func TestFeatureUnits(t *testing.T) {
 			t.Errorf("%s: spans %v, want %v", tt.name, got, tt.want)
 		}
 	}
-	if sp := (unitSpan{1, 4, true}); sp.covers(2) || sp.covers(3) || !sp.covers(1) || !sp.covers(4) {
-		t.Errorf("%v covers the units between its ends, or not its ends", sp)
-	}
-	if sp := (unitSpan{2, 3, false}); !sp.covers(2) || !sp.covers(3) || sp.covers(1) || sp.covers(4) {
-		t.Errorf("%v does not cover exactly 2 and 3", sp)
+	for _, tt := range []struct {
+		sp   unitSpan
+		want []uint16
+	}{
+		{unitSpan{1, 4, true}, []uint16{1, 4}}, // a bigram around CJK text: its two words only
+		{unitSpan{2, 2, true}, []uint16{2}},
+		{unitSpan{2, 5, false}, []uint16{2, 3, 4, 5}},
+		{unitSpan{noUnit, 0, true}, nil},
+	} {
+		if got := tt.sp.appendUnits(nil); fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("%v.appendUnits = %v, want %v", tt.sp, got, tt.want)
+		}
 	}
 }
 
@@ -75,8 +82,8 @@ func erasureKB() []Article {
 
 // TestErasureLowersOneWordMatches checks what erasure is for: a question
 // that shares one telling word with an article loses more of its score
-// than one that restates the article in several words, and short queries
-// are left alone.
+// than one that restates the article in several words, and very short and
+// very long queries are left alone.
 func TestErasureLowersOneWordMatches(t *testing.T) {
 	off := defaultParams
 	off.erasure = 0
@@ -100,6 +107,10 @@ func TestErasureLowersOneWordMatches(t *testing.T) {
 	}
 	if d := drop("pin blocked", "pin-blocked"); d != 0 {
 		t.Errorf("a two-unit query lost %.3f to erasure, want none", d)
+	}
+	long := "how is my pin sent to me" + strings.Repeat(" please", maxErasureUnits)
+	if d := drop(long, "pin-blocked"); d != 0 {
+		t.Errorf("a query of more than %d units lost %.3f to erasure, want none", maxErasureUnits, d)
 	}
 }
 

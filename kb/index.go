@@ -10,7 +10,7 @@ import (
 // DefaultThreshold is the Score at or above which a match counts as an
 // answer; below it the turn has failed. It was chosen on the default
 // knowledge base, between the lowest score of everyday paraphrases of its
-// questions (0.214) and the highest of unrelated questions (0.142, leaving
+// questions (0.214) and the highest of unrelated questions (0.138, leaving
 // out the known limitation 怎么学好英语); see quality_test.go and
 // TestQualityScores. A knowledge base of another size and shape wants its
 // own: kefu eval -tune picks one on a labelled set.
@@ -400,11 +400,12 @@ func (ix *Index) Article(id string) (*Article, bool) {
 // [0, 1]. Articles sharing no term with the query are not returned, nor are
 // out-of-scope articles (KindOutOfScope): the best score among those is
 // subtracted from every returned Score instead, so that a question as close
-// to an out-of-scope example as to an answer is not answered. The best
-// matches' scores are lowered by how much the classifier's confidence in
-// them rests on one unit of the query (see erasure). Every Score is also
-// moved, by the same amount, towards the best match's one-vs-rest sigmoid
-// (see classifier), so order and gaps are kept. It returns
+// to an out-of-scope example as to an answer is not answered. Before that,
+// the best matches lose the part of the classifier's confidence in them
+// that rests on one unit of the query (see erasure), and are ranked again.
+// Every Score is then moved, by the same amount, towards the best match's
+// one-vs-rest sigmoid (see classifier), keeping order and gaps; as that
+// amount follows the best match, erasure can move the other matches up. It returns
 // nil for k <= 0 and for a query without indexable text (empty, or only
 // punctuation and function words).
 func (ix *Index) Search(query string, k int) []Match {

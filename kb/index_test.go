@@ -275,7 +275,7 @@ func (r *reference) probabilities(query string, erased int) (probs, sigs []float
 	count, covered := map[uint64]int{}, map[uint64]int{}
 	for _, o := range fz.features(query) {
 		count[o.h]++
-		if erased >= 0 && o.sp.covers(uint16(erased)) {
+		if erased >= 0 && slices.Contains(o.sp.appendUnits(nil), uint16(erased)) {
 			covered[o.h]++
 		}
 	}
