@@ -3,6 +3,7 @@ package kb
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -19,6 +20,10 @@ func FuzzSearch(f *testing.F) {
 		f.Add(s, 5)
 	}
 	f.Add("客服", 100)
+	// Erasure: mixed scripts, repeats, and past its unit limit.
+	f.Add("my 微信 account 被冻结了 frozen 怎么办", 5)
+	f.Add(strings.Repeat("冻结", 70)+" why", 5)
+	f.Add(strings.Repeat("a ", 200), 1)
 	f.Fuzz(func(t *testing.T, query string, k int) {
 		k %= 100
 		ms := ix.Search(query, k)
