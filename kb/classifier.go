@@ -406,7 +406,7 @@ func trainClassifier(texts []string, labels []int32, n int, p classifierParams, 
 			y := labels[qi]
 			touched = c.logits(vecs[qi], c.postW, logit, seen, touched[:0])
 			// Softmax over the touched articles; the others have logit 0.
-			mx, z := softmaxNorm(logit, touched, n)
+			mx, z := softmaxNorm(logit, touched, n, nil)
 			learnt := true
 			for _, a := range touched {
 				prob := float32(math.Exp(float64(logit[a]-mx)) / z)
@@ -554,11 +554,9 @@ func (c *classifier) probabilities(s *clsScratch, query string, visit func(a int
 			s.ovr[a] += ft.x * c.ovrW[k]
 		}
 	}
-	s.mx, s.z = softmaxNorm(s.logit, s.touched, c.classes)
+	s.mx, s.z = softmaxNorm(s.logit, s.touched, c.classes, s.exp)
 	for _, a := range s.touched {
-		e := math.Exp(float64(s.logit[a] - s.mx))
-		s.exp[a] = e
-		visit(a, float32(e/s.z), sigmoid(s.ovr[a]+c.ovrBias[a]))
+		visit(a, float32(s.exp[a]/s.z), sigmoid(s.ovr[a]+c.ovrBias[a]))
 	}
 	return float32(math.Exp(float64(-s.mx)) / s.z)
 }
@@ -574,13 +572,19 @@ func (c *classifier) release(s *clsScratch) {
 // softmaxNorm returns the largest logit of the touched articles (at least
 // 0, the logit of every other one of the n) and the softmax normaliser
 // relative to it: the probability of article a is exp(logit[a]−mx)/z.
-func softmaxNorm(logit []float32, touched []int32, n int) (mx float32, z float64) {
+// If exps is not nil, it also stores exp(logit[a]−mx) in exps[a] for each
+// touched article.
+func softmaxNorm(logit []float32, touched []int32, n int, exps []float64) (mx float32, z float64) {
 	for _, a := range touched {
 		mx = max(mx, logit[a])
 	}
 	z = float64(n-len(touched)) * math.Exp(float64(-mx))
 	for _, a := range touched {
-		z += math.Exp(float64(logit[a] - mx))
+		e := math.Exp(float64(logit[a] - mx))
+		if exps != nil {
+			exps[a] = e
+		}
+		z += e
 	}
 	return mx, z
 }
