@@ -227,11 +227,14 @@ func (e *Engine) Respond(ctx context.Context, in Inbound) Reply {
 			reply, outcome, failed = Reply{Text: msgBusy.In(false)}, "error", true
 			e.forget(ctx, key)
 		}
-		if state.CompareAndSwap(running, passive) {
+		// A reply ready after the budget goes out late even when Respond
+		// has not noticed the deadline yet: in time means before it.
+		if deadline.Err() == nil && state.CompareAndSwap(running, passive) {
 			e.observe(outcome, time.Since(start))
 			done <- reply
 			return
 		}
+		state.Store(late)
 		if !failed {
 			e.finish(ctx, key, Turn{Done: true, Async: true})
 		}
@@ -246,7 +249,7 @@ func (e *Engine) Respond(ctx context.Context, in Inbound) Reply {
 	select {
 	case r = <-done:
 	case <-deadline.Done():
-		if state.CompareAndSwap(running, late) {
+		if state.CompareAndSwap(running, late) || state.Load() == late {
 			return Reply{}
 		}
 		r = <-done

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -150,6 +151,29 @@ func TestRespondLateGoesThroughSender(t *testing.T) {
 	// WeChat's retry of the same message must not get the answer twice.
 	if r := b.Engine.Respond(context.Background(), in); !r.Empty() {
 		t.Errorf("retry after a late reply = %q, want none", r.Text)
+	}
+}
+
+// TestRespondPastTheBudgetIsLate checks that a reply ready after the
+// budget is never passive, even when the turn beats Respond to the
+// deadline (a 1 ns budget: every turn is late).
+func TestRespondPastTheBudgetIsLate(t *testing.T) {
+	const n = 100
+	sender := &recordingSender{sent: make(chan string, n)}
+	b := bottest.New(t, bottest.Options{Sender: sender, Budget: time.Nanosecond})
+	for i := range n {
+		in := bot.Inbound{OpenID: fmt.Sprintf("o_late%d", i), Kind: bot.KindText, Text: "海外用户怎么联系客服",
+			MsgID: fmt.Sprint(5000 + i), CreateTime: b.Clock.Now()}
+		if r := b.Engine.Respond(context.Background(), in); !r.Empty() {
+			t.Fatalf("message %d: Respond with a 1 ns budget = %q, want no passive reply", i, r.Text)
+		}
+	}
+	for i := range n {
+		select {
+		case <-sender.sent:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d late replies sent", i, n)
+		}
 	}
 }
 
