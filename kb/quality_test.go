@@ -1,6 +1,7 @@
 package kb
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -194,8 +195,9 @@ func TestQualityOffTopic(t *testing.T) {
 	}
 }
 
-// TestQualityNotCopied checks that the test questions are not copied from
-// the knowledge base, so that the quality tests measure paraphrases.
+// TestQualityNotCopied checks that the test questions, and the everyday
+// questions of testdata/default_kb, are not copied from the knowledge
+// base, so that they measure paraphrases.
 func TestQualityNotCopied(t *testing.T) {
 	articles, err := Default()
 	if err != nil {
@@ -216,6 +218,19 @@ func TestQualityNotCopied(t *testing.T) {
 	}
 	for _, tt := range offTopic {
 		queries = append(queries, tt.query)
+	}
+	for _, split := range []string{"dev", "test"} {
+		data, err := os.ReadFile("testdata/default_kb/" + split + ".jsonl")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for line := range strings.Lines(string(data)) {
+			var ex struct{ Text string }
+			if err := json.Unmarshal([]byte(line), &ex); err != nil {
+				t.Fatalf("default_kb/%s.jsonl: %v", split, err)
+			}
+			queries = append(queries, ex.Text)
+		}
 	}
 	for _, q := range queries {
 		if id, ok := kbQuestions[normalizeForCompare(q)]; ok {

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/kefuhq/kefu/intents"
+	"github.com/kefuhq/kefu/kb"
 	"github.com/kefuhq/kefu/kb/kbeval"
 )
 
@@ -18,18 +21,20 @@ func eval(args []string, stdout, stderr io.Writer) error {
 	threshold := fs.Float64("threshold", 0, "least score answered (0 = the matcher's default)")
 	urgent := fs.Float64("urgent-threshold", 0, "least score of an urgent article that hands off (0 = -threshold)")
 	tune := fs.Bool("tune", false, "pick the threshold on dev and report with it (dev only)")
+	misses := fs.Bool("misses", false, "list the questions answered wrongly or refused, before the figures")
+	kbFile := fs.String("kb", "", `measure this knowledge base (a JSON export, or "default") on DIR's questions labelled with its article IDs, instead of one built from DIR/train.jsonl`)
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	switch {
 	case *dir == "":
-		return fmt.Errorf("%w: kefu eval -data DIR [-split dev|test] [-threshold X | -tune]", errUsage)
+		return fmt.Errorf("%w: kefu eval -data DIR [-kb FILE|default] [-split dev|test] [-threshold X | -tune]", errUsage)
 	case *tune && *split != "dev":
 		return fmt.Errorf("%w: -tune picks the threshold on dev; run -split test with -threshold", errUsage)
 	case *tune && *threshold != 0:
 		return fmt.Errorf("%w: -tune and -threshold exclude each other", errUsage)
 	}
-	ds, err := kbeval.Load(*dir)
+	ds, err := loadEvalData(*dir, *kbFile)
 	if err != nil {
 		return err
 	}
@@ -44,6 +49,39 @@ func eval(args []string, stdout, stderr io.Writer) error {
 	rep := run.Report(policy)
 	fmt.Fprintf(stdout, "articles=%d questions=%d in_scope=%d out_of_scope=%d urgent=%d urgent_threshold=%.4f\n",
 		len(ds.Articles()), rep.InScope+rep.OutOfScope, rep.InScope, rep.OutOfScope, rep.Urgent, rep.UrgentThreshold)
+	if *misses {
+		for _, m := range run.Misses(policy) {
+			verdict := "refused"
+			if m.Answered {
+				verdict = "answered"
+			}
+			fmt.Fprintf(stdout, "miss want=%s %s=%s score=%.3f %s\n", m.Intent, verdict, cmp.Or(m.Got, "-"), m.Score, m.Text)
+		}
+	}
 	fmt.Fprintln(stdout, rep)
 	return nil
+}
+
+// loadEvalData reads the data set in dir, for the knowledge base in kbFile
+// when one is named.
+func loadEvalData(dir, kbFile string) (*kbeval.Dataset, error) {
+	if kbFile == "" {
+		return kbeval.Load(dir)
+	}
+	if kbFile == "default" {
+		articles, err := kb.Default()
+		if err != nil {
+			return nil, err
+		}
+		return kbeval.ForKB(dir, articles), nil
+	}
+	data, err := os.ReadFile(kbFile)
+	if err != nil {
+		return nil, err
+	}
+	articles, err := kb.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", kbFile, err)
+	}
+	return kbeval.ForKB(dir, articles), nil
 }

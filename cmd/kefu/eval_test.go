@@ -48,3 +48,51 @@ func TestEvalCommand(t *testing.T) {
 		t.Errorf("-tune on test: %v, want a usage error (never tune on test)", err)
 	}
 }
+
+// TestEvalGivenKB measures a given knowledge base: the default one on its
+// everyday questions, listing the misses before the figures, and an
+// exported file; a broken file is an error naming it.
+func TestEvalGivenKB(t *testing.T) {
+	eval := func(args ...string) (string, error) {
+		var out, errw bytes.Buffer
+		err := run(context.Background(), append([]string{"eval"}, args...), nil, &out, &errw, nil)
+		return out.String(), err
+	}
+	out, err := eval("-kb", "default", "-data", filepath.Join("..", "..", "kb", "testdata", "default_kb"), "-split", "dev", "-misses")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "dataset=default_kb split=dev ") {
+		t.Errorf("last line %q, want the figures of default_kb", last)
+	}
+	miss := regexp.MustCompile(`^miss want=[a-z0-9-]+ (answered|refused)=[a-z0-9-]+ score=[0-9.]+ .+$`)
+	misses := 0
+	for _, l := range lines[1 : len(lines)-1] {
+		if !miss.MatchString(l) {
+			t.Errorf("line %q is not a miss", l)
+		}
+		misses++
+	}
+	if misses == 0 {
+		t.Error("no misses listed; the dev questions are not all answered right")
+	}
+
+	dir := t.TempDir()
+	export := filepath.Join(dir, "kb.json")
+	if err := os.WriteFile(export, []byte(`[{"id": "bill", "question": "how do I export my bill", "answer": "Settings.", "kind": "faq", "status": "published"}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "dev.jsonl"), []byte(`{"text": "export my bill", "intent": "bill"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := eval("-kb", export, "-data", dir); err != nil || !strings.Contains(out, " in_scope_acc=1.0000 ") {
+		t.Errorf("eval of an export: %v\n%s", err, out)
+	}
+	if err := os.WriteFile(export, []byte(`[{"id": "bill"}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eval("-kb", export, "-data", dir); err == nil || !strings.Contains(err.Error(), "kb.json") {
+		t.Errorf("eval of a broken export: %v, want an error naming the file", err)
+	}
+}

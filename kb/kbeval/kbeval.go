@@ -1,8 +1,8 @@
 // Package kbeval measures the knowledge-base matcher on a labelled data set:
 // it builds a knowledge base from the training questions (one article per
-// intent), runs every question of a split through the same decision the bot
-// makes, and reports in-scope accuracy, out-of-scope recall and precision,
-// urgent recall and the latency of one match.
+// intent), or takes a given one, runs every question of a split through the
+// same decision the bot makes, and reports in-scope accuracy, out-of-scope
+// recall and precision, urgent recall and the latency of one match.
 package kbeval
 
 import (
@@ -36,7 +36,8 @@ type Example struct {
 
 // Dataset is a labelled data set in the layout of ../shared/data: a folder
 // with train.jsonl, dev.jsonl and test.jsonl, and optionally
-// urgent_intents.json.
+// urgent_intents.json. A data set made by ForKB has no training questions:
+// its knowledge base is given, and its intents are article IDs.
 type Dataset struct {
 	// Name is the folder's base name.
 	Name string
@@ -45,7 +46,8 @@ type Dataset struct {
 	// Urgent lists the intents that must go straight to a person.
 	Urgent map[string]bool
 
-	dir string
+	dir   string
+	given []kb.Article // the knowledge base, when given (ForKB)
 }
 
 // Load reads the training split and the urgent intents of the data set in
@@ -53,7 +55,7 @@ type Dataset struct {
 func Load(dir string) (*Dataset, error) {
 	ds := &Dataset{Name: filepath.Base(filepath.Clean(dir)), Urgent: map[string]bool{}, dir: dir}
 	var err error
-	if ds.Train, err = readJSONL(filepath.Join(dir, "train.jsonl")); err != nil {
+	if ds.Train, err = readJSONL(filepath.Join(dir, "train.jsonl"), nil); err != nil {
 		return nil, err
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "urgent_intents.json"))
@@ -73,17 +75,56 @@ func Load(dir string) (*Dataset, error) {
 	return ds, nil
 }
 
-// Split reads the named split: "dev" or "test" (or "train").
+// ForKB makes a data set of the labelled questions in dir (dev.jsonl and
+// test.jsonl, no train.jsonl) for a given knowledge base, such as the
+// default one or an editor's export: each question's intent is the ID of
+// the article that answers it, or OOS. Articles with a handoff lane are the
+// urgent intents. Only published articles are searched.
+func ForKB(dir string, articles []kb.Article) *Dataset {
+	ds := &Dataset{Name: filepath.Base(filepath.Clean(dir)), Urgent: map[string]bool{}, dir: dir, given: articles}
+	for _, a := range articles {
+		if a.Handoff != "" && a.Status == kb.StatusPublished {
+			ds.Urgent[a.ID] = true
+		}
+	}
+	return ds
+}
+
+// Split reads the named split: "dev" or "test" (or "train"). For a data
+// set with a given knowledge base, every intent must be OOS or the ID of
+// one of its published articles.
 func (ds *Dataset) Split(name string) ([]Example, error) {
 	switch name {
 	case "dev", "test", "train":
 	default:
 		return nil, fmt.Errorf("kbeval: unknown split %q (want dev or test)", name)
 	}
-	return readJSONL(filepath.Join(ds.dir, name+".jsonl"))
+	return readJSONL(filepath.Join(ds.dir, name+".jsonl"), ds.checkIntent())
 }
 
-func readJSONL(path string) ([]Example, error) {
+// checkIntent returns the check of a question's intent, or nil when any
+// intent goes (the knowledge base is built from the training questions).
+func (ds *Dataset) checkIntent() func(intent string) error {
+	if ds.given == nil {
+		return nil
+	}
+	published := map[string]bool{}
+	for _, a := range ds.given {
+		if a.Status == kb.StatusPublished {
+			published[a.ID] = true
+		}
+	}
+	return func(intent string) error {
+		if intent != OOS && !published[intent] {
+			return fmt.Errorf("intent %q is neither %q nor a published article of the knowledge base", intent, OOS)
+		}
+		return nil
+	}
+}
+
+// readJSONL reads labelled questions; check, when not nil, vets each
+// intent.
+func readJSONL(path string, check func(intent string) error) ([]Example, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("kbeval: %w", err)
@@ -103,6 +144,11 @@ func readJSONL(path string) ([]Example, error) {
 		if ex.Intent == "" || strings.TrimSpace(ex.Text) == "" {
 			return nil, fmt.Errorf("kbeval: %s:%d: want a text and an intent", path, line)
 		}
+		if check != nil {
+			if err := check(ex.Intent); err != nil {
+				return nil, fmt.Errorf("kbeval: %s:%d: %w", path, line, err)
+			}
+		}
 		out = append(out, ex)
 	}
 	if err := sc.Err(); err != nil {
@@ -111,7 +157,16 @@ func readJSONL(path string) ([]Example, error) {
 	return out, nil
 }
 
-// ArticleID turns an intent name into an article ID.
+// articleID returns the ID of the article of intent.
+func (ds *Dataset) articleID(intent string) string {
+	if ds.given != nil {
+		return intent
+	}
+	return ArticleID(intent)
+}
+
+// ArticleID turns an intent name into the ID of its article in a knowledge
+// base built from training questions.
 func ArticleID(intent string) string {
 	return strings.Map(func(r rune) rune {
 		if 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_' || r == '.' {
@@ -121,14 +176,17 @@ func ArticleID(intent string) string {
 	}, intent)
 }
 
-// Articles builds the knowledge base of the data set: one published FAQ
-// article per intent, in order of first appearance, with the intent's
+// Articles returns the knowledge base of the data set: the given one, or
+// one published FAQ article per intent, in order of first appearance, with the intent's
 // first training question as its standard question and the others as
 // similar questions. Articles of urgent intents hand off in UrgentLane.
 // Out-of-scope training questions (CLINC150 has some) become an article of
 // kind kb.KindOutOfScope: examples the matcher learns to refuse, as an
 // editor's dismissed questions would be.
 func (ds *Dataset) Articles() []kb.Article {
+	if ds.given != nil {
+		return ds.given
+	}
 	var out []kb.Article
 	pos := map[string]int{}
 	for _, ex := range ds.Train {
@@ -157,11 +215,11 @@ type Report struct {
 	Dataset, Split string
 	// InScope and OutOfScope count the questions of the split.
 	InScope, OutOfScope, Urgent int
-	// InScopeAcc is the share of in-scope questions whose top article is
-	// right and accepted (answered or handed off as urgent).
+	// InScopeAcc is the share of in-scope questions answered (or handed
+	// off as urgent) with the right article.
 	InScopeAcc float64
-	// InScopeAccNoThreshold is the share of in-scope questions whose top
-	// article is right, whatever its score.
+	// InScopeAccNoThreshold is the share of in-scope questions the policy
+	// would answer with the right article if it had no threshold.
 	InScopeAccNoThreshold float64
 	// OOSRecall is the share of out-of-scope questions rejected.
 	OOSRecall float64
@@ -229,6 +287,8 @@ func (ds *Dataset) Search(split string, examples []Example) *Run {
 func (r *Run) Report(policy intents.MatchPolicy) Report {
 	rep := Report{Dataset: r.ds.Name, Split: r.split, Threshold: policy.Threshold, UrgentThreshold: policy.UrgentThreshold}
 	var correct, correctAny, rejected, rejectedOOS, urgentRouted int
+	anyScore := policy
+	anyScore.Threshold, anyScore.UrgentThreshold = 0, 0
 	for i, ex := range r.examples {
 		d := policy.Decide(r.matches[i])
 		accepted := Answered(d)
@@ -243,12 +303,12 @@ func (r *Run) Report(policy intents.MatchPolicy) Report {
 			continue
 		}
 		rep.InScope++
-		want := ArticleID(ex.Intent)
-		if ms := r.matches[i]; len(ms) > 0 && ms[0].Article.ID == want {
+		want := r.ds.articleID(ex.Intent)
+		if d0 := anyScore.Decide(r.matches[i]); d0.Article != nil && d0.Article.ID == want {
 			correctAny++
-			if accepted {
-				correct++
-			}
+		}
+		if accepted && d.Article.ID == want {
+			correct++
 		}
 		if r.ds.Urgent[ex.Intent] {
 			rep.Urgent++
@@ -264,6 +324,36 @@ func (r *Run) Report(policy intents.MatchPolicy) Report {
 	rep.UrgentRecall = ratio(urgentRouted, rep.Urgent)
 	rep.P50, rep.P99 = r.p50, r.p99
 	return rep
+}
+
+// Miss is a question the policy got wrong: an in-scope question not
+// answered with its article, or an out-of-scope question answered.
+type Miss struct {
+	Example
+	// Got is the article the bot would answer with, or, when the turn
+	// fails, the best candidate; empty when nothing matched.
+	Got string
+	// Answered reports whether the bot would answer with Got.
+	Answered bool
+	// Score is Got's score.
+	Score float64
+}
+
+// Misses lists the questions that policy gets wrong, in the split's order.
+func (r *Run) Misses(policy intents.MatchPolicy) []Miss {
+	var out []Miss
+	for i, ex := range r.examples {
+		d := policy.Decide(r.matches[i])
+		m := Miss{Example: ex, Answered: Answered(d), Score: d.Score}
+		if d.Article != nil {
+			m.Got = d.Article.ID
+		}
+		if ex.Intent == OOS && !m.Answered || ex.Intent != OOS && m.Answered && m.Got == r.ds.articleID(ex.Intent) {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 // Answered reports whether the bot answers from the knowledge base: with
