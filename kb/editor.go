@@ -122,14 +122,10 @@ func (e *Editor) SaveIf(ctx context.Context, a Article, author, note string, bas
 	if err := checkAuthor(author); err != nil {
 		return Version{}, err
 	}
+	a = Normalize(a)
 	a.Status = StatusDraft
 	if err := Validate(a); err != nil {
 		return Version{}, err
-	}
-	for i, s := range a.Tags {
-		if !utf8.ValidString(s) {
-			return Version{}, fmt.Errorf("kb: article %q: tag %d is not valid UTF-8: %w", a.ID, i+1, ErrInvalid)
-		}
 	}
 	return e.store.Save(ctx, a, author, note, e.clock(), base)
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -92,9 +93,58 @@ var ErrInvalid = errors.New("kb: invalid article")
 // MaxIDLen is the maximum length of an article ID, in bytes.
 const MaxIDLen = 128
 
+// Limits of an article's texts, in characters (runes) unless said
+// otherwise. An answer longer than MaxAnswerLen is no longer read in a
+// chat: link to a page instead.
+const (
+	MaxQuestionLen = 300  // the question, the title and each similar question
+	MaxSimilar     = 500  // similar questions of one article
+	MaxAnswerLen   = 2000 // the answer and the English answer
+	MaxLabelLen    = 64   // the category and each tag
+	MaxTags        = 20
+)
+
+// Normalize returns a with its texts tidied the same way whoever wrote
+// them (the API, an import, the unanswered queue), so that an export read
+// back changes nothing: the title, question, category, similar questions
+// and tags trimmed; blank and repeated similar questions (and those equal
+// to the question) and blank and repeated tags dropped; the answers' line
+// ends made "\n" and the answers trimmed. Validate then rejects what
+// tidying cannot fix.
+func Normalize(a Article) Article {
+	a.Title = strings.TrimSpace(a.Title)
+	a.Question = strings.TrimSpace(a.Question)
+	a.Category = strings.TrimSpace(a.Category)
+	a.Answer = normalizeAnswer(a.Answer)
+	a.AnswerEN = normalizeAnswer(a.AnswerEN)
+	a.Similar = uniqueTrimmed(a.Similar, a.Question)
+	a.Tags = uniqueTrimmed(a.Tags, "")
+	return a
+}
+
+// uniqueTrimmed returns the trimmed texts of list, without blank ones,
+// repeats and skip, in their order; nil when none is left.
+func uniqueTrimmed(list []string, skip string) []string {
+	var out []string
+	for _, s := range list {
+		if s = strings.TrimSpace(s); s != "" && s != skip && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+var lineEnds = strings.NewReplacer("\r\n", "\n", "\r", "\n")
+
+func normalizeAnswer(s string) string {
+	return strings.TrimSpace(lineEnds.Replace(s))
+}
+
 // Validate checks that a is complete: an ID made of ASCII letters, digits,
-// '-', '_' and '.' (at most MaxIDLen bytes), a non-blank question and answer,
-// no blank similar question, a known kind and a known status. The error names
+// '-', '_' and '.' (at most MaxIDLen bytes, not only dots), a non-blank
+// question and answer (an out-of-scope article needs no answer), no blank
+// similar question, texts within their limits (MaxQuestionLen and the
+// others), a known kind and a known status. The error names
 // the article and wraps ErrInvalid.
 func Validate(a Article) error {
 	if err := validateID(a.ID); err != nil {
@@ -109,15 +159,41 @@ func Validate(a Article) error {
 		return fail("text is not valid UTF-8")
 	case strings.TrimSpace(a.Question) == "":
 		return fail("question is empty")
-	case strings.TrimSpace(a.Answer) == "":
+	case strings.TrimSpace(a.Answer) == "" && a.Kind != KindOutOfScope: // never answered
 		return fail("answer is empty")
 	}
+	switch {
+	case utf8.RuneCountInString(a.Question) > MaxQuestionLen:
+		return fail("question is longer than %d characters", MaxQuestionLen)
+	case utf8.RuneCountInString(a.Title) > MaxQuestionLen:
+		return fail("title is longer than %d characters", MaxQuestionLen)
+	case utf8.RuneCountInString(a.Answer) > MaxAnswerLen:
+		return fail("answer is longer than %d characters (link to a page instead)", MaxAnswerLen)
+	case utf8.RuneCountInString(a.AnswerEN) > MaxAnswerLen:
+		return fail("English answer is longer than %d characters (link to a page instead)", MaxAnswerLen)
+	case utf8.RuneCountInString(a.Category) > MaxLabelLen:
+		return fail("category is longer than %d characters", MaxLabelLen)
+	case len(a.Similar) > MaxSimilar:
+		return fail("%d similar questions, more than %d", len(a.Similar), MaxSimilar)
+	case len(a.Tags) > MaxTags:
+		return fail("%d tags, more than %d", len(a.Tags), MaxTags)
+	}
 	for i, s := range a.Similar {
-		if strings.TrimSpace(s) == "" {
+		switch {
+		case strings.TrimSpace(s) == "":
 			return fail("similar question %d is empty", i+1)
-		}
-		if !utf8.ValidString(s) {
+		case !utf8.ValidString(s):
 			return fail("similar question %d is not valid UTF-8", i+1)
+		case utf8.RuneCountInString(s) > MaxQuestionLen:
+			return fail("similar question %d is longer than %d characters", i+1, MaxQuestionLen)
+		}
+	}
+	for i, s := range a.Tags {
+		switch {
+		case !utf8.ValidString(s):
+			return fail("tag %d is not valid UTF-8", i+1)
+		case utf8.RuneCountInString(s) > MaxLabelLen:
+			return fail("tag %d is longer than %d characters", i+1, MaxLabelLen)
 		}
 	}
 	if !validLane(a.Handoff) {
@@ -164,6 +240,9 @@ func validateID(id string) error {
 	}
 	if len(id) > MaxIDLen {
 		return fmt.Errorf("id is longer than %d bytes: %w", MaxIDLen, ErrInvalid)
+	}
+	if strings.Trim(id, ".") == "" { // "." and ".." would be path steps in the API's URLs
+		return fmt.Errorf("id %q is only dots: %w", id, ErrInvalid)
 	}
 	for i := 0; i < len(id); i++ {
 		c := id[i]

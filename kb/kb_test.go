@@ -2,6 +2,7 @@ package kb
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode"
@@ -43,6 +44,29 @@ func TestValidate(t *testing.T) {
 		{"ErrEmptyStatus", func(a *Article) { a.Status = "" }, "status is empty"},
 		{"ErrUnknownStatus", func(a *Article) { a.Status = "live" }, `unknown status "live"`},
 		{"ErrInvalidUTF8", func(a *Article) { a.Answer = "\xff" }, "UTF-8"},
+		{"OKOutOfScopeWithoutAnswer", func(a *Article) { a.Kind, a.Answer = KindOutOfScope, "" }, ""},
+		{"ErrIDDot", func(a *Article) { a.ID = "." }, "only dots"},
+		{"ErrIDDotDot", func(a *Article) { a.ID = ".." }, "only dots"},
+		{"OKLongestTexts", func(a *Article) {
+			a.Question, a.Answer, a.Category = strings.Repeat("问", MaxQuestionLen), strings.Repeat("答", MaxAnswerLen), strings.Repeat("类", MaxLabelLen)
+			a.Similar, a.Tags = make([]string, MaxSimilar), make([]string, MaxTags)
+			for i := range a.Similar {
+				a.Similar[i] = fmt.Sprint("问法", i)
+			}
+			for i := range a.Tags {
+				a.Tags[i] = fmt.Sprint("标签", i)
+			}
+		}, ""},
+		{"ErrQuestionTooLong", func(a *Article) { a.Question = strings.Repeat("问", MaxQuestionLen+1) }, "question is longer than 300"},
+		{"ErrTitleTooLong", func(a *Article) { a.Title = strings.Repeat("题", MaxQuestionLen+1) }, "title is longer"},
+		{"ErrSimilarTooLong", func(a *Article) { a.Similar = []string{"ok", strings.Repeat("问", MaxQuestionLen+1)} }, "similar question 2 is longer"},
+		{"ErrTooManySimilar", func(a *Article) { a.Similar = make([]string, MaxSimilar+1) }, "more than 500"},
+		{"ErrAnswerTooLong", func(a *Article) { a.Answer = strings.Repeat("答", MaxAnswerLen+1) }, "answer is longer than 2000"},
+		{"ErrAnswerENTooLong", func(a *Article) { a.AnswerEN = strings.Repeat("a", MaxAnswerLen+1) }, "English answer is longer"},
+		{"ErrCategoryTooLong", func(a *Article) { a.Category = strings.Repeat("类", MaxLabelLen+1) }, "category is longer"},
+		{"ErrTooManyTags", func(a *Article) { a.Tags = make([]string, MaxTags+1) }, "more than 20"},
+		{"ErrTagTooLong", func(a *Article) { a.Tags = []string{strings.Repeat("t", MaxLabelLen+1)} }, "tag 1 is longer"},
+		{"ErrTagUTF8", func(a *Article) { a.Tags = []string{"\xff"} }, "tag 1 is not valid UTF-8"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

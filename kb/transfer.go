@@ -388,7 +388,11 @@ func csvRow(line int, cols []csvColumn, rec []string, ids map[string]int) Import
 // checks that its ID is new in the file. where names rows in errors.
 func finishRow(row *ImportRow, ids map[string]int, where string) error {
 	a := &row.Article
-	if a.ID == "" && strings.TrimSpace(a.Question) != "" {
+	*a = Normalize(*a)
+	if a.ID == "" {
+		if a.Question == "" {
+			return fmt.Errorf("kb: %s%d: question is empty: %w", where, row.Row, ErrInvalid)
+		}
 		a.ID = DeriveID(a.Question)
 	}
 	if a.Kind == "" {
@@ -399,11 +403,6 @@ func finishRow(row *ImportRow, ids map[string]int, where string) error {
 	}
 	if err := Validate(*a); err != nil {
 		return fmt.Errorf("kb: %s%d: %w", where, row.Row, err)
-	}
-	for i, s := range a.Tags {
-		if !utf8.ValidString(s) {
-			return fmt.Errorf("kb: %s%d: tag %d is not valid UTF-8: %w", where, row.Row, i+1, ErrInvalid)
-		}
 	}
 	if first, dup := ids[a.ID]; dup {
 		return fmt.Errorf("kb: %s%d: id %q already used by %s%d: %w", where, row.Row, a.ID, where, first, ErrInvalid)

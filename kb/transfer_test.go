@@ -3,6 +3,7 @@ package kb
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -198,13 +199,14 @@ func TestJSONRoundTrip(t *testing.T) {
 	}
 }
 
-// TestCSVRoundTrip: what CSV can hold comes back unchanged.
+// TestCSVRoundTrip: a saved (normalized) article comes back from CSV
+// unchanged.
 func TestCSVRoundTrip(t *testing.T) {
 	articles, err := Default()
 	if err != nil {
 		t.Fatal(err)
 	}
-	odd := Article{ID: "odd", Question: " 带空格 ,\"引号\"\n换行", Similar: []string{"a|b", `c\`, "d,e"}, Answer: "答\r案",
+	odd := Article{ID: "odd", Question: "带空格 ,\"引号\"\n换行", Similar: []string{"a|b", `c\`, "d,e", "'单引号"}, Answer: "答\n案",
 		AnswerEN: "x", Category: "c", Tags: []string{`\|`}, Kind: KindBoundary, Status: StatusArchived}
 	articles = append(articles, odd)
 	got, written := reread(t, FormatCSV, articles)
@@ -213,6 +215,31 @@ func TestCSVRoundTrip(t *testing.T) {
 	}
 	if diff := cmp.Diff(articles, got, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("CSV round trip (-want +got):\n%s", diff)
+	}
+}
+
+// TestImportNormalizes: the same untidy article reads the same from JSON
+// and from CSV, tidied as a save would tidy it.
+func TestImportNormalizes(t *testing.T) {
+	untidy := Article{ID: "untidy", Title: " 标题 ", Question: " 问题 ", Similar: []string{" 甲 ", "乙", "甲", "", "问题"},
+		Answer: "第一行\r\n第二行\n", Category: " 类 ", Tags: []string{"t", " t", ""}, Kind: KindFAQ, Status: StatusDraft}
+	want := Article{ID: "untidy", Title: "标题", Question: "问题", Similar: []string{"甲", "乙"},
+		Answer: "第一行\n第二行", Category: "类", Tags: []string{"t"}, Kind: KindFAQ, Status: StatusDraft}
+	if got := Normalize(untidy); !reflect.DeepEqual(got, want) {
+		t.Errorf("Normalize = %+v, want %+v", got, want)
+	}
+	for _, f := range []Format{FormatJSON, FormatCSV} {
+		var buf bytes.Buffer
+		if err := WriteFile(&buf, f, []Article{untidy}); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := ReadFile(&buf, f)
+		if err != nil || len(rows) != 1 || rows[0].Err != nil {
+			t.Fatalf("%s: %v, %+v", f, err, rows)
+		}
+		if got := rows[0].Article; !reflect.DeepEqual(got, want) {
+			t.Errorf("%s import = %+v, want %+v", f, got, want)
+		}
 	}
 }
 

@@ -198,7 +198,7 @@ func (h *Handler) updateArticle(c *gin.Context) {
 	case req.ID != "" && req.ID != id:
 		h.writeError(c, invalid(fmt.Sprintf(msgOtherID, req.ID, id)))
 		return
-	case req.BaseVersion == nil:
+	case req.BaseVersion == nil || *req.BaseVersion < 0: // kb.AnyVersion would skip the check
 		h.writeError(c, invalid(msgNoBase))
 		return
 	}

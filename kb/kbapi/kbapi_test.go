@@ -522,6 +522,7 @@ func TestUpdate(t *testing.T) {
 		code       string
 	}{
 		{"ErrNoBase", "/api/v1/kb/articles/human-agent", edit(nil), http.StatusBadRequest, apierr.CodeInvalid},
+		{"ErrAnyBase", "/api/v1/kb/articles/human-agent", edit(kb.AnyVersion), http.StatusBadRequest, apierr.CodeInvalid}, // no unconditional saves
 		{"ErrOtherID", "/api/v1/kb/articles/human-agent", map[string]any{"id": "other", "question": "q", "answer": "a", "base_version": 2},
 			http.StatusBadRequest, apierr.CodeInvalid},
 		{"ErrInvalid", "/api/v1/kb/articles/human-agent", map[string]any{"question": "q", "base_version": 2}, http.StatusBadRequest, apierr.CodeInvalid},
