@@ -188,11 +188,12 @@ func TestEditorBrowser(t *testing.T) {
 	b.do(t, "back to the queue", chromedp.Click(chromedp.ID("nav-unanswered")), chromedp.WaitVisible(chromedp.ID("ua-empty")))
 
 	// Import: the dry run reports the new row and the bad one by its
-	// number; then the valid rows are applied.
+	// number, and what publishing would publish; then the valid rows are
+	// applied, as drafts.
 	csvPath := filepath.Join(t.TempDir(), "import.csv")
-	csv := "id,question,answer,category\n" +
-		"e2e-import,导入测试的新问题,导入测试的答案,浏览器测试\n" +
-		",,缺少标准问题的一行,浏览器测试\n"
+	csv := "id,question,answer,category,status\n" +
+		"e2e-import,导入测试的新问题,导入测试的答案,浏览器测试,published\n" +
+		",,缺少标准问题的一行,浏览器测试,\n"
 	if err := os.WriteFile(csvPath, []byte(csv), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -206,6 +207,9 @@ func TestEditorBrowser(t *testing.T) {
 	}
 	if row := b.eval(t, `document.querySelector('#plan-rejected tbody td').textContent`); row != "3" {
 		t.Errorf("dry run rejects row %q, want row 3 (the header is line 1)", row)
+	}
+	if note := b.eval(t, `document.getElementById('plan-statuses').textContent`); !strings.Contains(note, "发布 1 篇（e2e-import）") {
+		t.Errorf("dry run's note on publishing = %q, want e2e-import published", note)
 	}
 	shots.take(t, b, "import")
 	b.do(t, "apply the valid rows", chromedp.Click(chromedp.ID("import-allow-rejected")), chromedp.Click(chromedp.ID("btn-apply")))

@@ -299,13 +299,22 @@ func (e *Editor) Export(ctx context.Context) ([]Article, error) {
 }
 
 // PlanImport is the dry run of an import: what the rows would add and
-// change, compared with the current articles.
-func (e *Editor) PlanImport(ctx context.Context, rows []ImportRow) (Plan, error) {
-	current, err := e.Export(ctx)
+// change, compared with the current articles, and, for an import that
+// publishes, what it would publish and archive.
+func (e *Editor) PlanImport(ctx context.Context, rows []ImportRow, publish bool) (Plan, error) {
+	heads, err := e.store.Heads(ctx)
 	if err != nil {
-		return Plan{}, err
+		return Plan{}, fmt.Errorf("kb: import: %w", err)
 	}
-	return NewPlan(current, rows), nil
+	current := make([]Article, len(heads))
+	for i, h := range heads {
+		current[i] = h.Article
+	}
+	p := NewPlan(current, rows)
+	if publish {
+		p.Publish, p.Archive = toPublish(p, afterSave(p, heads))
+	}
+	return p, nil
 }
 
 // ApplyImport carries out a plan from PlanImport: each added or changed

@@ -469,8 +469,9 @@ type PlanItem struct {
 	// Article is the article as the import would leave it: for a CSV row,
 	// the existing article with the row's columns put in.
 	Article Article `json:"article"`
-	// Changes are the differences from the current article (changed items
-	// only); a change of status alone is applied only when publishing.
+	// Changes are the differences of content from the current article
+	// (changed items only). The status is never among them: an import
+	// changes it only when publishing (see Plan.Publish).
 	Changes []Change `json:"changes,omitempty"`
 }
 
@@ -495,6 +496,11 @@ type Plan struct {
 	Unchanged []PlanItem `json:"unchanged"`
 	// Rejected are the rows that make no valid article.
 	Rejected []Rejection `json:"rejected"`
+	// Publish and Archive are the articles an import that publishes would
+	// publish (the file marks them published, and their latest version,
+	// new or waiting, is not) and archive; empty when it does not publish.
+	Publish []string `json:"publish"`
+	Archive []string `json:"archive"`
 }
 
 // NewPlan compares the rows of an import file with the current articles
@@ -505,7 +511,8 @@ func NewPlan(current []Article, rows []ImportRow) Plan {
 	for _, a := range current {
 		byID[a.ID] = a
 	}
-	p := Plan{Added: []PlanItem{}, Changed: []PlanItem{}, Unchanged: []PlanItem{}, Rejected: []Rejection{}}
+	p := Plan{Added: []PlanItem{}, Changed: []PlanItem{}, Unchanged: []PlanItem{}, Rejected: []Rejection{},
+		Publish: []string{}, Archive: []string{}}
 	for _, row := range rows {
 		if row.Err != nil {
 			p.Rejected = append(p.Rejected, Rejection{Row: row.Row, ID: row.Article.ID, Reason: row.Err.Error()})
@@ -521,7 +528,8 @@ func NewPlan(current []Article, rows []ImportRow) Plan {
 			p.Rejected = append(p.Rejected, Rejection{Row: row.Row, ID: a.ID, Reason: err.Error()})
 			continue
 		}
-		item := PlanItem{Row: row.Row, Article: a, Changes: DiffArticles(cur, a)}
+		changes := slices.DeleteFunc(DiffArticles(cur, a), func(c Change) bool { return c.Field == "status" })
+		item := PlanItem{Row: row.Row, Article: a, Changes: changes}
 		if len(item.Changes) == 0 {
 			p.Unchanged = append(p.Unchanged, item)
 		} else {
@@ -578,24 +586,41 @@ var errNoAuthor = fmt.Errorf("kb: the author is empty: %w", ErrInvalid)
 const importNote = "导入"
 
 // toSave returns the articles of a plan that get a new version: the added
-// ones and those whose content changed (not only their status).
+// ones and the changed ones.
 func toSave(p Plan) []Article {
 	var save []Article
-	for _, it := range p.Added {
-		save = append(save, it.Article)
-	}
-	for _, it := range p.Changed {
-		if slices.ContainsFunc(it.Changes, func(c Change) bool { return c.Field != "status" }) {
+	for _, list := range [][]PlanItem{p.Added, p.Changed} {
+		for _, it := range list {
 			save = append(save, it.Article)
 		}
 	}
 	return save
 }
 
+// afterSave returns the heads as they will be once the plan's articles
+// are saved: each saved one has a new latest version, not published.
+func afterSave(p Plan, heads []Head) []Head {
+	out := slices.Clone(heads)
+	at := make(map[string]int, len(out))
+	for i, h := range out {
+		at[h.Article.ID] = i
+	}
+	for _, a := range toSave(p) {
+		i, ok := at[a.ID]
+		if !ok {
+			out = append(out, Head{Article: Article{ID: a.ID, Status: StatusDraft}})
+			i = len(out) - 1
+		}
+		out[i].Latest++
+	}
+	return out
+}
+
 // toPublish returns the articles of a plan that the file marks published
 // and whose latest version is not the published one, and those it marks
 // archived that are not, given the heads after saving.
 func toPublish(p Plan, heads []Head) (pub, archive []string) {
+	pub, archive = []string{}, []string{}
 	byID := make(map[string]Head, len(heads))
 	for _, h := range heads {
 		byID[h.Article.ID] = h

@@ -250,7 +250,7 @@ func kbImport(ctx context.Context, e *kb.Editor, path, format string, stdin io.R
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	plan, err := e.PlanImport(ctx, rows)
+	plan, err := e.PlanImport(ctx, rows, opts.Publish)
 	if err != nil {
 		return err
 	}
@@ -286,6 +286,12 @@ func printPlan(w io.Writer, p kb.Plan) {
 	}
 	for _, r := range p.Rejected {
 		fmt.Fprintf(w, "  ! 第 %d 行：%s\n", r.Row, r.Reason)
+	}
+	if len(p.Publish) > 0 {
+		fmt.Fprintf(w, "  发布 %d 篇：%s\n", len(p.Publish), strings.Join(p.Publish, ", "))
+	}
+	if len(p.Archive) > 0 {
+		fmt.Fprintf(w, "  归档 %d 篇：%s\n", len(p.Archive), strings.Join(p.Archive, ", "))
 	}
 }
 

@@ -125,6 +125,8 @@ type planResponse struct {
 	Changed   []planRow        `json:"changed"`
 	Unchanged []planRow        `json:"unchanged"`
 	Rejected  []kb.Rejection   `json:"rejected"`
+	Publish   []string         `json:"publish"`
+	Archive   []string         `json:"archive"`
 	Result    *kb.ImportResult `json:"result,omitempty"`
 }
 
@@ -168,13 +170,13 @@ func (h *Handler) importFile(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	plan, err := h.ed.PlanImport(ctx, rows)
+	plan, err := h.ed.PlanImport(ctx, rows, fl.publish)
 	if err != nil {
 		h.writeError(c, err)
 		return
 	}
 	resp := planResponse{DryRun: fl.dryRun, Added: planRows(plan.Added), Changed: planRows(plan.Changed),
-		Unchanged: planRows(plan.Unchanged), Rejected: plan.Rejected}
+		Unchanged: planRows(plan.Unchanged), Rejected: plan.Rejected, Publish: plan.Publish, Archive: plan.Archive}
 	if len(plan.Rejected) > 0 && !fl.allowRejected {
 		h.writeError(c, &detailedError{status: http.StatusUnprocessableEntity, code: CodeRejected,
 			msg: fmt.Sprintf(msgRejected, len(plan.Rejected), plan.Rejected[0].Reason), key: "plan", value: resp})

@@ -196,7 +196,7 @@ func testEditorImport(t *testing.T, s kb.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := e.PlanImport(ctx, rows)
+	plan, err := e.PlanImport(ctx, rows, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,10 +254,14 @@ func testEditorImport(t *testing.T, s kb.Store) {
 	}
 
 	// With Publish the file's statuses apply, also to articles the import
-	// leaves unchanged: edit, marked published, has a draft waiting.
-	plan, _ = e.PlanImport(ctx, rows)
+	// leaves unchanged: edit, marked published, has a draft waiting, and
+	// the dry run says so.
+	plan, _ = e.PlanImport(ctx, rows, true)
 	if len(plan.Changed) != 0 || len(plan.Added) != 0 {
 		t.Errorf("a second dry run still changes %+v / adds %+v", plan.Changed, plan.Added)
+	}
+	if !cmp.Equal(plan.Publish, []string{"edit"}) || len(plan.Archive) != 0 {
+		t.Errorf("dry run with Publish: publish %v, archive %v; want edit's waiting draft published", plan.Publish, plan.Archive)
 	}
 	res, err = e.ApplyImport(ctx, plan, kb.ImportOptions{Author: "importer", Publish: true, AllowRejected: true})
 	if err != nil || !cmp.Equal(res.Published, []string{"edit"}) || len(res.Saved) != 0 {
@@ -265,6 +269,26 @@ func testEditorImport(t *testing.T, s kb.Store) {
 	}
 	if got := answers(t, e); got["edit"] != "新答案" || got["new"] != "" {
 		t.Errorf("answers after importing with Publish = %v", got)
+	}
+
+	// A status alone is no change of content: without Publish the row
+	// leaves the article as it is; with Publish it is archived, and the
+	// dry run says so. A draft status never unpublishes.
+	statusRows, err := kb.ReadCSV(strings.NewReader("id,question,answer,status\nkeep,怎么联系客服 keep,答案 1,archived\ntitled,怎么联系客服 titled,答案 1,draft\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, _ = e.PlanImport(ctx, statusRows, false)
+	if len(plan.Changed) != 0 || len(plan.Unchanged) != 2 || len(plan.Archive) != 0 {
+		t.Errorf("status-only rows without Publish: changed %+v, unchanged %d, archive %v; want both unchanged", plan.Changed, len(plan.Unchanged), plan.Archive)
+	}
+	plan, _ = e.PlanImport(ctx, statusRows, true)
+	if !cmp.Equal(plan.Archive, []string{"keep"}) || len(plan.Publish) != 0 {
+		t.Errorf("status-only rows with Publish: archive %v, publish %v; want keep archived", plan.Archive, plan.Publish)
+	}
+	res, err = e.ApplyImport(ctx, plan, kb.ImportOptions{Author: "importer", Publish: true})
+	if err != nil || !cmp.Equal(res.Archived, plan.Archive) || len(res.Saved) != 0 {
+		t.Errorf("ApplyImport of status rows = %+v, %v; want what the dry run said", res, err)
 	}
 }
 
@@ -282,7 +306,7 @@ func testEditorImportRoundTrip(t *testing.T, s kb.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := e.PlanImport(ctx, rows)
+	plan, err := e.PlanImport(ctx, rows, false)
 	if err != nil || len(plan.Added) != len(def) || len(plan.Rejected) != 0 {
 		t.Fatalf("plan: %d added, %d rejected, %v", len(plan.Added), len(plan.Rejected), err)
 	}
@@ -302,7 +326,7 @@ func testEditorImportRoundTrip(t *testing.T, s kb.Store) {
 	if !bytes.Equal(sorted.Bytes(), out.Bytes()) {
 		t.Errorf("export after import differs from the file imported (%d and %d bytes)", sorted.Len(), out.Len())
 	}
-	plan, _ = e.PlanImport(ctx, rows)
+	plan, _ = e.PlanImport(ctx, rows, false)
 	if len(plan.Unchanged) != len(def) {
 		t.Errorf("importing the export again changes %d and adds %d articles", len(plan.Changed), len(plan.Added))
 	}

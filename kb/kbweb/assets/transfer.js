@@ -1,6 +1,7 @@
 // transfer.js: export the knowledge base as JSON or CSV, and import a
-// file: a dry run first reports what it would add, change and leave, and
-// the rows it rejects with their numbers and reasons; then apply.
+// file: a dry run first reports what it would add, change and leave, the
+// rows it rejects with their numbers and reasons, and what publishing
+// would publish and archive; then apply.
 
 import { api, notify } from '/panel/assets/api.js';
 import { clear, el, field } from '/panel/assets/dom.js';
@@ -33,7 +34,7 @@ export async function transferView(view) {
     let plan;
     let problem = '';
     try {
-      plan = await send(f, { dry_run: '1' });
+      plan = await send(f, { dry_run: '1', publish: '1' }); // also says what publishing would do
     } catch (e) {
       if (e.code !== 'rejected' || !e.body || !e.body.plan) {
         clear(report);
@@ -110,9 +111,20 @@ function showPlan(box, plan, problem, f, send) {
       el('p', { class: 'muted' }, plan.unchanged.map((r) => `${r.row}: ${r.id}`).join(' · '))) : null,
     el('div', { class: 'apply' },
       el('label', { class: 'check' }, publish, '按文件中的状态发布/归档 (apply the file\'s statuses: publish, archive)'),
+      el('p', { class: 'muted', id: 'plan-statuses' }, statusNote(plan)),
       n('rejected') ? el('label', { class: 'check' }, allow, '跳过被拒绝的行，只导入有效行 (import the valid rows only)') : null,
       apply),
     result));
+}
+
+/** statusNote says what ticking "publish" would publish and archive. */
+function statusNote(plan) {
+  const pub = plan.publish || [];
+  const arc = plan.archive || [];
+  if (!pub.length && !arc.length) return '勾选后不会发布或归档任何文章。(publishing changes no status)';
+  const list = (ids) => ids.length ? ids.join('、') : '—';
+  return `勾选后：发布 ${pub.length} 篇（${list(pub)}），归档 ${arc.length} 篇（${list(arc)}）。` +
+    `(ticked: ${pub.length} published, ${arc.length} archived)`;
 }
 
 function planTable(title, id, head, rows) {
