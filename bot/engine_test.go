@@ -18,7 +18,9 @@ import (
 	"github.com/kefuhq/kefu/bot/bottest"
 	botredis "github.com/kefuhq/kefu/bot/redisstore"
 	casesredis "github.com/kefuhq/kefu/cases/redisstore"
+	"github.com/kefuhq/kefu/handoff"
 	handoffredis "github.com/kefuhq/kefu/handoff/redisstore"
+	"github.com/kefuhq/kefu/kb"
 )
 
 // storeKinds lists the store sets every conversation test runs on: the
@@ -304,5 +306,29 @@ func TestTranscriptNamesArticles(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("transcript has no answer from kb:overseas-contact: %+v", tk.Messages)
+	}
+}
+
+// TestUnknownLaneStillHandsOff: an article naming a lane that is not
+// configured (removed from kefu.yaml after it was saved) still hands the
+// user to a person, in the default lane, instead of failing the turn.
+func TestUnknownLaneStillHandsOff(t *testing.T) {
+	b := bottest.New(t, bottest.Options{})
+	articles, err := kb.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	articles = append(articles, kb.Article{ID: "lost-lane", Question: "会员积分怎么兑换礼品", Answer: "积分商城里兑换。",
+		Kind: kb.KindFAQ, Status: kb.StatusPublished, Handoff: "no-such-lane"})
+	b.Router.SetIndex(kb.NewIndex(articles))
+	reply := b.Say("会员积分怎么兑换礼品")
+	if !b.HasOpenTicket() {
+		t.Fatalf("reply %q, want a handoff", reply)
+	}
+	if tk := b.OpenTicket(); tk.Lane != handoff.LaneNormal {
+		t.Errorf("ticket in lane %q, want the default %q", tk.Lane, handoff.LaneNormal)
+	}
+	if !strings.Contains(reply, "普通队列") {
+		t.Errorf("reply %q does not name the lane", reply)
 	}
 }

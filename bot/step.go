@@ -260,9 +260,15 @@ func (st *step) handOff(ctx context.Context, msg handoff.Message, lane, reason, 
 	if data != nil {
 		transcript = append(transcript[:len(transcript):len(transcript)], *data)
 	}
-	out, err := st.e.handoff.Handoff(ctx, handoff.Request{
-		OpenID: st.s.OpenID, Lane: lane, Reason: reason, Transcript: transcript,
-	})
+	req := handoff.Request{OpenID: st.s.OpenID, Lane: lane, Reason: reason, Transcript: transcript}
+	out, err := st.e.handoff.Handoff(ctx, req)
+	if errors.Is(err, handoff.ErrUnknownLane) && lane != st.defaultLane() {
+		// An article may name a lane that is no longer configured: the
+		// user still reaches a person, in the default lane.
+		st.e.log.Warn("handoff lane not configured, using the default lane", "lane", lane, "reason", reason)
+		req.Lane = st.defaultLane()
+		out, err = st.e.handoff.Handoff(ctx, req)
+	}
 	if err != nil {
 		return Reply{}, fmt.Errorf("bot: hand off: %w", err)
 	}

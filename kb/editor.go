@@ -1,6 +1,7 @@
 package kb
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -46,6 +47,24 @@ type Editor struct {
 	store    Store
 	notifier Notifier
 	now      func() time.Time
+	check    func(Article) error // see SetCheck
+}
+
+// SetCheck sets a check of what an article names outside the knowledge
+// base — its handoff lane, its flow — run at every save and on every row
+// an import adds or changes; its errors should wrap ErrInvalid. nil
+// checks nothing. Set it before the editor is used.
+func (e *Editor) SetCheck(check func(Article) error) { e.check = check }
+
+// checkRefs runs the check set by SetCheck on a valid article.
+func (e *Editor) checkRefs(a Article) error {
+	if e.check == nil {
+		return nil
+	}
+	if err := e.check(a); err != nil {
+		return fmt.Errorf("kb: article %q: %w", a.ID, err)
+	}
+	return nil
 }
 
 // NewEditor returns an Editor over store that announces publishes through
@@ -125,6 +144,9 @@ func (e *Editor) SaveIf(ctx context.Context, a Article, author, note string, bas
 	a = Normalize(a)
 	a.Status = StatusDraft
 	if err := Validate(a); err != nil {
+		return Version{}, err
+	}
+	if err := e.checkRefs(a); err != nil {
 		return Version{}, err
 	}
 	return e.store.Save(ctx, a, author, note, e.clock(), base)
@@ -311,10 +333,24 @@ func (e *Editor) PlanImport(ctx context.Context, rows []ImportRow, publish bool)
 		current[i] = h.Article
 	}
 	p := NewPlan(current, rows)
+	p.Added, p.Changed = e.keepChecked(p.Added, &p), e.keepChecked(p.Changed, &p)
+	slices.SortFunc(p.Rejected, func(x, y Rejection) int { return cmp.Compare(x.Row, y.Row) })
 	if publish {
 		p.Publish, p.Archive = toPublish(p, afterSave(p, heads))
 	}
 	return p, nil
+}
+
+// keepChecked returns the items whose articles pass the check set by
+// SetCheck, and adds the others to p's rejected rows.
+func (e *Editor) keepChecked(items []PlanItem, p *Plan) []PlanItem {
+	return slices.DeleteFunc(items, func(it PlanItem) bool {
+		err := e.checkRefs(it.Article)
+		if err != nil {
+			p.Rejected = append(p.Rejected, Rejection{Row: it.Row, ID: it.Article.ID, Reason: fmt.Sprintf("kb: row %d: %v", it.Row, err)})
+		}
+		return err != nil
+	})
 }
 
 // ApplyImport carries out a plan from PlanImport: each added or changed

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -66,6 +67,7 @@ type app struct {
 	handoff  *handoff.Service
 	cases    *cases.Service
 	flows    *flows.Runner
+	flowReg  atomic.Pointer[flows.Registry] // the flow definitions in use (reloaded on SIGHUP)
 	lanes    handoff.Lanes
 	wechat   *wxapi.Client // nil when no AppID/AppSecret is configured
 	quota    *wxapi.Tracker
@@ -115,12 +117,22 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 }
 
 // openEditor opens the knowledge base and, when it is empty, seeds it with
-// KEFU_KB_FILE or the built-in default.
+// KEFU_KB_FILE or the built-in default. It loads the lanes and the flow
+// definitions too: a saved article must name configured ones.
 func (a *app) openEditor(ctx context.Context) error {
 	var err error
 	if a.editor, err = kb.NewEditor(a.kbStore, a.kbNotify, nil); err != nil {
 		return err
 	}
+	if a.lanes, err = handoff.NewLanes(mergeLanes(handoff.DefaultLanes(), a.cfg.Lanes)); err != nil {
+		return err
+	}
+	reg, err := flows.Load(a.cfg.FlowsDir, a.lanes.Names())
+	if err != nil {
+		return err
+	}
+	a.flowReg.Store(reg)
+	a.editor.SetCheck(articleRefs(a.lanes, a.flowReg.Load))
 	articles, err := loadKB(a.cfg.KBFile)
 	if err != nil {
 		return err
@@ -244,10 +256,7 @@ func (a *app) buildServices(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	lanes, err := handoff.NewLanes(mergeLanes(handoff.DefaultLanes(), cfg.Lanes))
-	if err != nil {
-		return err
-	}
+	lanes := a.lanes
 	a.handoff, err = handoff.NewService(handoff.Options{Store: a.tickets, Lanes: lanes, RepeatLimit: cfg.RepeatLimit,
 		AgentTimeout: cfg.AgentTimeout, UserTimeout: cfg.UserTimeout, QueueTimeout: cfg.QueueTimeout,
 		Events: a.events, Logger: a.log})
@@ -259,7 +268,7 @@ func (a *app) buildServices(ctx context.Context) error {
 	} else if n > 0 {
 		a.log.Info("lane SLAs changed: ticket deadlines recomputed", "tickets", n)
 	}
-	if err := a.openFlows(lanes); err != nil {
+	if err := a.openFlows(); err != nil {
 		return err
 	}
 	a.auth, err = auth.NewService(auth.Options{Store: a.accounts, ValidLane: validLane(lanes)})

@@ -8,23 +8,22 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 
 	"github.com/kefuhq/kefu/config"
 	"github.com/kefuhq/kefu/handoff"
 	"github.com/kefuhq/kefu/intents/flows"
+	"github.com/kefuhq/kefu/kb"
 )
 
-// openFlows loads the flow definitions and builds their runner over the
-// cases service: the business backend of KEFU_FLOW_ACTIONS, or, for
-// actions without a URL, kefu recording the submission as a case.
-func (a *app) openFlows(lanes handoff.Lanes) error {
+// openFlows builds the runner of the flow definitions openEditor loaded,
+// over the cases service: the business backend of KEFU_FLOW_ACTIONS, or,
+// for actions without a URL, kefu recording the submission as a case.
+func (a *app) openFlows() error {
 	cfg := a.cfg
-	reg, err := flows.Load(cfg.FlowsDir, lanes.Names())
-	if err != nil {
-		return err
-	}
+	reg := a.flowReg.Load() // loaded by openEditor
 	urls, err := flows.ParseActionURLs(cfg.FlowActions)
 	if err != nil {
 		return fmt.Errorf("%w: KEFU_FLOW_ACTIONS: %v", config.ErrInvalid, err)
@@ -43,7 +42,6 @@ func (a *app) openFlows(lanes handoff.Lanes) error {
 	if err != nil {
 		return err
 	}
-	a.lanes = lanes
 	a.router.SetFlows(reg)
 	a.log.Info("flows loaded", "flows", reg.Len(), "dir", cfg.FlowsDir)
 	return nil
@@ -72,6 +70,7 @@ func (a *app) reloadFlows() error {
 	if err != nil {
 		return err
 	}
+	a.flowReg.Store(reg)
 	a.flows.SetRegistry(reg)
 	a.router.SetFlows(reg)
 	a.log.Info("flows reloaded", "flows", reg.Len())
@@ -172,5 +171,29 @@ func (a *app) expireIdleFlows(ctx context.Context) {
 	}
 	if n > 0 {
 		a.log.Info("flows: idle flows expired", "flows", n)
+	}
+}
+
+// articleRefs checks that an article names a configured lane and an
+// existing flow: one that names others would fail its users.
+func articleRefs(lanes handoff.Lanes, registry func() *flows.Registry) func(kb.Article) error {
+	return func(a kb.Article) error {
+		if a.Handoff != "" {
+			if _, err := lanes.Lane(a.Handoff); err != nil {
+				return fmt.Errorf("handoff lane %q is not configured (lanes: %s): %w",
+					a.Handoff, strings.Join(lanes.Names(), ", "), kb.ErrInvalid)
+			}
+		}
+		if a.Flow != "" {
+			reg := registry()
+			if _, ok := reg.Flow(a.Flow); !ok {
+				var ids []string
+				for _, f := range reg.List() {
+					ids = append(ids, f.ID)
+				}
+				return fmt.Errorf("flow %q does not exist (flows: %s): %w", a.Flow, strings.Join(ids, ", "), kb.ErrInvalid)
+			}
+		}
+		return nil
 	}
 }

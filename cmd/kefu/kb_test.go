@@ -155,6 +155,20 @@ func testKB(t *testing.T, env []string) {
 	if a := exportedArticle(t, env, "from-stdin"); a.Status != kb.StatusPublished {
 		t.Errorf("after publish: %+v", a)
 	}
+
+	// An article must name a configured lane and an existing flow.
+	refs := `[{"id":"lane-ok","question":"车票丢了","answer":"答案","handoff":"emergency","flow":"bill_export"},
+	          {"id":"lane-bad","question":"会员问题","answer":"答案","handoff":"vip"},
+	          {"id":"flow-bad","question":"办会员","answer":"答案","flow":"no_such_flow"}]`
+	out, err = kefu(t, env, refs, "kb", "import", "-format", "json", "-dry-run", "-")
+	if !errors.Is(err, kb.ErrRejected) {
+		t.Fatalf("import naming an unknown lane and flow = %v, want ErrRejected", err)
+	}
+	for _, want := range []string{"新增 1 篇", "拒绝 2 行", `handoff lane "vip" is not configured (lanes: emergency,`, `flow "no_such_flow" does not exist (flows: `} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run report lacks %q:\n%s", want, out)
+		}
+	}
 }
 
 func exportedArticle(t *testing.T, env []string, id string) kb.Article {

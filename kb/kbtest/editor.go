@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -289,6 +290,51 @@ func testEditorImport(t *testing.T, s kb.Store) {
 	res, err = e.ApplyImport(ctx, plan, kb.ImportOptions{Author: "importer", Publish: true})
 	if err != nil || !cmp.Equal(res.Archived, plan.Archive) || len(res.Saved) != 0 {
 		t.Errorf("ApplyImport of status rows = %+v, %v; want what the dry run said", res, err)
+	}
+}
+
+// testEditorCheck: the editor's check (configured lanes, existing flows)
+// refuses a save, and rejects an import row by its number, keeping the
+// rows in order; an unchanged row is not checked (nothing is written).
+func testEditorCheck(t *testing.T, s kb.Store) {
+	ctx := context.Background()
+	e, _ := NewEditor(t, s)
+	mustEditorSave(t, e, article("old", 1))
+	e.SetCheck(func(a kb.Article) error {
+		if a.Handoff != "" && a.Handoff != "normal" {
+			return fmt.Errorf("handoff lane %q is not configured: %w", a.Handoff, kb.ErrInvalid)
+		}
+		return nil
+	})
+	bad := article("bad", 1)
+	bad.Handoff = "vip"
+	if _, err := e.Save(ctx, bad, "editor1", ""); !errors.Is(err, kb.ErrInvalid) || !strings.Contains(err.Error(), `"vip"`) {
+		t.Errorf("Save with an unknown lane = %v, want ErrInvalid naming it", err)
+	}
+	if _, err := e.Head(ctx, "bad"); !errors.Is(err, kb.ErrNotFound) {
+		t.Errorf("the refused article was saved: %v", err)
+	}
+	rows, err := kb.ReadCSV(strings.NewReader("id,question,answer,handoff\n" +
+		"a,问题 a,答案,vip\n" + // row 2: unknown lane
+		"b,问题 b,答案,normal\n" +
+		",,答案,\n" + // row 4: no question
+		"old,怎么联系客服 old,答案 1,\n")) // unchanged
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := e.PlanImport(ctx, rows, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rejected []int
+	for _, r := range plan.Rejected {
+		rejected = append(rejected, r.Row)
+	}
+	if !cmp.Equal(rejected, []int{2, 4}) || !strings.Contains(plan.Rejected[0].Reason, `"vip"`) {
+		t.Errorf("rejected %+v, want rows 2 (naming the lane) and 4", plan.Rejected)
+	}
+	if len(plan.Added) != 1 || plan.Added[0].Article.ID != "b" || len(plan.Unchanged) != 1 {
+		t.Errorf("added %+v, unchanged %+v; want b added and old unchanged", plan.Added, plan.Unchanged)
 	}
 }
 
