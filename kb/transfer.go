@@ -36,7 +36,11 @@ import (
 // question (see DeriveID), a missing kind is faq and a missing status draft;
 // when the article exists, a column left out (and an empty kind or status)
 // keeps its current value, and so do the fields CSV has no column for.
-// Records whose cells are all blank are skipped.
+// Records whose cells are all blank are skipped. A cell that would start a
+// formula in a spreadsheet program (its first character, after any "'",
+// is =, +, -, @, a tab or a carriage return) is written with one more "'"
+// in front, and read back without it, so that an exported user's question
+// such as =HYPERLINK(…) stays text when an editor opens the file.
 type Format string
 
 const (
@@ -186,6 +190,29 @@ func splitList(s string) []string {
 	}
 	end()
 	return items
+}
+
+// startsFormula reports whether a spreadsheet program would read a cell
+// beginning like s as a formula.
+func startsFormula(s string) bool {
+	return s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0
+}
+
+// protectCell puts a "'" in front of a cell that, after its own leading
+// "'"s, starts a formula; readCell takes it away again.
+func protectCell(s string) string {
+	if startsFormula(strings.TrimLeft(s, "'")) {
+		return "'" + s
+	}
+	return s
+}
+
+// readCell undoes protectCell.
+func readCell(s string) string {
+	if strings.HasPrefix(s, "'") && startsFormula(strings.TrimLeft(s, "'")) {
+		return s[1:]
+	}
+	return s
 }
 
 // DeriveID returns the ID an imported article without one gets: the ASCII
@@ -371,7 +398,7 @@ func csvRow(line int, cols []csvColumn, rec []string, ids map[string]int) Import
 			row.Err = fmt.Errorf("kb: line %d: column %s is not valid UTF-8: %w", line, c.name, ErrInvalid)
 			return row
 		}
-		c.set(&row.Article, rec[i])
+		c.set(&row.Article, readCell(rec[i]))
 		if (c.name == "kind" || c.name == "status" || c.name == "id") && strings.TrimSpace(rec[i]) == "" {
 			continue // a default, not a value to merge
 		}
@@ -451,7 +478,7 @@ func WriteCSV(w io.Writer, articles []Article) error {
 	cw.Write(rec)
 	for i := range articles {
 		for j, c := range csvColumns {
-			rec[j] = c.get(&articles[i])
+			rec[j] = protectCell(c.get(&articles[i]))
 		}
 		cw.Write(rec)
 	}

@@ -2,6 +2,7 @@ package kb
 
 import (
 	"bytes"
+	"encoding/csv"
 	"errors"
 	"reflect"
 	"slices"
@@ -215,6 +216,33 @@ func TestCSVRoundTrip(t *testing.T) {
 	}
 	if diff := cmp.Diff(articles, got, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("CSV round trip (-want +got):\n%s", diff)
+	}
+}
+
+// TestCSVFormulas: no cell of an export starts a spreadsheet formula, and
+// the texts come back as they were, a leading "'" of their own included.
+func TestCSVFormulas(t *testing.T) {
+	a := Article{ID: "f", Question: `=HYPERLINK("http://evil.example","点我")`, Similar: []string{"@SUM(1,2)", "正常"},
+		Answer: "+1+2", AnswerEN: "-minus", Category: "'=已是文本", Tags: []string{"'普通"}, Kind: KindFAQ, Status: StatusDraft}
+	var buf bytes.Buffer
+	if err := WriteCSV(&buf, []Article{a}); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(buf.Bytes(), bom))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cell := range recs[1] {
+		if startsFormula(cell) {
+			t.Errorf("exported cell %q starts a formula", cell)
+		}
+	}
+	rows, err := ReadCSV(&buf)
+	if err != nil || len(rows) != 1 || rows[0].Err != nil {
+		t.Fatalf("%v, %+v", err, rows)
+	}
+	if got := rows[0].Article; !reflect.DeepEqual(got, a) {
+		t.Errorf("read back %+v, want %+v", got, a)
 	}
 }
 
