@@ -476,12 +476,20 @@ func (e *Editor) unansweredGroup(ctx context.Context, id string) (UnansweredGrou
 			return g, nil
 		}
 	}
+	// The leading text may have changed since the caller listed the
+	// groups: the group that now holds the text that led is the one.
+	for _, g := range groups {
+		if slices.ContainsFunc(g.Texts, func(t string) bool { return groupID(t) == id }) {
+			return g, nil
+		}
+	}
 	return UnansweredGroup{}, fmt.Errorf("kb: unanswered group %s: %w", id, ErrNotFound)
 }
 
 // DismissUnanswered removes a group from the unanswered queue. Groups are
-// formed anew on every listing: when the group's leading text changed
-// since the caller listed it, the ID is unknown and it returns ErrNotFound.
+// formed anew on every listing; a group whose leading text changed since
+// the caller listed it is still found by its old ID while it holds that
+// text. Otherwise it returns ErrNotFound.
 func (e *Editor) DismissUnanswered(ctx context.Context, groupID string) error {
 	g, err := e.unansweredGroup(ctx, groupID)
 	if err != nil {
@@ -496,7 +504,9 @@ func (e *Editor) DismissUnanswered(ctx context.Context, groupID string) error {
 // ResolveUnanswered adds text (empty = the group's leading text) as a
 // similar question of article articleID, as a new version by author
 // (unless the article already has that question), and removes the group
-// from the queue. It returns the article's latest version.
+// from the queue. It returns the article's latest version. The article
+// must not be archived (ErrInvalid: nobody would see the question), and
+// an editor's save in between is kept, not overwritten.
 func (e *Editor) ResolveUnanswered(ctx context.Context, groupID, articleID, text, author string) (Version, error) {
 	if err := checkAuthor(author); err != nil {
 		return Version{}, err
@@ -508,23 +518,38 @@ func (e *Editor) ResolveUnanswered(ctx context.Context, groupID, articleID, text
 	if text = strings.TrimSpace(text); text == "" {
 		text = g.Text
 	}
-	h, err := e.store.Head(ctx, articleID)
+	v, err := e.addSimilar(ctx, articleID, text, author)
 	if err != nil {
-		return Version{}, fmt.Errorf("kb: resolve into %s: %w", articleID, err)
-	}
-	v, err := e.store.Version(ctx, articleID, h.Latest)
-	if err != nil {
-		return Version{}, fmt.Errorf("kb: resolve into %s: %w", articleID, err)
-	}
-	if !slices.Contains(v.Article.Questions(), text) {
-		a := v.Article
-		a.Similar = append(slices.Clone(a.Similar), text)
-		if v, err = e.Save(ctx, a, author, "未答问题："+text); err != nil {
-			return Version{}, err
-		}
+		return Version{}, err
 	}
 	if err := e.store.DeleteUnanswered(ctx, g.Texts...); err != nil {
 		return Version{}, fmt.Errorf("kb: unanswered: %w", err)
 	}
 	return v, nil
+}
+
+// addSimilar saves text as a new similar question of the latest version
+// of an article that is not archived, unless it has that question, and
+// returns the article's latest version. A save by someone else in between
+// is read again (a few times) rather than overwritten.
+func (e *Editor) addSimilar(ctx context.Context, articleID, text, author string) (Version, error) {
+	for try := 0; ; try++ {
+		h, err := e.store.Head(ctx, articleID)
+		if err != nil {
+			return Version{}, fmt.Errorf("kb: resolve into %s: %w", articleID, err)
+		}
+		if h.Article.Status == StatusArchived {
+			return Version{}, fmt.Errorf("kb: resolve into %s: the article is archived: restore it first or choose another: %w", articleID, ErrInvalid)
+		}
+		v, err := e.store.Version(ctx, articleID, h.Latest)
+		if err != nil || slices.Contains(v.Article.Questions(), text) {
+			return v, err
+		}
+		a := v.Article
+		a.Similar = append(slices.Clone(a.Similar), text)
+		v, err = e.SaveIf(ctx, a, author, "未答问题："+text, h.Latest)
+		if !errors.Is(err, ErrConflict) || try == 2 {
+			return v, err
+		}
+	}
 }

@@ -12,7 +12,8 @@ import (
 // UnansweredGroup is a group of near-identical unanswered questions: what
 // the editor sees in the unanswered queue.
 type UnansweredGroup struct {
-	// ID names the group while its leading text stays the same (see
+	// ID names the group by its leading text; the editor still finds the
+	// group by an earlier leader's ID while it holds that text (see
 	// Editor.DismissUnanswered).
 	ID string `json:"id"`
 	// Text is the leading text: the one recorded most often.

@@ -41,6 +41,10 @@ func kbCommand(ctx context.Context, cfg *config.Config, args []string, stdin io.
 		return fmt.Errorf("%w: kefu kb needs a command", errUsage)
 	}
 	cmd, args := args[0], args[1:]
+	if cmd == "help" || cmd == "-h" || cmd == "-help" || cmd == "--help" {
+		fmt.Fprint(stdout, kbUsage)
+		return nil
+	}
 	fs := flag.NewFlagSet("kb "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, kbUsage) }
@@ -234,8 +238,11 @@ func kbExport(ctx context.Context, e *kb.Editor, format, out string, stdout io.W
 
 func kbImport(ctx context.Context, e *kb.Editor, path, format string, stdin io.Reader, stdout io.Writer, opts kb.ImportOptions, dryRun bool) error {
 	f, err := fileFormat(format, path, "")
-	if err != nil || f == "" {
-		return fmt.Errorf("%w: say -format json or csv for stdin (%v)", errUsage, err)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: %v", errUsage, err)
+	case f == "":
+		return fmt.Errorf("%w: say -format json or csv for stdin", errUsage)
 	}
 	in := stdin
 	if path != "-" {

@@ -196,6 +196,12 @@ func TestKBUsage(t *testing.T) {
 			t.Errorf("kefu %s = %v, want a usage error", strings.Join(args, " "), err)
 		}
 	}
+	if out, err := kefu(t, env, "", "kb", "import", "-"); err == nil || strings.Contains(err.Error(), "nil") || !strings.Contains(out+err.Error(), "-format") {
+		t.Errorf("import from stdin without -format: %v, want a plain usage error naming -format", err)
+	}
+	if out, err := kefu(t, env, "", "kb", "-h"); err != nil || !strings.Contains(out, "kefu kb") {
+		t.Errorf("kefu kb -h = %v\n%s, want the usage on stdout", err, out)
+	}
 	if _, err := kefu(t, env, "", "kb", "history", "nope"); !errors.Is(err, kb.ErrNotFound) {
 		t.Errorf("history of a missing article = %v, want ErrNotFound", err)
 	}
