@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -136,7 +137,9 @@ func (e *Editor) Save(ctx context.Context, a Article, author, note string) (Vers
 
 // SaveIf is Save when the article's latest version is still base (0: the
 // article must be new), which holds across instances: an editor's edit
-// never silently replaces another's. Otherwise it returns ErrConflict.
+// never silently replaces another's. Otherwise it returns ErrConflict. A
+// save that changes nothing (once tidied, see Normalize) makes no new
+// version: it returns the latest one.
 func (e *Editor) SaveIf(ctx context.Context, a Article, author, note string, base int) (Version, error) {
 	if err := checkAuthor(author); err != nil {
 		return Version{}, err
@@ -149,7 +152,33 @@ func (e *Editor) SaveIf(ctx context.Context, a Article, author, note string, bas
 	if err := e.checkRefs(a); err != nil {
 		return Version{}, err
 	}
+	if v, same, err := e.unchanged(ctx, a, base); err != nil || same {
+		return v, err
+	}
 	return e.store.Save(ctx, a, author, note, e.clock(), base)
+}
+
+// unchanged reports whether a, saved on base, would repeat the latest
+// version of its article word for word, and returns that version: such a
+// save makes no new version.
+func (e *Editor) unchanged(ctx context.Context, a Article, base int) (Version, bool, error) {
+	if base == 0 {
+		return Version{}, false, nil // a new article
+	}
+	h, err := e.store.Head(ctx, a.ID)
+	if errors.Is(err, ErrNotFound) || err == nil && base != AnyVersion && base != h.Latest {
+		return Version{}, false, nil // the store's save says what is wrong
+	}
+	if err != nil {
+		return Version{}, false, fmt.Errorf("kb: save %s: %w", a.ID, err)
+	}
+	v, err := e.store.Version(ctx, a.ID, h.Latest)
+	if err != nil {
+		return Version{}, false, fmt.Errorf("kb: save %s: %w", a.ID, err)
+	}
+	latest := v.Article
+	latest.Status = a.Status
+	return v, reflect.DeepEqual(Normalize(latest), a), nil
 }
 
 func checkAuthor(author string) error {

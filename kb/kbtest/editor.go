@@ -293,6 +293,33 @@ func testEditorImport(t *testing.T, s kb.Store) {
 	}
 }
 
+// testEditorSaveUnchanged: a save that changes nothing once tidied makes
+// no version; on a stale base it is still a conflict.
+func testEditorSaveUnchanged(t *testing.T, s kb.Store) {
+	ctx := context.Background()
+	e, _ := NewEditor(t, s)
+	a := article("same", 1)
+	mustEditorSave(t, e, a)
+	untidy := a
+	untidy.Question = "  " + a.Question + " "
+	untidy.Similar = append(slices.Clone(a.Similar), a.Similar[0])
+	for _, base := range []int{1, kb.AnyVersion} {
+		v, err := e.SaveIf(ctx, untidy, "editor2", "", base)
+		if err != nil || v.Version != 1 || v.Author != "editor1" {
+			t.Errorf("SaveIf of the same content on base %d = version %d by %s, %v; want version 1 by editor1", base, v.Version, v.Author, err)
+		}
+	}
+	changed := a
+	changed.Answer = "新答案"
+	mustEditorSave(t, e, changed)
+	if _, err := e.SaveIf(ctx, changed, "editor2", "", 1); !errors.Is(err, kb.ErrConflict) {
+		t.Errorf("the latest content on a stale base = %v, want ErrConflict", err)
+	}
+	if h, _ := e.History(ctx, "same"); len(h) != 2 {
+		t.Errorf("%d versions, want 2", len(h))
+	}
+}
+
 // testEditorCheck: the editor's check (configured lanes, existing flows)
 // refuses a save, and rejects an import row by its number, keeping the
 // rows in order; an unchanged row is not checked (nothing is written).
