@@ -340,9 +340,11 @@ func Load(path string, explicit bool, environ []string) (*Config, error) {
 		}
 	}
 	known := map[string]bool{"KEFU_CONFIG": true}
+	setting := map[string]bool{} // names of settings, some of which end in _FILE themselves
 	for _, o := range options {
 		known[envName(o.name)] = true
 		known[envName(o.name)+"_FILE"] = true
+		setting[envName(o.name)] = true
 	}
 	for _, kv := range environ {
 		k, v, _ := strings.Cut(kv, "=")
@@ -352,7 +354,7 @@ func Load(path string, explicit bool, environ []string) (*Config, error) {
 		if !known[k] {
 			return nil, fmt.Errorf("%w: unknown setting %s (see the README's configuration table)", ErrInvalid, k)
 		}
-		if name, ok := strings.CutSuffix(k, "_FILE"); ok {
+		if name, ok := strings.CutSuffix(k, "_FILE"); ok && !setting[k] {
 			secret, err := os.ReadFile(v)
 			if err != nil {
 				return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, k, err)

@@ -50,6 +50,24 @@ func TestLoadEnvAndFile(t *testing.T) {
 	}
 }
 
+// TestLoadSettingsNamedFile: settings whose own names end in _FILE
+// (KEFU_KB_FILE, KEFU_RULES_FILE) take the path itself; their _FILE form
+// reads the path from a file, like any other setting.
+func TestLoadSettingsNamedFile(t *testing.T) {
+	dir := t.TempDir()
+	pathFile := filepath.Join(dir, "path")
+	if err := os.WriteFile(pathFile, []byte("/srv/rules.yaml\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load("", false, []string{"KEFU_KB_FILE=/srv/kb.json", "KEFU_RULES_FILE_FILE=" + pathFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.KBFile != "/srv/kb.json" || c.RulesFile != "/srv/rules.yaml" {
+		t.Errorf("KBFile %q, RulesFile %q; want /srv/kb.json and /srv/rules.yaml", c.KBFile, c.RulesFile)
+	}
+}
+
 func TestLoadErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
