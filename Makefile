@@ -15,6 +15,8 @@ build:
 test: lint e2e-deps
 	$(GO) test -race -count=1 $(PKGS)
 	$(MAKE) quality
+	@out=$$($(GO) test -count=1 -run '^TestPublishLargeKB$$' -v ./cmd/kefu 2>&1); status=$$?; \
+	echo "$$out" | grep -E 'kbreload_test|^(ok|FAIL|---)'; exit $$status
 
 ## quality: the matcher's figures on the dev splits of ../shared/data must not fall (without -race: it trains on 15k questions).
 quality:

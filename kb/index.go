@@ -67,6 +67,7 @@ type Index struct {
 	ovrShare  float32      // share of the best match's one-vs-rest sigmoid in the scores
 	erasure   float32      // share of the classifier's figures moved towards their erasure minima
 	neg       []bool       // article → holds out-of-scope examples (KindOutOfScope); nil when none does
+	patch     *patch       // see Patched; nil for an index built whole
 	pool      sync.Pool    // *scratch
 }
 
@@ -112,25 +113,33 @@ type qterm struct {
 	tf int32
 }
 
-func newIndex(articles []Article, p params) *Index {
-	ix := &Index{byID: make(map[string]int32), termIDs: make(map[uint64]int32)}
+// indexable returns copies of the articles an index holds: the published
+// ones, the first of each ID.
+func indexable(articles []Article) []Article {
+	var out []Article
+	seen := make(map[string]bool, len(articles))
 	for _, a := range articles {
-		if a.Status != StatusPublished {
+		if a.Status != StatusPublished || seen[a.ID] {
 			continue
 		}
-		if _, dup := ix.byID[a.ID]; dup {
-			continue
-		}
+		seen[a.ID] = true
 		a.Similar = slices.Clone(a.Similar)
 		a.Tags = slices.Clone(a.Tags)
+		out = append(out, a)
+	}
+	return out
+}
+
+func newIndex(articles []Article, p params) *Index {
+	ix := &Index{byID: make(map[string]int32), termIDs: make(map[uint64]int32), articles: indexable(articles)}
+	for i, a := range ix.articles {
 		if a.Kind == KindOutOfScope && ix.neg == nil {
-			ix.neg = make([]bool, len(ix.articles), len(articles))
+			ix.neg = make([]bool, len(ix.articles))
 		}
 		if ix.neg != nil {
-			ix.neg = append(ix.neg, a.Kind == KindOutOfScope)
+			ix.neg[i] = a.Kind == KindOutOfScope
 		}
-		ix.byID[a.ID] = int32(len(ix.articles))
-		ix.articles = append(ix.articles, a)
+		ix.byID[a.ID] = int32(i)
 	}
 
 	// Analyze every question; count each term's document frequency over
@@ -254,10 +263,8 @@ func newIndex(articles []Article, p params) *Index {
 		}
 	}
 
+	ix.initPool()
 	nq := len(ix.questions)
-	ix.pool.New = func() any {
-		return &scratch{acc: make([]float32, nq), accA: make([]float32, na), seen: make([]bool, na)}
-	}
 	if p.clsWeight > 0 && na > 1 {
 		var confusers func(int) []int32
 		k := p.cls.confusers
@@ -289,6 +296,14 @@ func newIndex(articles []Article, p params) *Index {
 	}
 
 	return ix
+}
+
+// initPool makes the index's pool of search scratch.
+func (ix *Index) initPool() {
+	nq, na := len(ix.questions), len(ix.articles)
+	ix.pool.New = func() any {
+		return &scratch{acc: make([]float32, nq), accA: make([]float32, na), seen: make([]bool, na)}
+	}
 }
 
 // nearest returns up to k other articles that questions of article a are
@@ -383,14 +398,22 @@ type candidate struct {
 // Len returns the number of indexed (published) articles, out-of-scope
 // ones included.
 func (ix *Index) Len() int {
+	if ix.patch != nil {
+		return ix.patch.n
+	}
 	return len(ix.articles)
 }
 
 // Article returns the published article with the given ID, unless it is
 // of KindOutOfScope (never an answer). The article must not be modified.
 func (ix *Index) Article(id string) (*Article, bool) {
+	if ix.patch != nil {
+		if a, ok := ix.patch.overlay.Article(id); ok {
+			return a, true
+		}
+	}
 	i, ok := ix.byID[id]
-	if !ok || ix.isNeg(i) {
+	if !ok || ix.isNeg(i) || ix.patch != nil && ix.patch.hidden[i] {
 		return nil, false
 	}
 	return &ix.articles[i], true
@@ -410,6 +433,14 @@ func (ix *Index) Article(id string) (*Article, bool) {
 // nil for k <= 0 and for a query without indexable text (empty, or only
 // punctuation and function words).
 func (ix *Index) Search(query string, k int) []Match {
+	if ix.patch != nil {
+		return ix.searchPatched(query, k)
+	}
+	return ix.search(query, k)
+}
+
+// search is Search on the index's own matching.
+func (ix *Index) search(query string, k int) []Match {
 	if k <= 0 || len(ix.questions) == 0 {
 		return nil
 	}

@@ -350,17 +350,16 @@ func (a *app) recordUnanswered() func(bot.Unanswered) {
 	return w.Offer
 }
 
-// watchKB rebuilds the router's index whenever the published knowledge
+// watchKB brings the router's index up to date (see kbReloader) whenever the published knowledge
 // base changes, here or in another instance, until ctx ends.
 func (a *app) watchKB(ctx context.Context) {
+	reloader := newKBReloader(a.router, a.log)
 	err := a.editor.Watch(ctx, a.kbRev, 0, func(articles []kb.Article, rev int64) {
-		start := time.Now()
-		a.router.SetIndex(kb.NewIndex(articles))
+		reloader.publish(articles, rev)
 		if a.semantic != nil {
 			a.semantic.Update(articles)
 		}
 		a.metrics.kbRevision.Set(float64(rev))
-		a.log.Info("knowledge base reloaded", "revision", rev, "articles", len(articles), "took", time.Since(start))
 	})
 	if err != nil && ctx.Err() == nil {
 		a.log.Error("knowledge base: watch", "err", err)

@@ -2,7 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -95,5 +100,92 @@ func checkPublishReaches(t *testing.T, publisher, other *app) {
 		if time.Since(start) > limit {
 			t.Fatalf("%v after the archive the article still answers", limit)
 		}
+	}
+}
+
+// TestPublishLargeKB checks that a publish reaches users within a second
+// on a knowledge base whose full index takes seconds to train (1,500
+// articles, 9,000 questions): the patched index serves it meanwhile. It
+// is slow under the race detector and without Redis, so make test runs it
+// in the pass without the race detector, on Redis.
+func TestPublishLargeKB(t *testing.T) {
+	if raceEnabled || testing.Short() {
+		t.Skip("slow under -race; make test runs it without the race detector")
+	}
+	// Topics that overlap, as in a real FAQ: the classifier has work to do.
+	r := rand.New(rand.NewPCG(1, 1))
+	qualifiers := []string{"", "个人", "商户", "企业", "海外", "安卓", "苹果", "老年人"}
+	subjects := []string{"账号", "支付", "红包", "零钱", "银行卡", "小程序", "订单", "退款", "发票", "会员", "积分", "快递",
+		"密码", "好友", "聊天记录", "二维码", "提现", "实名认证", "登录", "转账"}
+	actions := []string{"怎么开通", "怎么关闭", "无法使用", "被冻结了", "怎么找回", "多久到账", "失败了", "怎么设置", "怎么申请",
+		"怎么查询", "被限制了", "显示异常", "怎么取消", "重复扣费"}
+	frames := []string{"%s%s", "请问%s%s", "我的%s%s怎么办", "为什么%s%s", "%s一直%s", "%s%s该找谁", "问下%s%s"}
+	var articles []kb.Article
+	for i := range 1500 {
+		q, s, a := qualifiers[r.IntN(len(qualifiers))], subjects[r.IntN(len(subjects))], actions[r.IntN(len(actions))]
+		var qs []string
+		for range 6 {
+			qs = append(qs, fmt.Sprintf(frames[r.IntN(len(frames))], q+s, a))
+		}
+		articles = append(articles, kb.Article{ID: fmt.Sprintf("synth-%04d", i), Question: qs[0], Similar: qs[1:],
+			Answer: "您可以在设置中查看。", Kind: kb.KindFAQ, Status: kb.StatusPublished})
+	}
+	data, err := json.Marshal(articles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "large.json")
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := append(sharedEnv(t), "KEFU_KB_FILE="+file)
+	publisher := startWatching(t, env)
+	start := time.Now()
+	other := startWatching(t, env)
+	if n := other.router.Index().Len(); n != len(articles) {
+		t.Fatalf("%d articles served, want the %d of KEFU_KB_FILE", n, len(articles))
+	}
+	t.Logf("an instance starts (full index of %d articles) in %v", len(articles), time.Since(start))
+	checkPublishReaches(t, publisher, other)
+}
+
+// TestKBReloaderLatestWins: publishes in quick succession are each served
+// at once (patched), and the background build ends on a full index of the
+// latest revision.
+func TestKBReloaderLatestWins(t *testing.T) {
+	articles, err := kb.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	router, err := intents.NewRouter(intents.Options{Rules: intents.DefaultRules()}, kb.NewIndex(articles))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newKBReloader(router, slog.New(slog.DiscardHandler))
+	revs := [][]kb.Article{append(articles, reloadArticle), articles[1:], articles[2:]}
+	revs[0][len(revs[0])-1].Status = kb.StatusPublished
+	for i, arts := range revs {
+		r.publish(arts, int64(i+1))
+		if n := router.Index().Len(); n != len(arts) {
+			t.Errorf("revision %d served with %d articles, want %d at once", i+1, n, len(arts))
+		}
+	}
+	for start := time.Now(); ; time.Sleep(10 * time.Millisecond) {
+		r.mu.Lock()
+		idle := !r.building
+		r.mu.Unlock()
+		if idle {
+			break
+		}
+		if time.Since(start) > 30*time.Second {
+			t.Fatal("the background build never ended")
+		}
+	}
+	ix := router.Index()
+	if p, complete := ix.Patched(revs[2]); p == nil || !complete || ix.Len() != len(revs[2]) {
+		t.Errorf("after the builds: %d articles, patched index %v; want the full index of the latest revision", ix.Len(), p == nil)
+	}
+	if _, ok := ix.Article(articles[1].ID); ok {
+		t.Errorf("article %s, removed two revisions ago, is still served", articles[1].ID)
 	}
 }
