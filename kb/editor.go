@@ -144,6 +144,9 @@ func (e *Editor) SaveIf(ctx context.Context, a Article, author, note string, bas
 	if err := checkAuthor(author); err != nil {
 		return Version{}, err
 	}
+	if utf8.RuneCountInString(note) > MaxNoteLen || !utf8.ValidString(note) {
+		return Version{}, fmt.Errorf("kb: article %q: the note is longer than %d characters or not UTF-8: %w", a.ID, MaxNoteLen, ErrInvalid)
+	}
 	a = Normalize(a)
 	a.Status = StatusDraft
 	if err := Validate(a); err != nil {

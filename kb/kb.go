@@ -102,12 +102,13 @@ const (
 	MaxAnswerLen   = 2000 // the answer and the English answer
 	MaxLabelLen    = 64   // the category and each tag
 	MaxTags        = 20
+	MaxNoteLen     = 500 // the note of a version
 )
 
 // Normalize returns a with its texts tidied the same way whoever wrote
 // them (the API, an import, the unanswered queue), so that an export read
-// back changes nothing: the title, question, category, similar questions
-// and tags trimmed; blank and repeated similar questions (and those equal
+// back changes nothing: the title, question, category, handoff lane, flow,
+// similar questions and tags trimmed; blank and repeated similar questions (and those equal
 // to the question) and blank and repeated tags dropped; the answers' line
 // ends made "\n" and the answers trimmed. Validate then rejects what
 // tidying cannot fix.
@@ -115,6 +116,7 @@ func Normalize(a Article) Article {
 	a.Title = strings.TrimSpace(a.Title)
 	a.Question = strings.TrimSpace(a.Question)
 	a.Category = strings.TrimSpace(a.Category)
+	a.Handoff, a.Flow = strings.TrimSpace(a.Handoff), strings.TrimSpace(a.Flow)
 	a.Answer = normalizeAnswer(a.Answer)
 	a.AnswerEN = normalizeAnswer(a.AnswerEN)
 	a.Similar = uniqueTrimmed(a.Similar, a.Question)

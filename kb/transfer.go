@@ -625,7 +625,8 @@ func toSave(p Plan) []Article {
 }
 
 // afterSave returns the heads as they will be once the plan's articles
-// are saved: each saved one has a new latest version, not published.
+// are saved: each saved one has a new latest version, not published, and
+// is a draft (a save restores an archived article).
 func afterSave(p Plan, heads []Head) []Head {
 	out := slices.Clone(heads)
 	at := make(map[string]int, len(out))
@@ -639,6 +640,7 @@ func afterSave(p Plan, heads []Head) []Head {
 			i = len(out) - 1
 		}
 		out[i].Latest++
+		out[i].Article.Status = StatusDraft
 	}
 	return out
 }

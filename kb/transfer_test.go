@@ -250,9 +250,9 @@ func TestCSVFormulas(t *testing.T) {
 // and from CSV, tidied as a save would tidy it.
 func TestImportNormalizes(t *testing.T) {
 	untidy := Article{ID: "untidy", Title: " 标题 ", Question: " 问题 ", Similar: []string{" 甲 ", "乙", "甲", "", "问题"},
-		Answer: "第一行\r\n第二行\n", Category: " 类 ", Tags: []string{"t", " t", ""}, Kind: KindFAQ, Status: StatusDraft}
+		Answer: "第一行\r\n第二行\n", Category: " 类 ", Tags: []string{"t", " t", ""}, Kind: KindFAQ, Status: StatusDraft, Handoff: " care "}
 	want := Article{ID: "untidy", Title: "标题", Question: "问题", Similar: []string{"甲", "乙"},
-		Answer: "第一行\n第二行", Category: "类", Tags: []string{"t"}, Kind: KindFAQ, Status: StatusDraft}
+		Answer: "第一行\n第二行", Category: "类", Tags: []string{"t"}, Kind: KindFAQ, Status: StatusDraft, Handoff: "care"}
 	if got := Normalize(untidy); !reflect.DeepEqual(got, want) {
 		t.Errorf("Normalize = %+v, want %+v", got, want)
 	}

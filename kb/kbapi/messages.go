@@ -9,7 +9,7 @@ const (
 	msgNotFlag           = " 须为 1 或 0 (must be 1 or 0), not "
 	msgBadStatus         = "status 须为 draft、published 或 archived (status must be draft, published or archived), not "
 	msgOtherID           = "正文中的 id %q 与地址中的 %q 不同 (the id in the body, %[1]q, is not the one in the path, %[2]q)"
-	msgNoBase            = "缺少 base_version：请给出你编辑的版本号 (base_version is required: the version your edit started from, 0 or more)"
+	msgNoBase            = "缺少或无效的 base_version：请给出你编辑的版本号，0 或更大 (base_version is missing or invalid: the version your edit started from, 0 or more)"
 	msgExists            = "文章 %s 已存在（版本 %d，%s 保存）；请换一个 id 或编辑该文章 (article %[1]s exists, version %[2]d by %[3]s: choose another id or edit it)"
 	msgStale             = "文章 %s 已被修改：当前是版本 %d（%s 于 %s 保存），你编辑的是版本 %d；请查看最新版本后再保存 (article %[1]s changed meanwhile: the current version is %[2]d, saved by %[3]s at %[4]s; you edited version %[5]d)"
 	msgNoRollbackVersion = "请给出要回滚到的版本 version (version, the version to roll back to, is required)"

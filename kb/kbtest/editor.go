@@ -318,6 +318,10 @@ func testEditorSaveUnchanged(t *testing.T, s kb.Store) {
 	if h, _ := e.History(ctx, "same"); len(h) != 2 {
 		t.Errorf("%d versions, want 2", len(h))
 	}
+	changed.Answer = "又一个答案"
+	if _, err := e.Save(ctx, changed, "editor2", strings.Repeat("注", kb.MaxNoteLen+1)); !errors.Is(err, kb.ErrInvalid) {
+		t.Errorf("Save with a note of %d characters = %v, want ErrInvalid", kb.MaxNoteLen+1, err)
+	}
 }
 
 // testEditorCheck: the editor's check (configured lanes, existing flows)
@@ -496,5 +500,33 @@ func testEditorUnanswered(t *testing.T, s kb.Store) {
 	}
 	if groups, _ := e.UnansweredGroups(ctx); len(groups) != 2 {
 		t.Errorf("a refused resolve took the group off the queue: %+v", groups)
+	}
+}
+
+// testEditorImportArchived: a changed row of an archived article restores
+// it as a draft when saved; with Publish and the file marking it archived,
+// the dry run says it is archived again, as the import then does.
+func testEditorImportArchived(t *testing.T, s kb.Store) {
+	ctx := context.Background()
+	e, _ := NewEditor(t, s)
+	mustEditorSave(t, e, article("arc", 1))
+	mustPublish(t, e, "arc")
+	if _, err := e.Archive(ctx, []string{"arc"}, "editor1"); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := kb.ReadJSON(strings.NewReader(`[{"id":"arc","question":"怎么联系客服 arc","answer":"新答案","kind":"faq","status":"archived"}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := e.PlanImport(ctx, rows, true)
+	if err != nil || len(plan.Changed) != 1 || !cmp.Equal(plan.Archive, []string{"arc"}) {
+		t.Fatalf("dry run: changed %+v, archive %v, %v; want arc changed and archived again", plan.Changed, plan.Archive, err)
+	}
+	res, err := e.ApplyImport(ctx, plan, kb.ImportOptions{Author: "importer", Publish: true})
+	if err != nil || !cmp.Equal(res.Archived, plan.Archive) {
+		t.Errorf("import archived %v, %v; want what the dry run said", res.Archived, err)
+	}
+	if h, _ := e.Head(ctx, "arc"); h.Article.Status != kb.StatusArchived {
+		t.Errorf("after the import arc is %s", h.Article.Status)
 	}
 }
