@@ -350,12 +350,17 @@ func (a *app) recordUnanswered() func(bot.Unanswered) {
 	return w.Offer
 }
 
-// watchKB brings the router's index up to date (see kbReloader) whenever the published knowledge
-// base changes, here or in another instance, until ctx ends.
+// watchKB brings the router's index up to date whenever the published
+// knowledge base changes, here or in another instance, until ctx ends: at
+// once, and in full when the classifier is trained (see kb.LiveIndex).
 func (a *app) watchKB(ctx context.Context) {
-	reloader := newKBReloader(a.router, a.log)
+	live := kb.NewLiveIndex(a.router.Index(), a.router.SetIndex)
 	err := a.editor.Watch(ctx, a.kbRev, 0, func(articles []kb.Article, rev int64) {
-		reloader.publish(articles, rev)
+		start := time.Now()
+		live.Update(articles)
+		_, approximate := live.Current()
+		a.log.Info("knowledge base reloaded", "revision", rev, "articles", len(articles), "took", time.Since(start),
+			"classifier", map[bool]string{false: "ready", true: "training in the background"}[approximate])
 		if a.semantic != nil {
 			a.semantic.Update(articles)
 		}

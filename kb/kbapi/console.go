@@ -38,6 +38,10 @@ type testResponse struct {
 	// Matches are the best knowledge-base matches, best first, at most
 	// intents.MatchCandidates.
 	Matches []match `json:"matches"`
+	// Approximate says that the drafts changed moments ago and their
+	// classifier is still training (a large knowledge base takes seconds):
+	// the scores are those of the patched index (see kb.Index.Patched).
+	Approximate bool `json:"approximate,omitempty"`
 }
 
 // decision is what the bot would do with the question.
@@ -110,7 +114,9 @@ func (h *Handler) test(c *gin.Context) {
 			h.writeError(c, err)
 			return
 		}
-		found = h.drafts.get(heads).Search(q, intents.MatchCandidates)
+		var ix *kb.Index
+		ix, resp.Approximate = h.drafts.get(heads)
+		found = ix.Search(q, intents.MatchCandidates)
 		// The urgent rules run first on every message, whatever the KB.
 		var urgent bool
 		if d, urgent = router.CheckUrgent(q); !urgent {
@@ -135,18 +141,20 @@ func (h *Handler) test(c *gin.Context) {
 }
 
 // draftIndex keeps the index of the drafts that the test console last
-// built, so that repeated tests do not rebuild it. It is keyed by the
-// articles' latest versions and statuses as the store reports them, so a
-// draft saved by another instance, or by kefu kb import, is seen too.
+// asked, so that repeated tests do not rebuild it, and patches in the
+// drafts saved since at once while their full index trains. It is keyed by
+// the articles' latest versions and statuses as the store reports them, so
+// a draft saved by another instance, or by kefu kb import, is seen too.
 type draftIndex struct {
-	mu  sync.Mutex
-	key [sha256.Size]byte
-	ix  *kb.Index
+	mu   sync.Mutex
+	key  [sha256.Size]byte
+	live *kb.LiveIndex
 }
 
 // get returns the index of the latest versions of the articles of heads
-// that are not archived, built anew only when they changed.
-func (d *draftIndex) get(heads []kb.Head) *kb.Index {
+// that are not archived, updated only when they changed, and whether it
+// is approximate (see kb.LiveIndex.Current).
+func (d *draftIndex) get(heads []kb.Head) (*kb.Index, bool) {
 	sum := sha256.New()
 	var buf []byte
 	for _, h := range heads {
@@ -163,8 +171,10 @@ func (d *draftIndex) get(heads []kb.Head) *kb.Index {
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.ix != nil && key == d.key {
-		return d.ix
+	if d.live == nil {
+		d.live = kb.NewLiveIndex(nil, nil)
+	} else if key == d.key {
+		return d.live.Current()
 	}
 	articles := make([]kb.Article, 0, len(heads))
 	for _, h := range heads {
@@ -175,6 +185,7 @@ func (d *draftIndex) get(heads []kb.Head) *kb.Index {
 		a.Status = kb.StatusPublished // what NewIndex indexes
 		articles = append(articles, a)
 	}
-	d.ix, d.key = kb.NewIndex(articles), key
-	return d.ix
+	d.live.Update(articles)
+	d.key = key
+	return d.live.Current()
 }
