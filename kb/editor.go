@@ -95,7 +95,8 @@ func (e *Editor) clock() time.Time { return e.now().Truncate(time.Microsecond) }
 
 // Seed imports articles (typically Default()) as version 1 of each,
 // published, by SystemAuthor, when the store holds no article yet: what
-// a first start does. It reports whether it seeded.
+// a first start does. Articles are tidied as every save tidies them (see
+// Normalize). It reports whether it seeded.
 func (e *Editor) Seed(ctx context.Context, articles []Article) (bool, error) {
 	if len(articles) == 0 {
 		return false, nil
@@ -103,6 +104,7 @@ func (e *Editor) Seed(ctx context.Context, articles []Article) (bool, error) {
 	seen := make(map[string]bool, len(articles))
 	drafts := make([]Article, len(articles))
 	for i, a := range articles {
+		a = Normalize(a)
 		a.Status = StatusDraft
 		if err := Validate(a); err != nil {
 			return false, fmt.Errorf("kb: seed: %w", err)
@@ -161,9 +163,9 @@ func (e *Editor) SaveIf(ctx context.Context, a Article, author, note string, bas
 	return e.store.Save(ctx, a, author, note, e.clock(), base)
 }
 
-// unchanged reports whether a, saved on base, would repeat the latest
-// version of its article word for word, and returns that version: such a
-// save makes no new version.
+// unchanged reports whether a (tidied), saved on base, would repeat the
+// latest version of its article word for word, and returns that version:
+// such a save makes no new version.
 func (e *Editor) unchanged(ctx context.Context, a Article, base int) (Version, bool, error) {
 	if base == 0 {
 		return Version{}, false, nil // a new article
@@ -181,7 +183,7 @@ func (e *Editor) unchanged(ctx context.Context, a Article, base int) (Version, b
 	}
 	latest := v.Article
 	latest.Status = a.Status
-	return v, reflect.DeepEqual(Normalize(latest), a), nil
+	return v, reflect.DeepEqual(latest, a), nil // a save that tidies an untidy version makes one
 }
 
 func checkAuthor(author string) error {
@@ -571,7 +573,7 @@ func (e *Editor) addSimilar(ctx context.Context, articleID, text, author string)
 			return Version{}, fmt.Errorf("kb: resolve into %s: %w", articleID, err)
 		}
 		if h.Article.Status == StatusArchived {
-			return Version{}, fmt.Errorf("kb: resolve into %s: the article is archived: restore it first or choose another: %w", articleID, ErrInvalid)
+			return Version{}, fmt.Errorf("kb: resolve into %s: the article is archived: change and save it to restore it, or choose another: %w", articleID, ErrInvalid)
 		}
 		v, err := e.store.Version(ctx, articleID, h.Latest)
 		if err != nil || slices.Contains(v.Article.Questions(), text) {

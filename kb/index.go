@@ -407,7 +407,7 @@ func (ix *Index) Len() int {
 // Article returns the published article with the given ID, unless it is
 // of KindOutOfScope (never an answer). The article must not be modified.
 func (ix *Index) Article(id string) (*Article, bool) {
-	if ix.patch != nil {
+	if ix.patch != nil && ix.patch.overlay != nil {
 		if a, ok := ix.patch.overlay.Article(id); ok {
 			return a, true
 		}

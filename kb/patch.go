@@ -24,10 +24,14 @@ type patch struct {
 // kind are unchanged keep ix's matching, with their new answers and other
 // fields; new articles and those whose questions changed are matched by
 // similarity alone beside them (a near-exact question scores as high as
-// ever), and removed ones are gone. When nothing needs matching anew (only
-// answers and other fields changed), the index matches exactly as
-// NewIndex(articles) would, and complete is true: it need not be replaced.
-// It returns nil when more than maxPatched articles would need it.
+// ever), and removed ones are no longer returned (their questions still
+// weigh a little in the scores of the others until the full build). When
+// nothing needs matching anew (only answers and other fields changed), the
+// index matches exactly as NewIndex(articles) would, and complete is true:
+// it need not be replaced. It returns nil when more than maxPatched
+// articles would need it, or when an out-of-scope article is new, changed
+// or removed: its examples lower every answer's score, which only a full
+// build gets right.
 func (ix *Index) Patched(articles []Article) (p *Index, complete bool) {
 	if ix == nil || ix.patch != nil {
 		return nil, false
@@ -52,12 +56,15 @@ func (ix *Index) Patched(articles []Article) (p *Index, complete bool) {
 	if same {
 		return base, true
 	}
-	if len(fresh) > maxPatched {
+	if len(fresh) > maxPatched || slices.ContainsFunc(fresh, func(a Article) bool { return a.Kind == KindOutOfScope }) {
 		return nil, false
 	}
 	pt := &patch{hidden: make([]bool, len(ix.articles)), n: len(next)}
 	for i, kept := range seen {
 		if !kept {
+			if ix.isNeg(int32(i)) {
+				return nil, false
+			}
 			pt.hidden[i] = true
 			pt.nHidden++
 		}

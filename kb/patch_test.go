@@ -140,3 +140,41 @@ func TestPatchedConcurrent(t *testing.T) {
 		<-done
 	}
 }
+
+// TestPatchedRemovalOnly: a publish that only takes articles out is
+// patched without an overlay; every method works on it.
+func TestPatchedRemovalOnly(t *testing.T) {
+	articles := mustDefaultArticles(t)
+	p, complete := NewIndex(articles).Patched(articles[1:])
+	if p == nil || complete {
+		t.Fatalf("Patched = %v, %v; want an incomplete index", p, complete)
+	}
+	if _, ok := p.Article(articles[0].ID); ok {
+		t.Errorf("the removed article %s is found", articles[0].ID)
+	}
+	if _, ok := p.Article(articles[1].ID); !ok {
+		t.Errorf("the kept article %s is not found", articles[1].ID)
+	}
+	if p.Len() != len(articles)-1 {
+		t.Errorf("Len = %d, want %d", p.Len(), len(articles)-1)
+	}
+}
+
+// TestPatchedOutOfScope: an out-of-scope article added, changed or
+// removed changes every score, so there is no patch.
+func TestPatchedOutOfScope(t *testing.T) {
+	articles := mustDefaultArticles(t)
+	oos := Article{ID: "not-ours", Question: "怎么学好英语", Similar: []string{"英语怎么学"}, Kind: KindOutOfScope, Status: StatusPublished}
+	if p, _ := NewIndex(articles).Patched(append(slices.Clone(articles), oos)); p != nil {
+		t.Error("Patched with a new out-of-scope article")
+	}
+	with := append(slices.Clone(articles), oos)
+	if p, _ := NewIndex(with).Patched(articles); p != nil {
+		t.Error("Patched with an out-of-scope article removed")
+	}
+	changed := slices.Clone(with)
+	changed[len(changed)-1].Similar = []string{"学英语"}
+	if p, _ := NewIndex(with).Patched(changed); p != nil {
+		t.Error("Patched with an out-of-scope article changed")
+	}
+}

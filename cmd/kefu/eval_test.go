@@ -74,20 +74,20 @@ func TestEvalGivenKB(t *testing.T) {
 		}
 		misses++
 	}
-	if misses == 0 {
-		t.Error("no misses listed; the dev questions are not all answered right")
-	}
+	t.Logf("%d misses of the default knowledge base on its dev questions", misses)
 
 	dir := t.TempDir()
 	export := filepath.Join(dir, "kb.json")
 	if err := os.WriteFile(export, []byte(`[{"id": "bill", "question": "how do I export my bill", "answer": "Settings.", "kind": "faq", "status": "published"}]`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "dev.jsonl"), []byte(`{"text": "export my bill", "intent": "bill"}`+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "dev.jsonl"), []byte(`{"text": "export my bill", "intent": "bill"}`+"\n"+
+		`{"text": "sing me a song", "intent": "bill"}`+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := eval("-kb", export, "-data", dir); err != nil || !strings.Contains(out, " in_scope_acc=1.0000 ") {
-		t.Errorf("eval of an export: %v\n%s", err, out)
+	out, err = eval("-kb", export, "-data", dir, "-misses")
+	if err != nil || !strings.Contains(out, " in_scope_acc=0.5000 ") || !strings.Contains(out, "\nmiss want=bill refused=- score=0.000 sing me a song\n") {
+		t.Errorf("eval of an export with a known miss: %v\n%s", err, out)
 	}
 	if err := os.WriteFile(export, []byte(`[{"id": "bill"}]`), 0o644); err != nil {
 		t.Fatal(err)

@@ -318,6 +318,32 @@ func testEditorSaveUnchanged(t *testing.T, s kb.Store) {
 	if h, _ := e.History(ctx, "same"); len(h) != 2 {
 		t.Errorf("%d versions, want 2", len(h))
 	}
+	// A version stored untidy (before tidying existed, or written by
+	// another tool) is tidied by the next save, which makes a version, and
+	// then an import of the export changes nothing.
+	raw := article("raw", 1)
+	raw.Answer = "答案\r\n"
+	if _, err := s.Save(ctx, raw, "old-tool", "", time.Now(), kb.AnyVersion); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := kb.ReadJSON(strings.NewReader(`[{"id":"raw","title":"标题 raw","question":"怎么联系客服 raw","similar":["客服电话","人工客服在哪"],"answer":"答案","answer_en":"Answer","category":"渠道","tags":["渠道","电话"],"kind":"faq","status":"draft"}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := e.PlanImport(ctx, rows, false)
+	if err != nil || len(plan.Changed) != 1 {
+		t.Fatalf("plan of the tidy row over an untidy version: changed %+v, %v", plan.Changed, err)
+	}
+	if res, err := e.ApplyImport(ctx, plan, kb.ImportOptions{Author: "editor2"}); err != nil || len(res.Saved) != 1 {
+		t.Fatalf("import: %+v, %v", res, err)
+	}
+	if h, _ := e.History(ctx, "raw"); len(h) != 2 {
+		t.Errorf("%d versions of raw after the tidying import, want 2", len(h))
+	}
+	if plan, _ = e.PlanImport(ctx, rows, false); len(plan.Unchanged) != 1 {
+		t.Errorf("importing again: changed %+v, want unchanged", plan.Changed)
+	}
+
 	changed.Answer = "又一个答案"
 	if _, err := e.Save(ctx, changed, "editor2", strings.Repeat("注", kb.MaxNoteLen+1)); !errors.Is(err, kb.ErrInvalid) {
 		t.Errorf("Save with a note of %d characters = %v, want ErrInvalid", kb.MaxNoteLen+1, err)
