@@ -552,6 +552,10 @@ func (e *Editor) ResolveUnanswered(ctx context.Context, groupID, articleID, text
 	if text = strings.TrimSpace(text); text == "" {
 		text = g.Text
 	}
+	if n := utf8.RuneCountInString(text); n > MaxQuestionLen {
+		return Version{}, fmt.Errorf("kb: resolve into %s: the question has %d characters, a similar question at most %d: shorten it: %w",
+			articleID, n, MaxQuestionLen, ErrInvalid)
+	}
 	v, err := e.addSimilar(ctx, articleID, text, author)
 	if err != nil {
 		return Version{}, err

@@ -512,6 +512,10 @@ func testEditorUnanswered(t *testing.T, s kb.Store) {
 	if _, err := e.ResolveUnanswered(ctx, groups[0].ID, "nope", "", "editor2"); !errors.Is(err, kb.ErrNotFound) {
 		t.Errorf("resolving into a missing article = %v, want ErrNotFound", err)
 	}
+	// A question too long for a similar question is refused with a reason.
+	if _, err := e.ResolveUnanswered(ctx, groups[0].ID, "refund", strings.Repeat("a", kb.MaxQuestionLen+1), "editor2"); !errors.Is(err, kb.ErrInvalid) || !strings.Contains(err.Error(), "shorten it") {
+		t.Errorf("resolving a %d-character question = %v, want ErrInvalid asking to shorten it", kb.MaxQuestionLen+1, err)
+	}
 	// An archived article takes no question: nobody would see it, and it
 	// stays archived.
 	mustEditorSave(t, e, article("retired", 1))
