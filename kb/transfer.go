@@ -268,8 +268,9 @@ func ReadFile(r io.Reader, f Format) ([]ImportRow, error) {
 var bom = []byte("\uFEFF")
 
 // ReadJSON reads a JSON array of articles. An element that is not a valid
-// article is a rejected row; a file that is not a JSON array is an error.
-// Errors wrap ErrInvalid.
+// article, or that has a field Article does not (a misspelled "similiar"
+// would lose its questions), is a rejected row; a file that is not a JSON
+// array is an error. Errors wrap ErrInvalid.
 func ReadJSON(r io.Reader) ([]ImportRow, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -294,7 +295,9 @@ func ReadJSON(r io.Reader) ([]ImportRow, error) {
 	ids := map[string]int{}
 	for i, raw := range elems {
 		row := ImportRow{Row: i + 1}
-		if err := json.Unmarshal(raw, &row.Article); err != nil {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields() // a misspelled field would lose its text
+		if err := dec.Decode(&row.Article); err != nil {
 			row.Err = fmt.Errorf("kb: article #%d: %w: %w", row.Row, ErrInvalid, err)
 		} else {
 			row.Err = finishRow(&row, ids, "article #")

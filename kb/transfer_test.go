@@ -145,18 +145,22 @@ func TestReadCSVErrors(t *testing.T) {
 
 func TestReadJSON(t *testing.T) {
 	file := `[
-	{"id": "a", "question": "问", "answer": "答", "kind": "faq", "status": "published", "future_field": 1},
+	{"id": "a", "question": "问", "answer": "答", "kind": "faq", "status": "published"},
 	{"question": "没有编号", "answer": "答"},
 	{"id": "c", "question": 5},
 	null,
-	{"id": "a", "question": "问", "answer": "答"}
+	{"id": "a", "question": "问", "answer": "答"},
+	{"id": "typo", "question": "问", "answer": "答", "similiar": ["会丢的问法"]}
 ]`
 	rows, err := ReadJSON(strings.NewReader(file))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 5 {
+	if len(rows) != 6 {
 		t.Fatalf("%d rows", len(rows))
+	}
+	if err := rows[5].Err; !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), `unknown field "similiar"`) {
+		t.Errorf("row 6 with a misspelled field: %v, want it rejected naming the field", err)
 	}
 	if rows[0].Err != nil || rows[0].Article.Status != StatusPublished || rows[0].Fields != nil {
 		t.Errorf("row 1 = %+v", rows[0])

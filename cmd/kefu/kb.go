@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -47,7 +48,6 @@ func kbCommand(ctx context.Context, cfg *config.Config, args []string, stdin io.
 	}
 	fs := flag.NewFlagSet("kb "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, kbUsage) }
 	var (
 		asJSON   = fs.Bool("json", false, "print JSON (list)")
 		format   = fs.String("format", "", "json or csv (default: by the file's extension; json)")
@@ -70,7 +70,16 @@ func kbCommand(ctx context.Context, cfg *config.Config, args []string, stdin io.
 		fmt.Fprint(stderr, kbUsage)
 		return fmt.Errorf("%w: unknown command kb %q", errUsage, cmd)
 	}
-	if err := fs.Parse(args); err != nil {
+	fs.Usage = func() {} // said below: -h on stdout, a mistake on stderr
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, kbUsage)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		return nil
+	}
+	if err != nil {
+		fmt.Fprint(stderr, kbUsage)
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if nargs >= 0 && fs.NArg() != nargs || nargs < 0 && fs.NArg() == 0 {
@@ -78,6 +87,12 @@ func kbCommand(ctx context.Context, cfg *config.Config, args []string, stdin io.
 		return fmt.Errorf("%w: wrong number of arguments to kb %s", errUsage, cmd)
 	}
 
+	if cmd == "import" {
+		// Before the store is opened (and ./data made): a usage error costs nothing.
+		if _, err := importFormat(*format, fs.Arg(0)); err != nil {
+			return err
+		}
+	}
 	a, err := openApp(ctx, cfg, newLogger(cfg, io.Discard))
 	if err != nil {
 		return err
@@ -236,13 +251,23 @@ func kbExport(ctx context.Context, e *kb.Editor, format, out string, stdout io.W
 	return file.Close()
 }
 
-func kbImport(ctx context.Context, e *kb.Editor, path, format string, stdin io.Reader, stdout io.Writer, opts kb.ImportOptions, dryRun bool) error {
-	f, err := fileFormat(format, path, "")
+// importFormat returns the format of the file to import, named by the
+// -format flag or the path's extension.
+func importFormat(flagValue, path string) (kb.Format, error) {
+	f, err := fileFormat(flagValue, path, "")
 	switch {
 	case err != nil:
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return "", fmt.Errorf("%w: %v", errUsage, err)
 	case f == "":
-		return fmt.Errorf("%w: say -format json or csv for stdin", errUsage)
+		return "", fmt.Errorf("%w: say -format json or csv for stdin", errUsage)
+	}
+	return f, nil
+}
+
+func kbImport(ctx context.Context, e *kb.Editor, path, format string, stdin io.Reader, stdout io.Writer, opts kb.ImportOptions, dryRun bool) error {
+	f, err := importFormat(format, path)
+	if err != nil {
+		return err
 	}
 	in := stdin
 	if path != "-" {

@@ -202,6 +202,16 @@ func TestKBUsage(t *testing.T) {
 	if out, err := kefu(t, env, "", "kb", "-h"); err != nil || !strings.Contains(out, "kefu kb") {
 		t.Errorf("kefu kb -h = %v\n%s, want the usage on stdout", err, out)
 	}
+	if out, err := kefu(t, env, "", "kb", "import", "-h"); err != nil || !strings.Contains(out, "-dry-run") {
+		t.Errorf("kefu kb import -h = %v\n%s, want the usage and the flags on stdout", err, out)
+	}
+	dir := t.TempDir()
+	if _, err := kefu(t, []string{"KEFU_DATA_DIR=" + filepath.Join(dir, "data")}, "", "kb", "import", "-"); !errors.Is(err, errUsage) {
+		t.Errorf("import from stdin without -format = %v, want a usage error", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a usage error made the data directory: %v", err)
+	}
 	if _, err := kefu(t, env, "", "kb", "history", "nope"); !errors.Is(err, kb.ErrNotFound) {
 		t.Errorf("history of a missing article = %v, want ErrNotFound", err)
 	}
