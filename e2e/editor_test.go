@@ -90,6 +90,9 @@ func TestEditorBrowser(t *testing.T) {
 
 	// Create and publish; the bot answers with it.
 	b.do(t, "new article", chromedp.Click(chromedp.ID("kb-new")), chromedp.WaitVisible(chromedp.ID("f-question")))
+	// The lane and flow fields offer the configured lanes and existing flows.
+	b.waitJS(t, "the lanes and flows offered", `document.querySelector('#lanes option[value=emergency]') !== null &&
+	  document.querySelector('#flows option[value=bill_export]') !== null`)
 	b.fill(t, map[string]string{
 		"f-title": "会员卡编号", "f-question": edQuestion, "f-similar": "会员卡编号怎么查\n企鹅卡号在哪",
 		"f-answer": edAnswerV1, "f-category": "浏览器测试", "f-tags": "e2e, 会员卡", "f-note": "第一版",

@@ -16,6 +16,7 @@ import (
 	"github.com/kefuhq/kefu/handoff"
 	"github.com/kefuhq/kefu/intents/flows"
 	"github.com/kefuhq/kefu/kb"
+	"github.com/kefuhq/kefu/kb/kbapi"
 )
 
 // openFlows builds the runner of the flow definitions openEditor loaded,
@@ -196,4 +197,17 @@ func articleRefs(lanes handoff.Lanes, registry func() *flows.Registry) func(kb.A
 		}
 		return nil
 	}
+}
+
+// articleChoices lists the configured lanes and the flows in use, which
+// the editor's page offers for an article's handoff lane and flow.
+func (a *app) articleChoices() kbapi.Choices {
+	out := kbapi.Choices{Lanes: []kbapi.Choice{}, Flows: []kbapi.Choice{}}
+	for _, l := range a.lanes.All() {
+		out.Lanes = append(out.Lanes, kbapi.Choice{Name: l.Name, Title: l.Title})
+	}
+	for _, f := range a.flowReg.Load().List() {
+		out.Flows = append(out.Flows, kbapi.Choice{Name: f.ID, Title: f.Title})
+	}
+	return out
 }

@@ -189,7 +189,8 @@ func (a *app) routes() (http.Handler, error) {
 		return nil, err
 	}
 	accounts.Register(api)
-	editors, err := kbapi.New(kbapi.Options{Editor: a.editor, Router: func() *intents.Router { return a.router }, Logger: a.log})
+	editors, err := kbapi.New(kbapi.Options{Editor: a.editor, Router: func() *intents.Router { return a.router }, Logger: a.log,
+		Choices: a.articleChoices})
 	if err != nil {
 		return nil, err
 	}

@@ -46,6 +46,22 @@ type Options struct {
 	// Logger receives server faults (error) and failed publish
 	// notifications (warn); nil logs nothing.
 	Logger *slog.Logger
+	// Choices returns what an article may name outside the knowledge base:
+	// the configured lanes and the existing flows, offered by the editor's
+	// page. nil offers none.
+	Choices func() Choices
+}
+
+// Choices are the lanes and flows an article may name.
+type Choices struct {
+	Lanes []Choice `json:"lanes"`
+	Flows []Choice `json:"flows"`
+}
+
+// Choice is one lane or flow: its name and its title.
+type Choice struct {
+	Name  string `json:"name"`
+	Title string `json:"title"`
 }
 
 // Handler serves the knowledge-base routes; create it with New and mount
@@ -54,6 +70,7 @@ type Handler struct {
 	ed        *kb.Editor
 	router    func() *intents.Router
 	threshold func() float64
+	choices   func() Choices
 	log       *slog.Logger
 	drafts    draftIndex
 }
@@ -66,7 +83,7 @@ func New(opts Options) (*Handler, error) {
 	if opts.Router == nil {
 		return nil, errors.New("kbapi: the live router is required")
 	}
-	h := &Handler{ed: opts.Editor, router: opts.Router, threshold: opts.Threshold, log: opts.Logger}
+	h := &Handler{ed: opts.Editor, router: opts.Router, threshold: opts.Threshold, choices: opts.Choices, log: opts.Logger}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -112,6 +129,16 @@ func (h *Handler) Register(r gin.IRouter) {
 	g.POST("/unanswered/:id/article", h.articleFromUnanswered)
 	g.GET("/export", h.export)
 	g.POST("/import", h.importFile)
+	g.GET("/choices", h.listChoices)
+}
+
+// listChoices answers the lanes and flows an article may name.
+func (h *Handler) listChoices(c *gin.Context) {
+	out := Choices{Lanes: []Choice{}, Flows: []Choice{}}
+	if h.choices != nil {
+		out = h.choices()
+	}
+	c.JSON(http.StatusOK, out)
 }
 
 // codes map kb's errors to statuses.

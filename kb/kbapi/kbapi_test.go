@@ -72,7 +72,9 @@ func newServer(t *testing.T) *server {
 		t.Fatal(err)
 	}
 	h, err := kbapi.New(kbapi.Options{Editor: ed, Router: func() *intents.Router { return s.router },
-		Logger: slog.New(slog.DiscardHandler)})
+		Logger: slog.New(slog.DiscardHandler), Choices: func() kbapi.Choices {
+			return kbapi.Choices{Lanes: []kbapi.Choice{{Name: "normal", Title: "普通队列"}}, Flows: []kbapi.Choice{}}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -937,4 +939,17 @@ func TestImportErrors(t *testing.T) {
 	// The format follows from the type, and any file may come as octet-stream.
 	s.importFile("?dry_run=1", "text/csv", csvFile, http.StatusOK)
 	s.importFile("?dry_run=1&format=csv", "application/octet-stream", csvFile, http.StatusOK)
+}
+
+// TestChoices: the editor's page learns the lanes and flows an article
+// may name; agents may not ask.
+func TestChoices(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	var got kbapi.Choices
+	s.call("GET", "/api/v1/kb/choices", nil, http.StatusOK, &got)
+	if len(got.Lanes) != 1 || got.Lanes[0].Name != "normal" || got.Flows == nil {
+		t.Errorf("choices = %+v", got)
+	}
+	s.wantError(request{method: "GET", path: "/api/v1/kb/choices", bearer: s.agent}, http.StatusForbidden, apierr.CodeForbidden)
 }

@@ -5,7 +5,7 @@
 
 import { api, notify } from '/panel/assets/api.js';
 import { clear, el, field, fmtTime } from '/panel/assets/dom.js';
-import { KIND, LANES, articleHref, pendingBadge, statusBadge } from './labels.js';
+import { KIND, articleHref, pendingBadge, statusBadge } from './labels.js';
 
 /**
  * editorView edits the article id, or a new one when id is null; query may
@@ -31,14 +31,20 @@ export async function editorView(view, id, query) {
     kind: el('select', { id: 'f-kind', name: 'kind' },
       Object.entries(KIND).map(([k, v]) => el('option', { value: k, selected: k === (a.kind || 'faq') }, v))),
     handoff: el('input', { id: 'f-handoff', name: 'handoff', value: a.handoff || '', list: 'lanes', pattern: '[a-z0-9_-]*' }),
-    flow: el('input', { id: 'f-flow', name: 'flow', value: a.flow || '', pattern: '[a-z0-9_-]*' }),
+    flow: el('input', { id: 'f-flow', name: 'flow', value: a.flow || '', list: 'flows', pattern: '[a-z0-9_-]*' }),
     note: el('input', { id: 'f-note', name: 'note', placeholder: '例如：更新了办理时限 (e.g. updated the time limit)' }),
   };
   const categories = el('datalist', { id: 'categories' });
   articles.then((list) => {
     for (const c of [...new Set(list.map((x) => x.category).filter(Boolean))].sort()) categories.append(el('option', { value: c }));
   });
-  const lanes = el('datalist', { id: 'lanes' }, LANES.map(([v, l]) => el('option', { value: v }, l)));
+  // The configured lanes and the flows in use: the server refuses others.
+  const lanes = el('datalist', { id: 'lanes' });
+  const flows = el('datalist', { id: 'flows' });
+  api('GET', '/kb/choices', undefined, { quiet: true }).then((c) => {
+    for (const l of c.lanes) lanes.append(el('option', { value: l.name }, `${l.title} ${l.name}`));
+    for (const x of c.flows) flows.append(el('option', { value: x.name }, `${x.title} ${x.name}`));
+  }).catch(() => {});
 
   const alertBox = el('div', { id: 'editor-alert' });
   const dirtyBadge = el('span', { class: 'badge badge-pending hidden', id: 'editor-dirty' }, '未保存 unsaved');
@@ -150,7 +156,7 @@ export async function editorView(view, id, query) {
         field('类型 Kind', f.kind, 'boundary：服务范围外的问题，回答去哪里办理；out of scope：不该回答的问题示例，机器人学会拒答类似问题（从不作为答案发送）'),
         field('转人工队列 Handoff lane', f.handoff, '可选：匹配后先回答，再转入该队列 (optional)'),
         field('自助流程 Flow', f.flow, '可选：回答后提供办理，用户回复“办理”即开始，如 bill_export（kefu flows list）'),
-        categories, lanes)));
+        categories, lanes, flows)));
 
   clear(view,
     el('p', { class: 'crumbs' }, el('a', { href: '#/' }, '← 文章列表 (articles)')),

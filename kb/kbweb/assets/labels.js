@@ -37,16 +37,6 @@ export const FIELD = {
   flow: '自助流程 flow',
 };
 
-/** LANES are the default lanes, offered for an article's handoff lane. */
-export const LANES = [
-  ['emergency', '紧急 emergency'],
-  ['minor', '未成年人 minor'],
-  ['enterprise', '企业 enterprise'],
-  ['care', '关怀 care'],
-  ['overseas', '海外 overseas'],
-  ['normal', '普通 normal'],
-];
-
 /** label returns names[key], or key itself when it has no name. */
 export function label(names, key) {
   return names[key] || key;
