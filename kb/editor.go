@@ -347,11 +347,16 @@ func (e *Editor) Export(ctx context.Context) ([]Article, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kb: export: %w", err)
 	}
+	return headArticles(heads), nil
+}
+
+// headArticles returns the article of each head.
+func headArticles(heads []Head) []Article {
 	articles := make([]Article, len(heads))
 	for i, h := range heads {
 		articles[i] = h.Article
 	}
-	return articles, nil
+	return articles
 }
 
 // PlanImport is the dry run of an import: what the rows would add and
@@ -362,11 +367,7 @@ func (e *Editor) PlanImport(ctx context.Context, rows []ImportRow, publish bool)
 	if err != nil {
 		return Plan{}, fmt.Errorf("kb: import: %w", err)
 	}
-	current := make([]Article, len(heads))
-	for i, h := range heads {
-		current[i] = h.Article
-	}
-	p := NewPlan(current, rows)
+	p := NewPlan(headArticles(heads), rows)
 	p.Added, p.Changed = e.keepChecked(p.Added, &p), e.keepChecked(p.Changed, &p)
 	slices.SortFunc(p.Rejected, func(x, y Rejection) int { return cmp.Compare(x.Row, y.Row) })
 	if publish {

@@ -358,9 +358,12 @@ func (a *app) watchKB(ctx context.Context) {
 	err := a.editor.Watch(ctx, a.kbRev, 0, func(articles []kb.Article, rev int64) {
 		start := time.Now()
 		live.Update(articles)
-		_, approximate := live.Current()
+		classifier := "ready"
+		if _, approximate := live.Current(); approximate {
+			classifier = "training in the background"
+		}
 		a.log.Info("knowledge base reloaded", "revision", rev, "articles", len(articles), "took", time.Since(start),
-			"classifier", map[bool]string{false: "ready", true: "training in the background"}[approximate])
+			"classifier", classifier)
 		if a.semantic != nil {
 			a.semantic.Update(articles)
 		}
@@ -375,13 +378,22 @@ func loadKB(path string) ([]kb.Article, error) {
 	if path == "" {
 		return kb.Default()
 	}
-	data, err := os.ReadFile(path)
+	articles, err := readKBFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("KEFU_KB_FILE: %w", err)
 	}
+	return articles, nil
+}
+
+// readKBFile reads a knowledge base from a JSON file (an export).
+func readKBFile(path string) ([]kb.Article, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
 	articles, err := kb.Parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("KEFU_KB_FILE %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return articles, nil
 }

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/kefuhq/kefu/intents"
 	"github.com/kefuhq/kefu/kb"
@@ -68,20 +67,15 @@ func loadEvalData(dir, kbFile string) (*kbeval.Dataset, error) {
 	if kbFile == "" {
 		return kbeval.Load(dir)
 	}
+	var articles []kb.Article
+	var err error
 	if kbFile == "default" {
-		articles, err := kb.Default()
-		if err != nil {
-			return nil, err
-		}
-		return kbeval.ForKB(dir, articles), nil
+		articles, err = kb.Default()
+	} else {
+		articles, err = readKBFile(kbFile)
 	}
-	data, err := os.ReadFile(kbFile)
 	if err != nil {
 		return nil, err
-	}
-	articles, err := kb.Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", kbFile, err)
 	}
 	return kbeval.ForKB(dir, articles), nil
 }
