@@ -215,8 +215,21 @@ func TestEditorBrowser(t *testing.T) {
 		t.Errorf("dry run's note on publishing = %q, want e2e-import published", note)
 	}
 	shots.take(t, b, "import")
+	// Someone creates the file's new article between the dry run and the
+	// apply: the apply is refused and the page shows the new report, in
+	// which the row changes that article; applying that one works.
+	k.apiCall(t, http.MethodPost, token, "/api/v1/kb/articles", map[string]any{"id": "e2e-import",
+		"question": "别人先建的导入测试问题", "answer": "别人先写的答案", "category": "浏览器测试"})
+	b.do(t, "apply after a change", chromedp.Click(chromedp.ID("import-allow-rejected")), chromedp.Click(chromedp.ID("btn-apply")))
+	b.waitText(t, "#import-plan .alert-error", "试运行之后")
+	if got := b.eval(t, `document.querySelector('.plan-count[data-kind=changed] strong').textContent`); got != "1" {
+		t.Errorf("the report after a change: changed = %s, want 1 (the article created meanwhile)", got)
+	}
 	b.do(t, "apply the valid rows", chromedp.Click(chromedp.ID("import-allow-rejected")), chromedp.Click(chromedp.ID("btn-apply")))
 	b.waitText(t, "#import-result", "已导入")
+	if q := k.apiCall(t, http.MethodGet, token, "/api/v1/kb/articles/e2e-import", nil)["head"].(map[string]any)["question"]; q != "导入测试的新问题" {
+		t.Errorf("after the import e2e-import asks %q, want the file's question", q)
+	}
 
 	// The list, filtered to this test's articles: published, pending,
 	// drafts.

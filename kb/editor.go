@@ -370,6 +370,7 @@ func (e *Editor) PlanImport(ctx context.Context, rows []ImportRow, publish bool)
 	p := NewPlan(headArticles(heads), rows)
 	p.Added, p.Changed = e.keepChecked(p.Added, &p), e.keepChecked(p.Changed, &p)
 	slices.SortFunc(p.Rejected, func(x, y Rejection) int { return cmp.Compare(x.Row, y.Row) })
+	setBases(&p, heads)
 	if publish {
 		p.Publish, p.Archive = toPublish(p, afterSave(p, heads))
 	}
@@ -392,8 +393,10 @@ func (e *Editor) keepChecked(items []PlanItem, p *Plan) []PlanItem {
 // article gets a new version (noted "导入"), and with opts.Publish the
 // file's statuses are applied, to unchanged articles too (an article
 // whose draft waits is published when the file marks it published). It refuses a plan with rejected rows
-// (ErrRejected) unless opts.AllowRejected. Articles saved before an error
-// stay saved; the result lists them.
+// (ErrRejected) unless opts.AllowRejected, and one whose token is not
+// opts.Expect (ErrStalePlan). An article saved by someone else since the
+// plan was made is not overwritten: the import stops with ErrConflict.
+// Articles saved before an error stay saved; the result lists them.
 func (e *Editor) ApplyImport(ctx context.Context, p Plan, opts ImportOptions) (ImportResult, error) {
 	res := ImportResult{Saved: []string{}, Published: []string{}, Archived: []string{}}
 	if err := checkAuthor(opts.Author); err != nil {
@@ -404,11 +407,17 @@ func (e *Editor) ApplyImport(ctx context.Context, p Plan, opts ImportOptions) (I
 			return res, err
 		}
 	}
-	for _, a := range toSave(p) {
-		if _, err := e.Save(ctx, a, opts.Author, importNote); err != nil {
-			return res, fmt.Errorf("kb: import: %w", err)
+	if opts.Expect != "" && opts.Expect != p.Token {
+		return res, ErrStalePlan
+	}
+	for _, it := range slices.Concat(p.Added, p.Changed) {
+		if _, err := e.SaveIf(ctx, it.Article, opts.Author, importNote, it.Base); err != nil {
+			if errors.Is(err, ErrConflict) {
+				res.Conflict = it.Article.ID
+			}
+			return res, fmt.Errorf("kb: import: %s: %w", it.Article.ID, err)
 		}
-		res.Saved = append(res.Saved, a.ID)
+		res.Saved = append(res.Saved, it.Article.ID)
 	}
 	var pub, archive []string
 	if opts.Publish {

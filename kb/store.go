@@ -15,6 +15,9 @@ var (
 	// ErrRejected is returned by ApplyImport when the plan has rejected
 	// rows and the caller did not allow them.
 	ErrRejected = errors.New("kb: import has rejected rows")
+	// ErrStalePlan is returned by ApplyImport when the knowledge base or
+	// the file changed since the dry run the import was reviewed by.
+	ErrStalePlan = errors.New("kb: the knowledge base changed since the dry run")
 	// ErrConflict is returned by a conditional save when the article's
 	// latest version is not the one the edit started from.
 	ErrConflict = errors.New("kb: saved by someone else meanwhile")

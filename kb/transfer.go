@@ -503,6 +503,9 @@ type PlanItem struct {
 	// (changed items only). The status is never among them: an import
 	// changes it only when publishing (see Plan.Publish).
 	Changes []Change `json:"changes,omitempty"`
+	// Base is the latest version of the article the plan compared with, 0
+	// for an added one: ApplyImport saves only on top of it.
+	Base int `json:"base"`
 }
 
 // Rejection is a row an import refuses, and why.
@@ -531,6 +534,11 @@ type Plan struct {
 	// new or waiting, is not) and archive; empty when it does not publish.
 	Publish []string `json:"publish"`
 	Archive []string `json:"archive"`
+	// Token sums up the plan and the state of the articles it names
+	// (versions, published or archived), whether or not it publishes: a
+	// dry run's token, given back as ImportOptions.Expect, makes the
+	// import refuse (ErrStalePlan) if anything it reported changed since.
+	Token string `json:"token"`
 }
 
 // NewPlan compares the rows of an import file with the current articles
@@ -596,6 +604,10 @@ type ImportOptions struct {
 	// AllowRejected applies the valid rows although some were rejected;
 	// by default ApplyImport refuses with ErrRejected.
 	AllowRejected bool
+	// Expect, when set, is the Token of the dry run the import was
+	// reviewed by: ApplyImport refuses with ErrStalePlan if the plan's
+	// differs.
+	Expect string
 }
 
 // ImportResult says what ApplyImport did.
@@ -607,6 +619,9 @@ type ImportResult struct {
 	Archived  []string `json:"archived"`
 	// Revision is the publish revision after the import.
 	Revision int64 `json:"revision"`
+	// Conflict is the article saved by someone else since the plan was
+	// made, at which the import stopped (ErrConflict); empty otherwise.
+	Conflict string `json:"conflict,omitempty"`
 }
 
 // errNoAuthor is returned when an author is missing.
@@ -614,6 +629,36 @@ var errNoAuthor = fmt.Errorf("kb: the author is empty: %w", ErrInvalid)
 
 // importNote is the note of the versions an import saves.
 const importNote = "导入"
+
+// setBases sets the base version of each of p's items from heads, and
+// p's token (see Plan.Token). Publish and Archive are left out of the
+// token: they are the same plan, seen as publishing or not.
+func setBases(p *Plan, heads []Head) {
+	byID := make(map[string]Head, len(heads))
+	for _, h := range heads {
+		byID[h.Article.ID] = h
+	}
+	type state struct {
+		ID                string
+		Latest, Published int
+		Status            Status
+	}
+	var states []state
+	for _, list := range [][]PlanItem{p.Added, p.Changed, p.Unchanged} {
+		for i := range list {
+			h := byID[list[i].Article.ID]
+			list[i].Base = h.Latest
+			states = append(states, state{h.Article.ID, h.Latest, h.Published, h.Article.Status})
+		}
+	}
+	sum := sha256.New()
+	json.NewEncoder(sum).Encode(struct {
+		Added, Changed, Unchanged []PlanItem
+		Rejected                  []Rejection
+		States                    []state
+	}{p.Added, p.Changed, p.Unchanged, p.Rejected, states})
+	p.Token = hex.EncodeToString(sum.Sum(nil)[:16])
+}
 
 // toSave returns the articles of a plan that get a new version: the added
 // ones and the changed ones.

@@ -21,9 +21,11 @@ const kbUsage = `Usage:
   kefu kb list [-json]                          articles: status, versions, question
   kefu kb history ID                            versions of an article and what each changed
   kefu kb export [-format json|csv] [-o FILE]   every article (latest version, with its status)
-  kefu kb import [-dry-run] [-author NAME] [-publish] [-allow-rejected] [-format json|csv] FILE
-                                                add and update articles from FILE (- = stdin);
-                                                -publish applies the file's statuses
+  kefu kb import [-dry-run] [-expect TOKEN] [-author NAME] [-publish] [-allow-rejected]
+                 [-format json|csv] FILE        add and update articles from FILE (- = stdin);
+                                                -publish applies the file's statuses; -expect
+                                                takes the dry run's token and refuses if the
+                                                knowledge base or the file changed since
   kefu kb publish [-author NAME] ID...          publish the latest versions
   kefu kb rollback [-author NAME] [-publish] ID VERSION
                                                 save version VERSION again as the newest one
@@ -55,6 +57,7 @@ func kbCommand(ctx context.Context, cfg *config.Config, args []string, stdin io.
 		dryRun   = fs.Bool("dry-run", false, "report what the import would change, change nothing")
 		publish  = fs.Bool("publish", false, "publish: the file's statuses (import), the new version (rollback)")
 		allowRej = fs.Bool("allow-rejected", false, "import the valid rows although some are rejected")
+		expect   = fs.String("expect", "", "the token a dry run printed: import only if nothing it reported changed")
 		author   = fs.String("author", defaultAuthor(), "username the changes are made under")
 		nargs    int
 	)
@@ -108,7 +111,7 @@ func kbCommand(ctx context.Context, cfg *config.Config, args []string, stdin io.
 		return kbExport(ctx, e, *format, *out, stdout)
 	case "import":
 		return kbImport(ctx, e, fs.Arg(0), *format, stdin, stdout, kb.ImportOptions{
-			Author: *author, Publish: *publish, AllowRejected: *allowRej}, *dryRun)
+			Author: *author, Publish: *publish, AllowRejected: *allowRej, Expect: *expect}, *dryRun)
 	case "publish":
 		rev, err := e.Publish(ctx, fs.Args(), *author)
 		if err != nil {
@@ -291,11 +294,16 @@ func kbImport(ctx context.Context, e *kb.Editor, path, format string, stdin io.R
 		return fmt.Errorf("%d 行被拒绝，未导入任何文章（改正后重试，或加 -allow-rejected 导入其余各行）: %w", len(plan.Rejected), kb.ErrRejected)
 	}
 	if dryRun {
-		fmt.Fprintln(stdout, "试运行：未写入任何改动。")
+		fmt.Fprintf(stdout, "试运行：未写入任何改动。确认后用 -expect %s 导入，期间若有改动则不导入。\n", plan.Token)
 		return nil
 	}
 	res, err := e.ApplyImport(ctx, plan, opts)
-	if err != nil {
+	switch {
+	case errors.Is(err, kb.ErrStalePlan):
+		return fmt.Errorf("试运行之后知识库或文件有了改动，未导入任何文章；请重新试运行: %w", err)
+	case errors.Is(err, kb.ErrConflict):
+		return fmt.Errorf("文章 %s 在导入期间被他人保存，导入在此停止（已保存 %d 篇）；请重新试运行: %w", res.Conflict, len(res.Saved), err)
+	case err != nil:
 		return err
 	}
 	fmt.Fprintf(stdout, "已导入：保存 %d 篇新版本，发布 %d 篇，归档 %d 篇（作者 %s，发布版本 %d）。\n",

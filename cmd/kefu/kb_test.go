@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -123,7 +124,14 @@ func testKB(t *testing.T, env []string) {
 		t.Fatalf("the dry run saved a version:\n%s", out)
 	}
 
-	out = mustKefu(t, env, "kb", "import", "-allow-rejected", "-publish", "-author", "alice", csvPath)
+	token := regexp.MustCompile(`-expect ([0-9a-f]+)`).FindStringSubmatch(mustKefu(t, env, "kb", "import", "-dry-run", "-allow-rejected", csvPath))
+	if token == nil {
+		t.Fatal("the dry run prints no token")
+	}
+	if _, err := kefu(t, env, "", "kb", "import", "-allow-rejected", "-expect", "0"+token[1], csvPath); !errors.Is(err, kb.ErrStalePlan) {
+		t.Fatalf("import with another token = %v, want ErrStalePlan", err)
+	}
+	out = mustKefu(t, env, "kb", "import", "-allow-rejected", "-publish", "-author", "alice", "-expect", token[1], csvPath)
 	if !strings.Contains(out, "保存 2 篇新版本，发布 2 篇") {
 		t.Errorf("import report:\n%s", out)
 	}

@@ -109,7 +109,7 @@ func New(opts Options) (*Handler, error) {
 //	POST /kb/unanswered/:id/resolve    {article_id, text} → the article's new draft version
 //	POST /kb/unanswered/:id/article    {article…, note} → 201, a new draft article
 //	GET  /kb/export                    ?format=json|csv → the file
-//	POST /kb/import                    ?format=&dry_run=&publish=&allow_rejected=, the file as the body → the plan or the result
+//	POST /kb/import                    ?format=&dry_run=&publish=&allow_rejected=&expect=, the file as the body → the plan or the result; 409 when expect is not the plan's token
 func (h *Handler) Register(r gin.IRouter) {
 	g := r.Group("/kb")
 	g.GET("/articles", h.listArticles)

@@ -817,6 +817,7 @@ type plan struct {
 		Changes []kb.Change `json:"changes"`
 	}
 	Rejected []kb.Rejection   `json:"rejected"`
+	Token    string           `json:"token"`
 	Result   *kb.ImportResult `json:"result"`
 }
 
@@ -909,6 +910,38 @@ func TestImportRejected(t *testing.T) {
 	p := s.importFile("?format=csv&allow_rejected=1", "text/csv", file, http.StatusOK)
 	if p.Result == nil || len(p.Result.Saved) != 1 || len(p.Rejected) != 1 {
 		t.Fatalf("allow_rejected: %+v", p)
+	}
+}
+
+// TestImportStale: an import given its dry run's token (expect=) is
+// refused with 409, and the new report beside the error, when the
+// knowledge base changed since; nothing is saved. With the new token it
+// goes through.
+func TestImportStale(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	file := []byte("id,question,answer,category\nmember-birthday,会员生日礼包怎么领取?,生日当月在会员页领取。,会员\n")
+	dry := s.importFile("?format=csv&dry_run=1&publish=1", "text/csv", file, http.StatusOK)
+	if dry.Token == "" || len(dry.Added) != 1 {
+		t.Fatalf("dry run: %+v", dry)
+	}
+	s.call("POST", "/api/v1/kb/articles", map[string]any{"id": "member-birthday", "question": "生日礼包", "answer": "别人写的答案"},
+		http.StatusCreated, nil)
+	w := s.wantError(request{method: "POST", path: "/api/v1/kb/import?format=csv&expect=" + dry.Token, body: file, contentType: "text/csv"},
+		http.StatusConflict, apierr.CodeConflict)
+	var body struct{ Plan plan }
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+		t.Fatal(err)
+	}
+	if len(body.Plan.Changed) != 1 || body.Plan.Token == "" || body.Plan.Token == dry.Token || body.Plan.Result != nil {
+		t.Fatalf("the report beside the refusal: %+v", body.Plan)
+	}
+	if h := s.head("member-birthday"); h.Version != 1 {
+		t.Fatalf("a refused import saved: %+v", h)
+	}
+	p := s.importFile("?format=csv&expect="+body.Plan.Token, "text/csv", file, http.StatusOK)
+	if p.Result == nil || fmt.Sprint(p.Result.Saved) != "[member-birthday]" {
+		t.Fatalf("import with the new token: %+v", p)
 	}
 }
 

@@ -2,6 +2,7 @@ package kbapi
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -65,6 +66,7 @@ func (h *Handler) export(c *gin.Context) {
 type importFlags struct {
 	format                         kb.Format
 	dryRun, publish, allowRejected bool
+	expect                         string // the token of the dry run reviewed
 }
 
 // readImportFlags reads the query of an import; the format defaults to the
@@ -83,6 +85,7 @@ func readImportFlags(c *gin.Context) (importFlags, error) {
 			return fl, err
 		}
 	}
+	fl.expect = c.Query("expect")
 	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if s := c.Query("format"); s != "" {
 		if fl.format, err = format(c); err != nil {
@@ -120,14 +123,17 @@ type planRow struct {
 // changes and leaves, and the rows it rejects, with why; every row is in
 // one list. Result says what was done, when the import was applied.
 type planResponse struct {
-	DryRun    bool             `json:"dry_run"`
-	Added     []planRow        `json:"added"`
-	Changed   []planRow        `json:"changed"`
-	Unchanged []planRow        `json:"unchanged"`
-	Rejected  []kb.Rejection   `json:"rejected"`
-	Publish   []string         `json:"publish"`
-	Archive   []string         `json:"archive"`
-	Result    *kb.ImportResult `json:"result,omitempty"`
+	DryRun    bool           `json:"dry_run"`
+	Added     []planRow      `json:"added"`
+	Changed   []planRow      `json:"changed"`
+	Unchanged []planRow      `json:"unchanged"`
+	Rejected  []kb.Rejection `json:"rejected"`
+	Publish   []string       `json:"publish"`
+	Archive   []string       `json:"archive"`
+	// Token is the plan's: given back as ?expect= it makes the import
+	// refuse (409) if anything the dry run reported changed since.
+	Token  string           `json:"token"`
+	Result *kb.ImportResult `json:"result,omitempty"`
 }
 
 func planRows(items []kb.PlanItem) []planRow {
@@ -176,15 +182,27 @@ func (h *Handler) importFile(c *gin.Context) {
 		return
 	}
 	resp := planResponse{DryRun: fl.dryRun, Added: planRows(plan.Added), Changed: planRows(plan.Changed),
-		Unchanged: planRows(plan.Unchanged), Rejected: plan.Rejected, Publish: plan.Publish, Archive: plan.Archive}
+		Unchanged: planRows(plan.Unchanged), Rejected: plan.Rejected, Publish: plan.Publish, Archive: plan.Archive,
+		Token: plan.Token}
 	if len(plan.Rejected) > 0 && !fl.allowRejected {
 		h.writeError(c, &detailedError{status: http.StatusUnprocessableEntity, code: CodeRejected,
 			msg: fmt.Sprintf(msgRejected, len(plan.Rejected), plan.Rejected[0].Reason), key: "plan", value: resp})
 		return
 	}
 	if !fl.dryRun {
-		res, err := h.ed.ApplyImport(ctx, plan, kb.ImportOptions{Author: who, Publish: fl.publish, AllowRejected: fl.allowRejected})
-		if err != nil {
+		res, err := h.ed.ApplyImport(ctx, plan, kb.ImportOptions{Author: who, Publish: fl.publish,
+			AllowRejected: fl.allowRejected, Expect: fl.expect})
+		switch {
+		case errors.Is(err, kb.ErrStalePlan):
+			h.writeError(c, &detailedError{status: http.StatusConflict, code: apierr.CodeConflict,
+				msg: msgStalePlan, key: "plan", value: resp})
+			return
+		case errors.Is(err, kb.ErrConflict):
+			resp.Result = &res
+			h.writeError(c, &detailedError{status: http.StatusConflict, code: apierr.CodeConflict,
+				msg: fmt.Sprintf(msgImportConflict, res.Conflict, len(res.Saved)), key: "plan", value: resp})
+			return
+		case err != nil:
 			h.writeError(c, err)
 			return
 		}

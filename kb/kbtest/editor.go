@@ -560,3 +560,53 @@ func testEditorImportArchived(t *testing.T, s kb.Store) {
 		t.Errorf("after the import arc is %s", h.Article.Status)
 	}
 }
+
+// testEditorImportStale: an import reviewed by a dry run is refused when
+// anything the dry run reported changed since (the token), whether or not
+// it publishes, and an article saved by someone else between the plan and
+// its save is not overwritten: the import stops there and says which.
+func testEditorImportStale(t *testing.T, s kb.Store) {
+	ctx := context.Background()
+	e, _ := NewEditor(t, s)
+	mustEditorSave(t, e, article("a", 1))
+	mustEditorSave(t, e, article("b", 1))
+	rows, err := kb.ReadJSON(strings.NewReader(`[{"id":"a","question":"怎么联系客服 a","answer":"导入的答案 a","kind":"faq","status":"published"},` +
+		`{"id":"b","question":"怎么联系客服 b","answer":"导入的答案 b","kind":"faq","status":"draft"},` +
+		`{"id":"c","question":"新问题 c","answer":"新答案 c","kind":"faq","status":"draft"}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dry, err := e.PlanImport(ctx, rows, false)
+	if err != nil || dry.Token == "" || len(dry.Changed) != 2 || dry.Changed[0].Base != 1 || dry.Added[0].Base != 0 {
+		t.Fatalf("dry run: token %q, changed %+v, added %+v, %v", dry.Token, dry.Changed, dry.Added, err)
+	}
+	if p, _ := e.PlanImport(ctx, rows, true); p.Token != dry.Token {
+		t.Errorf("the same plan, publishing, has token %s, want the dry run's %s", p.Token, dry.Token)
+	}
+
+	// Someone publishes a meanwhile: the reviewed import is refused whole.
+	mustPublish(t, e, "a")
+	plan, _ := e.PlanImport(ctx, rows, false)
+	if plan.Token == dry.Token {
+		t.Fatal("a publish meanwhile leaves the token as it was")
+	}
+	if res, err := e.ApplyImport(ctx, plan, kb.ImportOptions{Author: "importer", Expect: dry.Token}); !errors.Is(err, kb.ErrStalePlan) || len(res.Saved) != 0 {
+		t.Fatalf("import of a stale dry run: saved %v, %v; want ErrStalePlan and nothing saved", res.Saved, err)
+	}
+
+	// Someone saves b between the plan and the import's save of it: the
+	// new c and a, saved before b, stay saved; b is not overwritten.
+	other := article("b", 1)
+	other.Answer = "别人的答案"
+	mustEditorSave(t, e, other)
+	res, err := e.ApplyImport(ctx, plan, kb.ImportOptions{Author: "importer", Expect: plan.Token})
+	if !errors.Is(err, kb.ErrConflict) || res.Conflict != "b" || !cmp.Equal(res.Saved, []string{"c", "a"}) {
+		t.Fatalf("import over a save made meanwhile: %+v, %v; want ErrConflict at b", res, err)
+	}
+	if v, _ := e.Version(ctx, "b", 2); v.Article.Answer != "别人的答案" {
+		t.Errorf("b's answer is %q, want the other editor's", v.Article.Answer)
+	}
+	if h, _ := e.Head(ctx, "b"); h.Latest != 2 {
+		t.Errorf("b has %d versions, want 2: the import must not add one", h.Latest)
+	}
+}

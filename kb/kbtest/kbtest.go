@@ -61,6 +61,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) kb.Store) {
 		t.Run("Check", func(t *testing.T) { testEditorCheck(t, newStore(t)) })
 		t.Run("SaveUnchanged", func(t *testing.T) { testEditorSaveUnchanged(t, newStore(t)) })
 		t.Run("ImportArchived", func(t *testing.T) { testEditorImportArchived(t, newStore(t)) })
+		t.Run("ImportStale", func(t *testing.T) { testEditorImportStale(t, newStore(t)) })
 		t.Run("Unanswered", func(t *testing.T) { testEditorUnanswered(t, newStore(t)) })
 	})
 }

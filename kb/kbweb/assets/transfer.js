@@ -80,7 +80,7 @@ function showPlan(box, plan, problem, f, send) {
   const result = el('div', { id: 'import-result' });
   apply.addEventListener('click', async () => {
     apply.disabled = true;
-    const flags = {};
+    const flags = { expect: plan.token }; // refused if anything reported here changed meanwhile
     if (publish.checked) flags.publish = '1';
     if (allow.checked) flags.allow_rejected = '1';
     try {
@@ -89,8 +89,13 @@ function showPlan(box, plan, problem, f, send) {
         `(imported: ${r.saved.length} saved, ${r.published.length} published, ${r.archived.length} archived)`);
       notify('导入完成 (imported)', 'ok');
     } catch (e) {
+      const fresh = e.body && e.body.plan;
+      if (e.code === 'conflict' && fresh && !fresh.result) {
+        showPlan(box, fresh, e.message, f, send); // changed since the dry run: review the new report
+        return;
+      }
       showAlert(result, 'error', e.message);
-      apply.disabled = false;
+      apply.disabled = e.code === 'conflict'; // stopped midway: only a new dry run tells what is left
     }
   });
 
