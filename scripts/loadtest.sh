@@ -24,7 +24,7 @@ fi
 env KEFU_HTTP_ADDR=$ADDR KEFU_DATA_DIR="$data" KEFU_WECHAT_TOKEN=$TOKEN KEFU_WECHAT_AES_KEY=$AES \
   KEFU_WECHAT_APP_ID=$APPID KEFU_LOG_LEVEL=warn "${env_store[@]}" bin/kefu serve &
 pid=$!
-trap 'kill $pid 2>/dev/null; rm -rf "$data"' EXIT
+trap 'kill $pid 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 100); do curl -fs "http://$ADDR/healthz" >/dev/null && break; sleep 0.1; done
 kefu=$(bin/kefu-loadtest -url "http://$ADDR/wechat" -token $TOKEN -aes-key $AES -appid $APPID \
   -users "$USERS" -duration "$DURATION" -mode aes | tail -1)
