@@ -62,10 +62,7 @@ func (e *Editor) checkRefs(a Article) error {
 	if e.check == nil {
 		return nil
 	}
-	if err := e.check(a); err != nil {
-		return fmt.Errorf("kb: article %q: %w", a.ID, err)
-	}
-	return nil
+	return e.check(a) // its error names the article
 }
 
 // NewEditor returns an Editor over store that announces publishes through
@@ -147,7 +144,7 @@ func (e *Editor) SaveIf(ctx context.Context, a Article, author, note string, bas
 		return Version{}, err
 	}
 	if utf8.RuneCountInString(note) > MaxNoteLen || !utf8.ValidString(note) {
-		return Version{}, fmt.Errorf("kb: article %q: the note is longer than %d characters or not UTF-8: %w", a.ID, MaxNoteLen, ErrInvalid)
+		return Version{}, Invalidf("文章 %s：说明超过 %d 个字或不是有效的 UTF-8 (the note is longer than %[2]d characters or not UTF-8)", a.ID, MaxNoteLen)
 	}
 	a = Normalize(a)
 	a.Status = StatusDraft
@@ -383,7 +380,7 @@ func (e *Editor) keepChecked(items []PlanItem, p *Plan) []PlanItem {
 	return slices.DeleteFunc(items, func(it PlanItem) bool {
 		err := e.checkRefs(it.Article)
 		if err != nil {
-			p.Rejected = append(p.Rejected, Rejection{Row: it.Row, ID: it.Article.ID, Reason: fmt.Sprintf("kb: row %d: %v", it.Row, err)})
+			p.Rejected = append(p.Rejected, Rejection{Row: it.Row, ID: it.Article.ID, Reason: err.Error()})
 		}
 		return err != nil
 	})
@@ -563,8 +560,8 @@ func (e *Editor) ResolveUnanswered(ctx context.Context, groupID, articleID, text
 		text = g.Text
 	}
 	if n := utf8.RuneCountInString(text); n > MaxQuestionLen {
-		return Version{}, fmt.Errorf("kb: resolve into %s: the question has %d characters, a similar question at most %d: shorten it: %w",
-			articleID, n, MaxQuestionLen, ErrInvalid)
+		return Version{}, Invalidf("问题有 %d 个字，相似问题最多 %d 个字：请缩短后加入 %s (the question has %[1]d characters, a similar question at most %[2]d: shorten it)",
+			n, MaxQuestionLen, articleID)
 	}
 	v, err := e.addSimilar(ctx, articleID, text, author)
 	if err != nil {
@@ -587,7 +584,7 @@ func (e *Editor) addSimilar(ctx context.Context, articleID, text, author string)
 			return Version{}, fmt.Errorf("kb: resolve into %s: %w", articleID, err)
 		}
 		if h.Article.Status == StatusArchived {
-			return Version{}, fmt.Errorf("kb: resolve into %s: the article is archived: change and save it to restore it, or choose another: %w", articleID, ErrInvalid)
+			return Version{}, Invalidf("文章 %s 已归档：修改并保存以恢复它，或选择其他文章 (article %[1]s is archived: change and save it to restore it, or choose another)", articleID)
 		}
 		v, err := e.store.Version(ctx, articleID, h.Latest)
 		if err != nil || slices.Contains(v.Article.Questions(), text) {

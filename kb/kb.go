@@ -90,6 +90,21 @@ func (a *Article) Questions() []string {
 // ErrInvalid is wrapped by every validation and parse error of this package.
 var ErrInvalid = errors.New("kb: invalid article")
 
+// invalidError is a rule broken, worded for editors, Chinese first, then
+// English in brackets: the panel, the CLI and import reports show it as it
+// is. It wraps ErrInvalid without repeating its text.
+type invalidError struct{ msg string }
+
+func (e *invalidError) Error() string { return e.msg }
+func (e *invalidError) Unwrap() error { return ErrInvalid }
+
+// Invalidf returns an error wrapping ErrInvalid whose message is the
+// formatted one alone, worded for editors (Chinese first, then English in
+// brackets): for the checks of Editor.SetCheck and this package's own.
+func Invalidf(format string, args ...any) error {
+	return &invalidError{msg: fmt.Sprintf(format, args...)}
+}
+
 // MaxIDLen is the maximum length of an article ID, in bytes.
 const MaxIDLen = 128
 
@@ -150,73 +165,73 @@ func normalizeAnswer(s string) string {
 // the article and wraps ErrInvalid.
 func Validate(a Article) error {
 	if err := validateID(a.ID); err != nil {
-		return fmt.Errorf("kb: article %q: %w", a.ID, err)
+		return err
 	}
 	fail := func(format string, args ...any) error {
-		return fmt.Errorf("kb: article %q: %s: %w", a.ID, fmt.Sprintf(format, args...), ErrInvalid)
+		return Invalidf("文章 %s：%s", a.ID, fmt.Sprintf(format, args...))
 	}
 	switch {
 	case !utf8.ValidString(a.Title) || !utf8.ValidString(a.Question) || !utf8.ValidString(a.Answer) ||
 		!utf8.ValidString(a.AnswerEN) || !utf8.ValidString(a.Category):
-		return fail("text is not valid UTF-8")
+		return fail("文本不是有效的 UTF-8 (text is not valid UTF-8)")
 	case strings.TrimSpace(a.Question) == "":
-		return fail("question is empty")
+		return fail("标准问题为空 (question is empty)")
 	case strings.TrimSpace(a.Answer) == "" && a.Kind != KindOutOfScope: // never answered
-		return fail("answer is empty")
+		return fail("答案为空 (answer is empty)")
 	}
 	switch {
 	case utf8.RuneCountInString(a.Question) > MaxQuestionLen:
-		return fail("question is longer than %d characters", MaxQuestionLen)
+		return fail("标准问题超过 %d 个字 (question is longer than %[1]d characters)", MaxQuestionLen)
 	case utf8.RuneCountInString(a.Title) > MaxQuestionLen:
-		return fail("title is longer than %d characters", MaxQuestionLen)
+		return fail("标题超过 %d 个字 (title is longer than %[1]d characters)", MaxQuestionLen)
 	case utf8.RuneCountInString(a.Answer) > MaxAnswerLen:
-		return fail("answer is longer than %d characters (link to a page instead)", MaxAnswerLen)
+		return fail("答案超过 %d 个字，请改为链接到网页 (answer is longer than %[1]d characters: link to a page instead)", MaxAnswerLen)
 	case utf8.RuneCountInString(a.AnswerEN) > MaxAnswerLen:
-		return fail("English answer is longer than %d characters (link to a page instead)", MaxAnswerLen)
+		return fail("英文答案超过 %d 个字，请改为链接到网页 (English answer is longer than %[1]d characters: link to a page instead)", MaxAnswerLen)
 	case utf8.RuneCountInString(a.Category) > MaxLabelLen:
-		return fail("category is longer than %d characters", MaxLabelLen)
+		return fail("分类超过 %d 个字 (category is longer than %[1]d characters)", MaxLabelLen)
 	case len(a.Similar) > MaxSimilar:
-		return fail("%d similar questions, more than %d", len(a.Similar), MaxSimilar)
+		return fail("相似问题有 %d 个，最多 %d 个 (%[1]d similar questions, more than %[2]d)", len(a.Similar), MaxSimilar)
 	case len(a.Tags) > MaxTags:
-		return fail("%d tags, more than %d", len(a.Tags), MaxTags)
+		return fail("标签有 %d 个，最多 %d 个 (%[1]d tags, more than %[2]d)", len(a.Tags), MaxTags)
 	}
 	for i, s := range a.Similar {
 		switch {
 		case strings.TrimSpace(s) == "":
-			return fail("similar question %d is empty", i+1)
+			return fail("第 %d 个相似问题为空 (similar question %[1]d is empty)", i+1)
 		case !utf8.ValidString(s):
-			return fail("similar question %d is not valid UTF-8", i+1)
+			return fail("第 %d 个相似问题不是有效的 UTF-8 (similar question %[1]d is not valid UTF-8)", i+1)
 		case utf8.RuneCountInString(s) > MaxQuestionLen:
-			return fail("similar question %d is longer than %d characters", i+1, MaxQuestionLen)
+			return fail("第 %d 个相似问题超过 %d 个字 (similar question %[1]d is longer than %[2]d characters)", i+1, MaxQuestionLen)
 		}
 	}
 	for i, s := range a.Tags {
 		switch {
 		case !utf8.ValidString(s):
-			return fail("tag %d is not valid UTF-8", i+1)
+			return fail("第 %d 个标签不是有效的 UTF-8 (tag %[1]d is not valid UTF-8)", i+1)
 		case utf8.RuneCountInString(s) > MaxLabelLen:
-			return fail("tag %d is longer than %d characters", i+1, MaxLabelLen)
+			return fail("第 %d 个标签超过 %d 个字 (tag %[1]d is longer than %[2]d characters)", i+1, MaxLabelLen)
 		}
 	}
 	if !validLane(a.Handoff) {
-		return fail("handoff lane %q may only hold lower-case ASCII letters, digits, '-' and '_'", a.Handoff)
+		return fail("转人工队列 %q 只能由小写英文字母、数字、- 和 _ 组成 (handoff lane %[1]q may only hold lower-case ASCII letters, digits, '-' and '_')", a.Handoff)
 	}
 	if !validLane(a.Flow) {
-		return fail("flow %q may only hold lower-case ASCII letters, digits, '-' and '_'", a.Flow)
+		return fail("流程 %q 只能由小写英文字母、数字、- 和 _ 组成 (flow %[1]q may only hold lower-case ASCII letters, digits, '-' and '_')", a.Flow)
 	}
 	switch a.Kind {
 	case KindFAQ, KindBoundary, KindOutOfScope:
 	case "":
-		return fail("kind is empty (want %q, %q or %q)", KindFAQ, KindBoundary, KindOutOfScope)
+		return fail("类型为空，须为 %q、%q 或 %q (kind is empty: want %[1]q, %[2]q or %[3]q)", KindFAQ, KindBoundary, KindOutOfScope)
 	default:
-		return fail("unknown kind %q (want %q, %q or %q)", a.Kind, KindFAQ, KindBoundary, KindOutOfScope)
+		return fail("未知的类型 %q，须为 %q、%q 或 %q (unknown kind %[1]q: want %[2]q, %[3]q or %[4]q)", a.Kind, KindFAQ, KindBoundary, KindOutOfScope)
 	}
 	switch a.Status {
 	case StatusDraft, StatusPublished, StatusArchived:
 	case "":
-		return fail("status is empty (want %q, %q or %q)", StatusDraft, StatusPublished, StatusArchived)
+		return fail("状态为空，须为 %q、%q 或 %q (status is empty: want %[1]q, %[2]q or %[3]q)", StatusDraft, StatusPublished, StatusArchived)
 	default:
-		return fail("unknown status %q (want %q, %q or %q)", a.Status, StatusDraft, StatusPublished, StatusArchived)
+		return fail("未知的状态 %q，须为 %q、%q 或 %q (unknown status %[1]q: want %[2]q, %[3]q or %[4]q)", a.Status, StatusDraft, StatusPublished, StatusArchived)
 	}
 	return nil
 }
@@ -238,18 +253,18 @@ func validLane(s string) bool {
 
 func validateID(id string) error {
 	if id == "" {
-		return fmt.Errorf("id is empty: %w", ErrInvalid)
+		return Invalidf("id 为空 (id is empty)")
 	}
 	if len(id) > MaxIDLen {
-		return fmt.Errorf("id is longer than %d bytes: %w", MaxIDLen, ErrInvalid)
+		return Invalidf("id 超过 %d 个字节 (id is longer than %[1]d bytes)", MaxIDLen)
 	}
 	if strings.Trim(id, ".") == "" { // "." and ".." would be path steps in the API's URLs
-		return fmt.Errorf("id %q is only dots: %w", id, ErrInvalid)
+		return Invalidf("id %q 不能只由点组成 (id %[1]q is only dots)", id)
 	}
 	for i := 0; i < len(id); i++ {
 		c := id[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return fmt.Errorf("id may only hold ASCII letters, digits, '-', '_' and '.': %w", ErrInvalid)
+			return Invalidf("id %q 只能由英文字母、数字、-、_ 和 . 组成 (id %[1]q may only hold ASCII letters, digits, '-', '_' and '.')", id)
 		}
 	}
 	return nil

@@ -278,18 +278,18 @@ func ReadJSON(r io.Reader) ([]ImportRow, error) {
 	}
 	data = bytes.TrimLeft(bytes.TrimPrefix(data, bom), " \t\r\n")
 	if len(data) == 0 || data[0] != '[' {
-		return nil, fmt.Errorf("kb: read JSON: want an array of articles: %w", ErrInvalid)
+		return nil, Invalidf("JSON 文件须为文章的数组，以 [ 开头；CSV 文件请按 CSV 导入 (a JSON file must be an array of articles, starting with [; import a CSV file as CSV)")
 	}
 	var elems []json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&elems); err != nil {
-		return nil, fmt.Errorf("kb: read JSON: %w: %w", ErrInvalid, err)
+		return nil, Invalidf("JSON 格式错误 (malformed JSON): %v", err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("kb: read JSON: unexpected data after the array: %w", ErrInvalid)
+		return nil, Invalidf("JSON 数组之后还有内容 (unexpected data after the array)")
 	}
 	if len(elems) > MaxImportRows {
-		return nil, fmt.Errorf("kb: read JSON: %d articles, more than %d: %w", len(elems), MaxImportRows, ErrInvalid)
+		return nil, Invalidf("文件有 %d 篇文章，最多 %d 篇 (%[1]d articles, more than %[2]d)", len(elems), MaxImportRows)
 	}
 	rows := make([]ImportRow, 0, len(elems))
 	ids := map[string]int{}
@@ -298,9 +298,9 @@ func ReadJSON(r io.Reader) ([]ImportRow, error) {
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields() // a misspelled field would lose its text
 		if err := dec.Decode(&row.Article); err != nil {
-			row.Err = fmt.Errorf("kb: article #%d: %w: %w", row.Row, ErrInvalid, err)
+			row.Err = Invalidf("不是有效的文章 (not a valid article): %v", err)
 		} else {
-			row.Err = finishRow(&row, ids, "article #")
+			row.Err = finishRow(&row, ids)
 		}
 		rows = append(rows, row)
 	}
@@ -316,14 +316,17 @@ func ReadCSV(r io.Reader) ([]ImportRow, error) {
 	if b, err := br.Peek(len(bom)); err == nil && bytes.Equal(b, bom) {
 		br.Discard(len(bom))
 	}
+	if head, _ := br.Peek(64); bytes.HasPrefix(bytes.TrimLeft(head, " \t\r\n"), []byte("[")) {
+		return nil, Invalidf("这是 JSON 文件，不是 CSV：请按 JSON 导入 (this is a JSON file, not CSV: import it as JSON)")
+	}
 	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if err == io.EOF {
-		return nil, fmt.Errorf("kb: read CSV: empty file, want a header row (%s): %w", csvHeader(), ErrInvalid)
+		return nil, Invalidf("CSV 文件为空，须有表头行 (%s) (empty file: want a header row)", csvHeader())
 	}
 	if err != nil {
-		return nil, fmt.Errorf("kb: read CSV: %w: %w", ErrInvalid, err)
+		return nil, Invalidf("CSV 格式错误 (malformed CSV): %v", err)
 	}
 	cols, err := csvHeaderColumns(header)
 	if err != nil {
@@ -365,16 +368,16 @@ func csvHeaderColumns(header []string) ([]csvColumn, error) {
 		name := strings.ToLower(strings.TrimSpace(h))
 		c, ok := csvColumnNamed(name)
 		if !ok {
-			return nil, fmt.Errorf("kb: read CSV: header: unknown column %q (the columns are %s): %w", h, csvHeader(), ErrInvalid)
+			return nil, Invalidf("表头有未知的列 %q，可用的列：%s (unknown column %[1]q)", h, csvHeader())
 		}
 		if slices.ContainsFunc(cols[:i], func(d csvColumn) bool { return d.name == name }) {
-			return nil, fmt.Errorf("kb: read CSV: header: column %q twice: %w", name, ErrInvalid)
+			return nil, Invalidf("表头中 %q 列出现了两次 (column %[1]q twice)", name)
 		}
 		cols[i] = c
 	}
 	for _, name := range csvRequired {
 		if !slices.ContainsFunc(cols, func(c csvColumn) bool { return c.name == name }) {
-			return nil, fmt.Errorf("kb: read CSV: header: no %s column (the columns are %s): %w", name, csvHeader(), ErrInvalid)
+			return nil, Invalidf("表头缺少 %s 列，可用的列：%s (no %[1]s column)", name, csvHeader())
 		}
 	}
 	return cols, nil
@@ -393,12 +396,12 @@ func allBlank(rec []string) bool {
 func csvRow(line int, cols []csvColumn, rec []string, ids map[string]int) ImportRow {
 	row := ImportRow{Row: line}
 	if len(rec) != len(cols) {
-		row.Err = fmt.Errorf("kb: line %d: %d fields, the header has %d: %w", line, len(rec), len(cols), ErrInvalid)
+		row.Err = Invalidf("有 %d 列，表头有 %d 列 (%[1]d fields, the header has %[2]d)", len(rec), len(cols))
 		return row
 	}
 	for i, c := range cols {
 		if !utf8.ValidString(rec[i]) {
-			row.Err = fmt.Errorf("kb: line %d: column %s is not valid UTF-8: %w", line, c.name, ErrInvalid)
+			row.Err = Invalidf("%s 列不是有效的 UTF-8 (column %[1]s is not valid UTF-8)", c.name)
 			return row
 		}
 		c.set(&row.Article, readCell(rec[i]))
@@ -410,18 +413,18 @@ func csvRow(line int, cols []csvColumn, rec []string, ids map[string]int) Import
 	if row.Fields == nil {
 		row.Fields = []string{}
 	}
-	row.Err = finishRow(&row, ids, "line ")
+	row.Err = finishRow(&row, ids)
 	return row
 }
 
 // finishRow fills in the defaults of an imported article, validates it and
-// checks that its ID is new in the file. where names rows in errors.
-func finishRow(row *ImportRow, ids map[string]int, where string) error {
+// checks that its ID is new in the file.
+func finishRow(row *ImportRow, ids map[string]int) error {
 	a := &row.Article
 	*a = Normalize(*a)
 	if a.ID == "" {
 		if a.Question == "" {
-			return fmt.Errorf("kb: %s%d: question is empty: %w", where, row.Row, ErrInvalid)
+			return Invalidf("标准问题为空 (question is empty)")
 		}
 		a.ID = DeriveID(a.Question)
 	}
@@ -432,10 +435,10 @@ func finishRow(row *ImportRow, ids map[string]int, where string) error {
 		a.Status = StatusDraft
 	}
 	if err := Validate(*a); err != nil {
-		return fmt.Errorf("kb: %s%d: %w", where, row.Row, err)
+		return err
 	}
 	if first, dup := ids[a.ID]; dup {
-		return fmt.Errorf("kb: %s%d: id %q already used by %s%d: %w", where, row.Row, a.ID, where, first, ErrInvalid)
+		return Invalidf("id %q 与第 %d 行重复 (id %[1]q is already used by row %[2]d)", a.ID, first)
 	}
 	ids[a.ID] = row.Row
 	return nil
@@ -514,8 +517,14 @@ type Rejection struct {
 	Row int `json:"row"`
 	// ID is the article's ID, when the row got that far.
 	ID string `json:"id,omitempty"`
-	// Reason says what is wrong, naming the row.
+	// Reason says what is wrong, for editors (Chinese first): Row names
+	// the row.
 	Reason string `json:"reason"`
+}
+
+// String is the rejection as a line of a report: the row, then the reason.
+func (r Rejection) String() string {
+	return fmt.Sprintf("第 %d 行 (row %[1]d)：%s", r.Row, r.Reason)
 }
 
 // Plan is what an import would do: the dry run. Nothing in the file is
@@ -625,7 +634,7 @@ type ImportResult struct {
 }
 
 // errNoAuthor is returned when an author is missing.
-var errNoAuthor = fmt.Errorf("kb: the author is empty: %w", ErrInvalid)
+var errNoAuthor = Invalidf("作者为空 (the author is empty)")
 
 // importNote is the note of the versions an import saves.
 const importNote = "导入"
@@ -724,7 +733,7 @@ func rejectedError(p Plan) error {
 	}
 	var reasons []string
 	for _, r := range p.Rejected[:min(3, len(p.Rejected))] {
-		reasons = append(reasons, r.Reason)
+		reasons = append(reasons, r.String())
 	}
 	return fmt.Errorf("%w: %d row(s), e.g. %s", ErrRejected, len(p.Rejected), strings.Join(reasons, "; "))
 }

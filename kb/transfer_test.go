@@ -79,7 +79,7 @@ func TestReadCSV(t *testing.T) {
 	if want := []string{"question", "answer", "similar", "tags", "kind"}; !cmp.Equal(rows[0].Fields, want) {
 		t.Errorf("Fields = %q, want %q", rows[0].Fields, want)
 	}
-	if rows[1].Row != 5 || !errors.Is(rows[1].Err, ErrInvalid) || !strings.Contains(rows[1].Err.Error(), "line 5") {
+	if rows[1].Row != 5 || !errors.Is(rows[1].Err, ErrInvalid) || !strings.Contains(rows[1].Err.Error(), "answer is empty") {
 		t.Errorf("a row without an answer: row %d, %v", rows[1].Row, rows[1].Err)
 	}
 	if rows[2].Row != 6 || rows[2].Err != nil || rows[2].Article.Kind != KindFAQ || slices.Contains(rows[2].Fields, "kind") {
@@ -95,7 +95,7 @@ func TestReadCSVRejects(t *testing.T) {
 		{"BadKind", "a,问,答,kind-x,\n", `unknown kind "kind-x"`},
 		{"BadStatus", "a,问,答,,live\n", `unknown status "live"`},
 		{"EmptyQuestion", "a, ,答,,\n", "question is empty"},
-		{"BadID", "a b,问,答,,\n", "id may only hold"},
+		{"BadID", "a b,问,答,,\n", `id "a b" may only hold`},
 		{"FieldCount", "a,问,答\n", "3 fields, the header has 5"},
 		{"InvalidUTF8", "a,问\xff,答,,\n", "not valid UTF-8"},
 	}
@@ -108,7 +108,7 @@ func TestReadCSVRejects(t *testing.T) {
 			if len(rows) != 2 || rows[0].Err != nil {
 				t.Fatalf("rows = %+v", rows)
 			}
-			if err := rows[1].Err; !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.reason) || !strings.Contains(err.Error(), "line 3") {
+			if err := rows[1].Err; !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.reason) || rows[1].Row != 3 {
 				t.Errorf("rejection = %v, want %q at line 3", err, tt.reason)
 			}
 		})
@@ -118,7 +118,7 @@ func TestReadCSVRejects(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := rows[2].Err; err == nil || !strings.Contains(err.Error(), `id "a" already used by line 2`) {
+		if err := rows[2].Err; err == nil || !strings.Contains(err.Error(), `id "a" is already used by row 2`) {
 			t.Errorf("duplicate = %v", err)
 		}
 	})
@@ -132,6 +132,7 @@ func TestReadCSVErrors(t *testing.T) {
 		{"Twice", "question,answer,Question\n", `column "question" twice`},
 		{"NoAnswer", "id,question\n", "no answer column"},
 		{"BrokenQuote", "question,answer\n\"q,a\n", "extraneous or missing"},
+		{"JSON", "\uFEFF\n  [{\"question\": \"问\", \"answer\": \"答\"}]", "import it as JSON"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -168,7 +169,7 @@ func TestReadJSON(t *testing.T) {
 	if a := rows[1].Article; rows[1].Err != nil || a.ID != DeriveID("没有编号") || a.Kind != KindFAQ || a.Status != StatusDraft {
 		t.Errorf("row 2 = %+v", rows[1])
 	}
-	for i, want := range map[int]string{2: "article #3", 3: "article #4", 4: `already used by article #1`} {
+	for i, want := range map[int]string{2: "not a valid article", 3: "question is empty", 4: `is already used by row 1`} {
 		if err := rows[i].Err; !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), want) {
 			t.Errorf("row %d: %v, want %q", i+1, err, want)
 		}

@@ -181,8 +181,8 @@ func articleRefs(lanes handoff.Lanes, registry func() *flows.Registry) func(kb.A
 	return func(a kb.Article) error {
 		if a.Handoff != "" {
 			if _, err := lanes.Lane(a.Handoff); err != nil {
-				return fmt.Errorf("handoff lane %q is not configured (lanes: %s): %w",
-					a.Handoff, strings.Join(lanes.Names(), ", "), kb.ErrInvalid)
+				return kb.Invalidf("文章 %s：转人工队列 %q 未配置，可用的队列：%s (handoff lane %[2]q is not configured)",
+					a.ID, a.Handoff, strings.Join(lanes.Names(), ", "))
 			}
 		}
 		if a.Flow != "" {
@@ -192,7 +192,7 @@ func articleRefs(lanes handoff.Lanes, registry func() *flows.Registry) func(kb.A
 				for _, f := range reg.List() {
 					ids = append(ids, f.ID)
 				}
-				return fmt.Errorf("flow %q does not exist (flows: %s): %w", a.Flow, strings.Join(ids, ", "), kb.ErrInvalid)
+				return kb.Invalidf("文章 %s：流程 %q 不存在，现有的流程：%s (flow %[2]q does not exist)", a.ID, a.Flow, strings.Join(ids, ", "))
 			}
 		}
 		return nil

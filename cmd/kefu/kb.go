@@ -325,7 +325,7 @@ func printPlan(w io.Writer, p kb.Plan) {
 		fmt.Fprintf(w, "  ~ %s（第 %d 行）%s\n", it.Article.ID, it.Row, describeChanges(it.Changes))
 	}
 	for _, r := range p.Rejected {
-		fmt.Fprintf(w, "  ! 第 %d 行：%s\n", r.Row, r.Reason)
+		fmt.Fprintf(w, "  ! %s\n", r)
 	}
 	if len(p.Publish) > 0 {
 		fmt.Fprintf(w, "  发布 %d 篇：%s\n", len(p.Publish), strings.Join(p.Publish, ", "))

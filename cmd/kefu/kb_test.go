@@ -172,7 +172,7 @@ func testKB(t *testing.T, env []string) {
 	if !errors.Is(err, kb.ErrRejected) {
 		t.Fatalf("import naming an unknown lane and flow = %v, want ErrRejected", err)
 	}
-	for _, want := range []string{"新增 1 篇", "拒绝 2 行", `handoff lane "vip" is not configured (lanes: emergency,`, `flow "no_such_flow" does not exist (flows: `} {
+	for _, want := range []string{"新增 1 篇", "拒绝 2 行", `第 2 行 (row 2)：文章 lane-bad：转人工队列 "vip" 未配置，可用的队列：emergency,`, `流程 "no_such_flow" 不存在，现有的流程：`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry run report lacks %q:\n%s", want, out)
 		}

@@ -186,7 +186,7 @@ func (h *Handler) importFile(c *gin.Context) {
 		Token: plan.Token}
 	if len(plan.Rejected) > 0 && !fl.allowRejected {
 		h.writeError(c, &detailedError{status: http.StatusUnprocessableEntity, code: CodeRejected,
-			msg: fmt.Sprintf(msgRejected, len(plan.Rejected), plan.Rejected[0].Reason), key: "plan", value: resp})
+			msg: fmt.Sprintf(msgRejected, len(plan.Rejected), plan.Rejected[0]), key: "plan", value: resp})
 		return
 	}
 	if !fl.dryRun {
