@@ -161,6 +161,17 @@ func TestEditorBrowser(t *testing.T) {
 	b.waitText(t, "#editor-alert", "已被修改")
 	b.do(t, "load the latest version", chromedp.Click(chromedp.ID("btn-reload")))
 	b.waitJS(t, "the latest version loaded", `document.getElementById('f-answer').value === '别人先保存的答案'`)
+	// Someone saves again while the page shows version 2: publishing it
+	// is refused rather than putting their unreviewed draft live, and
+	// the page loads version 3 to be looked at.
+	k.apiCall(t, http.MethodPut, token, "/api/v1/kb/articles/e2e-markup", map[string]any{"base_version": 2,
+		"question": xssText + " 标记测试", "answer": "别人再次保存的答案", "note": "又一次并发修改"})
+	b.do(t, "publish a version that is no longer the latest", chromedp.Click(chromedp.ID("btn-publish")))
+	b.waitText(t, "#notice", "在你查看后又被保存")
+	b.waitJS(t, "version 3 loaded", `document.getElementById('f-answer').value === '别人再次保存的答案'`)
+	if h := k.apiCall(t, http.MethodGet, token, "/api/v1/kb/articles/e2e-markup", nil)["head"].(map[string]any); h["published_version"] != float64(0) {
+		t.Errorf("after a refused publish e2e-markup is published at %v, want unpublished", h["published_version"])
+	}
 	b.do(t, "list", chromedp.Click(chromedp.ID("nav-articles")), chromedp.WaitVisible(chromedp.ID("kb-list")))
 	b.waitText(t, "#kb-list", xssText)
 	b.noImages(t, "the list")

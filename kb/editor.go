@@ -53,8 +53,9 @@ type Editor struct {
 
 // SetCheck sets a check of what an article names outside the knowledge
 // base — its handoff lane, its flow — run at every save and on every row
-// an import adds or changes; its errors should wrap ErrInvalid. nil
-// checks nothing. Set it before the editor is used.
+// an import adds or changes. Its errors are shown to editors as they are:
+// they should name the article and be worded for them (see Invalidf).
+// nil checks nothing. Set it before the editor is used.
 func (e *Editor) SetCheck(check func(Article) error) { e.check = check }
 
 // checkRefs runs the check set by SetCheck on a valid article.
@@ -230,25 +231,39 @@ func (e *Editor) Diff(ctx context.Context, id string, from, to int) ([]Change, e
 // revision; when telling the other instances failed it returns the
 // revision with the error (the publish is done; they catch up by polling).
 func (e *Editor) Publish(ctx context.Context, ids []string, author string) (int64, error) {
-	return e.setStatus(ctx, ids, author, e.store.Publish, "publish")
+	return e.PublishIf(ctx, ids, nil, author)
+}
+
+// PublishIf is Publish when the latest version of each article that
+// expect names is still the one it gives (ID → version): what an editor
+// reviewed is what goes live, not a draft saved since by someone else.
+// Otherwise it publishes nothing and returns ErrConflict.
+func (e *Editor) PublishIf(ctx context.Context, ids []string, expect map[string]int, author string) (int64, error) {
+	return e.setStatus(ctx, ids, expect, author, e.store.Publish, "publish")
 }
 
 // Archive takes the articles out of the published set and marks them
 // archived, and tells every instance; like Publish otherwise.
 func (e *Editor) Archive(ctx context.Context, ids []string, author string) (int64, error) {
-	return e.setStatus(ctx, ids, author, e.store.Archive, "archive")
+	return e.ArchiveIf(ctx, ids, nil, author)
 }
 
-func (e *Editor) setStatus(ctx context.Context, ids []string, author string,
-	apply func(context.Context, []string, string, time.Time) (int64, error), what string) (int64, error) {
+// ArchiveIf is Archive when the articles that expect names are still at
+// the versions it gives; like PublishIf otherwise.
+func (e *Editor) ArchiveIf(ctx context.Context, ids []string, expect map[string]int, author string) (int64, error) {
+	return e.setStatus(ctx, ids, expect, author, e.store.Archive, "archive")
+}
+
+func (e *Editor) setStatus(ctx context.Context, ids []string, expect map[string]int, author string,
+	apply func(context.Context, []string, map[string]int, string, time.Time) (int64, error), what string) (int64, error) {
 	if err := checkAuthor(author); err != nil {
 		return 0, err
 	}
 	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
 	if len(ids) == 0 {
-		return 0, fmt.Errorf("kb: %s: no article given: %w", what, ErrInvalid)
+		return 0, Invalidf("请至少给出一篇文章 (no article given)")
 	}
-	rev, err := apply(ctx, ids, author, e.clock())
+	rev, err := apply(ctx, ids, expect, author, e.clock())
 	if err != nil {
 		return 0, fmt.Errorf("kb: %s: %w", what, err)
 	}
@@ -357,8 +372,9 @@ func headArticles(heads []Head) []Article {
 }
 
 // PlanImport is the dry run of an import: what the rows would add and
-// change, compared with the current articles, and, for an import that
-// publishes, what it would publish and archive.
+// change, compared with the current articles (each item's Base), and, for
+// an import that publishes, what it would publish and archive; its Token
+// lets ApplyImport refuse when anything it reports has changed since.
 func (e *Editor) PlanImport(ctx context.Context, rows []ImportRow, publish bool) (Plan, error) {
 	heads, err := e.store.Heads(ctx)
 	if err != nil {
@@ -367,7 +383,7 @@ func (e *Editor) PlanImport(ctx context.Context, rows []ImportRow, publish bool)
 	p := NewPlan(headArticles(heads), rows)
 	p.Added, p.Changed = e.keepChecked(p.Added, &p), e.keepChecked(p.Changed, &p)
 	slices.SortFunc(p.Rejected, func(x, y Rejection) int { return cmp.Compare(x.Row, y.Row) })
-	setBases(&p, heads)
+	sealPlan(&p, heads)
 	if publish {
 		p.Publish, p.Archive = toPublish(p, afterSave(p, heads))
 	}
@@ -389,11 +405,13 @@ func (e *Editor) keepChecked(items []PlanItem, p *Plan) []PlanItem {
 // ApplyImport carries out a plan from PlanImport: each added or changed
 // article gets a new version (noted "导入"), and with opts.Publish the
 // file's statuses are applied, to unchanged articles too (an article
-// whose draft waits is published when the file marks it published). It refuses a plan with rejected rows
-// (ErrRejected) unless opts.AllowRejected, and one whose token is not
-// opts.Expect (ErrStalePlan). An article saved by someone else since the
-// plan was made is not overwritten: the import stops with ErrConflict.
-// Articles saved before an error stay saved; the result lists them.
+// whose draft waits is published when the file marks it published). It
+// refuses a plan with rejected rows (ErrRejected) unless
+// opts.AllowRejected, then, when opts.Expect is set, one whose token is
+// not opts.Expect (ErrStalePlan). Someone else's save since the plan was
+// made is neither overwritten nor published: the import stops at that
+// article with ErrConflict (ImportResult.Conflict names it). Articles
+// saved before an error stay saved; the result lists them.
 func (e *Editor) ApplyImport(ctx context.Context, p Plan, opts ImportOptions) (ImportResult, error) {
 	res := ImportResult{Saved: []string{}, Published: []string{}, Archived: []string{}}
 	if err := checkAuthor(opts.Author); err != nil {
@@ -407,13 +425,18 @@ func (e *Editor) ApplyImport(ctx context.Context, p Plan, opts ImportOptions) (I
 	if opts.Expect != "" && opts.Expect != p.Token {
 		return res, ErrStalePlan
 	}
-	for _, it := range slices.Concat(p.Added, p.Changed) {
-		if _, err := e.SaveIf(ctx, it.Article, opts.Author, importNote, it.Base); err != nil {
-			if errors.Is(err, ErrConflict) {
-				res.Conflict = it.Article.ID
-			}
-			return res, fmt.Errorf("kb: import: %s: %w", it.Article.ID, err)
+	// latest is the version each article of the file must be at once
+	// saved: a newer one is someone else's, unreviewed.
+	latest := make(map[string]int)
+	for _, it := range p.Unchanged {
+		latest[it.Article.ID] = it.Base
+	}
+	for _, it := range toSave(p) {
+		v, err := e.SaveIf(ctx, it.Article, opts.Author, importNote, it.Base)
+		if err != nil {
+			return res, importStopped(&res, it.Article.ID, err)
 		}
+		latest[it.Article.ID] = v.Version
 		res.Saved = append(res.Saved, it.Article.ID)
 	}
 	var pub, archive []string
@@ -426,14 +449,14 @@ func (e *Editor) ApplyImport(ctx context.Context, p Plan, opts ImportOptions) (I
 	}
 	var err error
 	if len(pub) > 0 {
-		if res.Revision, err = e.Publish(ctx, pub, opts.Author); err != nil && !errors.Is(err, ErrNotNotified) {
-			return res, fmt.Errorf("kb: import: %w", err)
+		if res.Revision, err = e.PublishIf(ctx, pub, latest, opts.Author); err != nil && !errors.Is(err, ErrNotNotified) {
+			return res, importStopped(&res, changedSince(ctx, e.store, pub, latest), err)
 		}
 		res.Published = pub
 	}
 	if len(archive) > 0 {
-		if res.Revision, err = e.Archive(ctx, archive, opts.Author); err != nil && !errors.Is(err, ErrNotNotified) {
-			return res, fmt.Errorf("kb: import: %w", err)
+		if res.Revision, err = e.ArchiveIf(ctx, archive, latest, opts.Author); err != nil && !errors.Is(err, ErrNotNotified) {
+			return res, importStopped(&res, changedSince(ctx, e.store, archive, latest), err)
 		}
 		res.Archived = archive
 	}
@@ -443,6 +466,26 @@ func (e *Editor) ApplyImport(ctx context.Context, p Plan, opts ImportOptions) (I
 		}
 	}
 	return res, nil
+}
+
+// importStopped returns the error of an import stopped at article id,
+// naming it in res when someone else's save is the cause.
+func importStopped(res *ImportResult, id string, err error) error {
+	if errors.Is(err, ErrConflict) {
+		res.Conflict = id
+	}
+	return fmt.Errorf("kb: import: %s: %w", id, err)
+}
+
+// changedSince returns the first of ids whose latest version is no longer
+// the one latest gives, as the store tells it now ("" when none is).
+func changedSince(ctx context.Context, s Store, ids []string, latest map[string]int) string {
+	for _, id := range ids {
+		if h, err := s.Head(ctx, id); err == nil && h.Latest != latest[id] {
+			return id
+		}
+	}
+	return ""
 }
 
 // RecordUnanswered adds questions the bot failed to answer or handed off
@@ -560,7 +603,7 @@ func (e *Editor) ResolveUnanswered(ctx context.Context, groupID, articleID, text
 		text = g.Text
 	}
 	if n := utf8.RuneCountInString(text); n > MaxQuestionLen {
-		return Version{}, Invalidf("问题有 %d 个字，相似问题最多 %d 个字：请缩短后加入 %s (the question has %[1]d characters, a similar question at most %[2]d: shorten it)",
+		return Version{}, Invalidf("问题有 %d 个字，相似问题最多 %d 个字：请缩短后再加入文章 %s (the question has %[1]d characters, a similar question of %[3]s at most %[2]d: shorten it)",
 			n, MaxQuestionLen, articleID)
 	}
 	v, err := e.addSimilar(ctx, articleID, text, author)

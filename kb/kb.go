@@ -161,8 +161,9 @@ func normalizeAnswer(s string) string {
 // '-', '_' and '.' (at most MaxIDLen bytes, not only dots), a non-blank
 // question and answer (an out-of-scope article needs no answer), no blank
 // similar question, texts within their limits (MaxQuestionLen and the
-// others), a known kind and a known status. The error names
-// the article and wraps ErrInvalid.
+// others), a known kind and a known status. The error, worded for editors,
+// wraps ErrInvalid and names the article (by its ID, when the ID itself
+// is not what is wrong).
 func Validate(a Article) error {
 	if err := validateID(a.ID); err != nil {
 		return err

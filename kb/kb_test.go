@@ -85,8 +85,8 @@ func TestValidate(t *testing.T) {
 			if !errors.Is(err, ErrInvalid) {
 				t.Errorf("Validate error %v does not wrap ErrInvalid", err)
 			}
-			if !strings.Contains(err.Error(), tt.errHas) {
-				t.Errorf("Validate error %q does not contain %q", err, tt.errHas)
+			if !strings.Contains(err.Error(), tt.errHas) || strings.Contains(err.Error(), "%!") || strings.Contains(err.Error(), ErrInvalid.Error()) {
+				t.Errorf("Validate error %q does not contain %q, or is badly formatted, or repeats ErrInvalid's text", err, tt.errHas)
 			}
 			if a.ID != "" && len(a.ID) <= MaxIDLen && !strings.Contains(err.Error(), a.ID) {
 				t.Errorf("Validate error %q does not name article %q", err, a.ID)

@@ -17,7 +17,7 @@ var (
 	ErrRejected = errors.New("kb: import has rejected rows")
 	// ErrStalePlan is returned by ApplyImport when the knowledge base or
 	// the file changed since the dry run the import was reviewed by.
-	ErrStalePlan = errors.New("kb: the knowledge base changed since the dry run")
+	ErrStalePlan = errors.New("kb: the knowledge base or the file changed since the dry run")
 	// ErrConflict is returned by a conditional save when the article's
 	// latest version is not the one the edit started from.
 	ErrConflict = errors.New("kb: saved by someone else meanwhile")
@@ -186,11 +186,13 @@ type Store interface {
 	// Publish makes the latest version of each article in ids its
 	// published version (un-archiving it), records by and at, and moves
 	// the publish revision on by one. It returns the new revision. When an
-	// ID is unknown it returns ErrNotFound and changes nothing.
-	Publish(ctx context.Context, ids []string, by string, at time.Time) (int64, error)
+	// ID is unknown it returns ErrNotFound and changes nothing. expect, if
+	// not nil, maps IDs to the version that must still be their latest:
+	// when one is not, Publish returns ErrConflict and changes nothing.
+	Publish(ctx context.Context, ids []string, expect map[string]int, by string, at time.Time) (int64, error)
 	// Archive removes each article in ids from the published set and marks
 	// it archived, and moves the revision on; like Publish otherwise.
-	Archive(ctx context.Context, ids []string, by string, at time.Time) (int64, error)
+	Archive(ctx context.Context, ids []string, expect map[string]int, by string, at time.Time) (int64, error)
 	// Published returns the published version of every published article,
 	// by ID, and the revision they belong to, read together.
 	Published(ctx context.Context) ([]Version, int64, error)

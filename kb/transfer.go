@@ -56,14 +56,14 @@ func ParseFormat(s string) (Format, error) {
 	case FormatJSON, FormatCSV:
 		return f, nil
 	}
-	return "", fmt.Errorf("kb: unknown format %q (want json or csv): %w", s, ErrInvalid)
+	return "", Invalidf("不支持的格式 %q，须为 json 或 csv (unknown format %[1]q: want json or csv)", s)
 }
 
 // FormatOf returns the format of a file from its extension (.json, .csv).
 func FormatOf(path string) (Format, error) {
 	ext := strings.TrimPrefix(filepath.Ext(path), ".")
 	if ext == "" {
-		return "", fmt.Errorf("kb: %s: no extension to tell the format by (want .json or .csv): %w", path, ErrInvalid)
+		return "", Invalidf("%s 没有扩展名，无法判断格式：请用 .json 或 .csv，或指明格式 (%[1]s: no extension to tell the format by: want .json or .csv)", path)
 	}
 	return ParseFormat(ext)
 }
@@ -323,7 +323,7 @@ func ReadCSV(r io.Reader) ([]ImportRow, error) {
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if err == io.EOF {
-		return nil, Invalidf("CSV 文件为空，须有表头行 (%s) (empty file: want a header row)", csvHeader())
+		return nil, Invalidf("CSV 文件为空，须有表头行，如 %s (empty file: want a header row)", csvHeader())
 	}
 	if err != nil {
 		return nil, Invalidf("CSV 格式错误 (malformed CSV): %v", err)
@@ -340,14 +340,14 @@ func ReadCSV(r io.Reader) ([]ImportRow, error) {
 			return rows, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("kb: read CSV: %w: %w", ErrInvalid, err)
+			return nil, Invalidf("CSV 格式错误 (malformed CSV): %v", err) // the error names the line
 		}
 		line, _ := cr.FieldPos(0)
 		if allBlank(rec) {
 			continue
 		}
 		if len(rows) == MaxImportRows {
-			return nil, fmt.Errorf("kb: read CSV: more than %d articles: %w", MaxImportRows, ErrInvalid)
+			return nil, Invalidf("文件超过 %d 篇文章 (more than %[1]d articles)", MaxImportRows)
 		}
 		rows = append(rows, csvRow(line, cols, rec, ids))
 	}
@@ -639,14 +639,11 @@ var errNoAuthor = Invalidf("作者为空 (the author is empty)")
 // importNote is the note of the versions an import saves.
 const importNote = "导入"
 
-// setBases sets the base version of each of p's items from heads, and
+// sealPlan sets the base version of each of p's items from heads, then
 // p's token (see Plan.Token). Publish and Archive are left out of the
 // token: they are the same plan, seen as publishing or not.
-func setBases(p *Plan, heads []Head) {
-	byID := make(map[string]Head, len(heads))
-	for _, h := range heads {
-		byID[h.Article.ID] = h
-	}
+func sealPlan(p *Plan, heads []Head) {
+	byID := headsByID(heads)
 	type state struct {
 		ID                string
 		Latest, Published int
@@ -669,16 +666,10 @@ func setBases(p *Plan, heads []Head) {
 	p.Token = hex.EncodeToString(sum.Sum(nil)[:16])
 }
 
-// toSave returns the articles of a plan that get a new version: the added
-// ones and the changed ones.
-func toSave(p Plan) []Article {
-	var save []Article
-	for _, list := range [][]PlanItem{p.Added, p.Changed} {
-		for _, it := range list {
-			save = append(save, it.Article)
-		}
-	}
-	return save
+// toSave returns the items of a plan that get a new version: the added
+// ones, then the changed ones.
+func toSave(p Plan) []PlanItem {
+	return slices.Concat(p.Added, p.Changed)
 }
 
 // afterSave returns the heads as they will be once the plan's articles
@@ -690,7 +681,8 @@ func afterSave(p Plan, heads []Head) []Head {
 	for i, h := range out {
 		at[h.Article.ID] = i
 	}
-	for _, a := range toSave(p) {
+	for _, it := range toSave(p) {
+		a := it.Article
 		i, ok := at[a.ID]
 		if !ok {
 			out = append(out, Head{Article: Article{ID: a.ID, Status: StatusDraft}})
@@ -707,10 +699,7 @@ func afterSave(p Plan, heads []Head) []Head {
 // archived that are not, given the heads after saving.
 func toPublish(p Plan, heads []Head) (pub, archive []string) {
 	pub, archive = []string{}, []string{}
-	byID := make(map[string]Head, len(heads))
-	for _, h := range heads {
-		byID[h.Article.ID] = h
-	}
+	byID := headsByID(heads)
 	for _, list := range [][]PlanItem{p.Added, p.Changed, p.Unchanged} {
 		for _, it := range list {
 			h, ok := byID[it.Article.ID]
@@ -724,6 +713,15 @@ func toPublish(p Plan, heads []Head) (pub, archive []string) {
 		}
 	}
 	return pub, archive
+}
+
+// headsByID indexes heads by their articles' IDs.
+func headsByID(heads []Head) map[string]Head {
+	byID := make(map[string]Head, len(heads))
+	for _, h := range heads {
+		byID[h.Article.ID] = h
+	}
+	return byID
 }
 
 // rejectedError returns the error of a plan with rejections.

@@ -300,9 +300,9 @@ func kbImport(ctx context.Context, e *kb.Editor, path, format string, stdin io.R
 	res, err := e.ApplyImport(ctx, plan, opts)
 	switch {
 	case errors.Is(err, kb.ErrStalePlan):
-		return fmt.Errorf("试运行之后知识库或文件有了改动，未导入任何文章；请重新试运行: %w", err)
+		return fmt.Errorf("试运行之后知识库或文件有了改动，未导入任何文章；上面是新的报告，确认后用 -expect %s 导入 (%w)", plan.Token, err)
 	case errors.Is(err, kb.ErrConflict):
-		return fmt.Errorf("文章 %s 在导入期间被他人保存，导入在此停止（已保存 %d 篇）；请重新试运行: %w", res.Conflict, len(res.Saved), err)
+		return fmt.Errorf("文章 %s 在导入期间被他人保存，导入在此停止，未覆盖或发布其改动（已保存 %d 篇）；请重新试运行 (%w)", res.Conflict, len(res.Saved), err)
 	case err != nil:
 		return err
 	}

@@ -360,6 +360,9 @@ func (h *Handler) rollback(c *gin.Context) {
 // idsRequest is the body of POST /kb/publish and POST /kb/archive.
 type idsRequest struct {
 	IDs []string `json:"ids"`
+	// Versions, if given, maps IDs to the version the editor reviewed:
+	// when an article's latest version is another, nothing is done (409).
+	Versions map[string]int `json:"versions,omitempty"`
 }
 
 // revisionResponse is the answer of POST /kb/publish and POST /kb/archive.
@@ -372,26 +375,43 @@ type revisionResponse struct {
 	Warning string `json:"warning,omitempty"`
 }
 
-func (h *Handler) publish(c *gin.Context) { h.setStatus(c, h.ed.Publish) }
+func (h *Handler) publish(c *gin.Context) { h.setStatus(c, h.ed.PublishIf) }
 
-func (h *Handler) archive(c *gin.Context) { h.setStatus(c, h.ed.Archive) }
+func (h *Handler) archive(c *gin.Context) { h.setStatus(c, h.ed.ArchiveIf) }
 
 // setStatus publishes or archives the articles of the request with apply.
-func (h *Handler) setStatus(c *gin.Context, apply func(context.Context, []string, string) (int64, error)) {
+func (h *Handler) setStatus(c *gin.Context, apply func(context.Context, []string, map[string]int, string) (int64, error)) {
 	var req idsRequest
 	who, ok := h.begin(c, &req)
 	if !ok {
 		return
 	}
-	rev, err := apply(c.Request.Context(), req.IDs, who)
+	ctx := c.Request.Context()
+	rev, err := apply(ctx, req.IDs, req.Versions, who)
 	resp := revisionResponse{Revision: rev, IDs: req.IDs}
 	switch {
 	case errors.Is(err, kb.ErrNotNotified): // done; only the notification failed
-		h.log.WarnContext(c.Request.Context(), "kb: publish notification failed", "revision", rev, "err", err)
+		h.log.WarnContext(ctx, "kb: publish notification failed", "revision", rev, "err", err)
 		resp.Warning = msgNotNotified
+	case errors.Is(err, kb.ErrConflict):
+		h.writeError(c, h.movedOn(ctx, req, err))
+		return
 	case err != nil:
 		h.writeError(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, resp)
+}
+
+// movedOn returns the 409 of a publish or archive refused because an
+// article is past the version the editor reviewed: who saved what since.
+func (h *Handler) movedOn(ctx context.Context, req idsRequest, err error) error {
+	for _, id := range req.IDs {
+		want, ok := req.Versions[id]
+		if head, herr := h.ed.Head(ctx, id); ok && herr == nil && head.Latest != want {
+			return h.conflict(head, fmt.Sprintf(msgMovedOn, id, head.Latest, head.UpdatedBy,
+				head.UpdatedAt.Format(time.RFC3339), want))
+		}
+	}
+	return err
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -59,10 +60,14 @@ type decision struct {
 	// Lane is where an urgent question is queued; Rule the urgent rule
 	// that matched ("kb:<id>" for an article with a handoff lane) and
 	// Offer what the bot does first.
-	Lane  string  `json:"lane,omitempty"`
-	Rule  string  `json:"rule,omitempty"`
-	Offer string  `json:"offer,omitempty"`
-	Score float64 `json:"score"`
+	Lane string `json:"lane,omitempty"`
+	// LaneUnconfigured says Lane is not a configured lane (an article
+	// saved before it was removed from kefu.yaml): the bot hands off in
+	// its default lane instead.
+	LaneUnconfigured bool    `json:"lane_unconfigured,omitempty"`
+	Rule             string  `json:"rule,omitempty"`
+	Offer            string  `json:"offer,omitempty"`
+	Score            float64 `json:"score"`
 }
 
 // match is one knowledge-base match.
@@ -127,7 +132,8 @@ func (h *Handler) test(c *gin.Context) {
 		h.writeError(c, invalid(msgBadAgainst))
 		return
 	}
-	resp.Decision = decision{Kind: d.Kind, Lane: d.Lane, Rule: d.Rule, Offer: d.Offer, Score: d.Score}
+	resp.Decision = decision{Kind: d.Kind, Lane: d.Lane, Rule: d.Rule, Offer: d.Offer, Score: d.Score,
+		LaneUnconfigured: d.Lane != "" && !h.laneConfigured(d.Lane)}
 	if a := d.Article; a != nil {
 		resp.Decision.ArticleID, resp.Decision.Title, resp.Decision.Answer = a.ID, a.Title, a.Answer
 		if d.English && a.AnswerEN != "" {
@@ -188,4 +194,13 @@ func (d *draftIndex) get(heads []kb.Head) (*kb.Index, bool) {
 	d.live.Update(articles)
 	d.key = key
 	return d.live.Current()
+}
+
+// laneConfigured reports whether lane is among the configured lanes; with
+// no Choices to ask, every lane is.
+func (h *Handler) laneConfigured(lane string) bool {
+	if h.choices == nil {
+		return true
+	}
+	return slices.ContainsFunc(h.choices().Lanes, func(c Choice) bool { return c.Name == lane })
 }

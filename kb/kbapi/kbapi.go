@@ -101,8 +101,8 @@ func New(opts Options) (*Handler, error) {
 //	GET  /kb/articles/:id/versions/:n  one version
 //	GET  /kb/articles/:id/diff         ?from=&to= → the fields that changed
 //	POST /kb/articles/:id/rollback     {version} → a new version with that version's content
-//	POST /kb/publish                   {ids} → the new publish revision
-//	POST /kb/archive                   {ids} → the new publish revision
+//	POST /kb/publish                   {ids, versions?} → the new publish revision; 409 when an article is past its version
+//	POST /kb/archive                   {ids, versions?} → the new publish revision; 409 likewise
 //	POST /kb/test                      {question, against: published|draft} → threshold, decision, top matches
 //	GET  /kb/unanswered                the unanswered queue, grouped
 //	POST /kb/unanswered/:id/dismiss    → 204
@@ -145,6 +145,8 @@ func (h *Handler) listChoices(c *gin.Context) {
 var codes = []apierr.Code{
 	{Err: kb.ErrNotFound, Status: http.StatusNotFound, Code: apierr.CodeNotFound},
 	{Err: kb.ErrRejected, Status: http.StatusUnprocessableEntity, Code: CodeRejected},
+	{Err: kb.ErrStalePlan, Status: http.StatusConflict, Code: apierr.CodeConflict},
+	{Err: kb.ErrConflict, Status: http.StatusConflict, Code: apierr.CodeConflict},
 	{Err: kb.ErrInvalid, Status: http.StatusBadRequest, Code: apierr.CodeInvalid},
 }
 

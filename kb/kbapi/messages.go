@@ -12,6 +12,7 @@ const (
 	msgNoBase            = "缺少或无效的 base_version：请给出你编辑的版本号，0 或更大 (base_version is missing or invalid: the version your edit started from, 0 or more)"
 	msgExists            = "文章 %s 已存在（版本 %d，%s 保存）；请换一个 id 或编辑该文章 (article %[1]s exists, version %[2]d by %[3]s: choose another id or edit it)"
 	msgStale             = "文章 %s 已被修改：当前是版本 %d（%s 于 %s 保存），你编辑的是版本 %d；请查看最新版本后再保存 (article %[1]s changed meanwhile: the current version is %[2]d, saved by %[3]s at %[4]s; you edited version %[5]d)"
+	msgMovedOn           = "文章 %s 在你查看后又被保存：当前是版本 %d（%s 于 %s 保存），你查看的是版本 %d；未做任何更改，请查看最新版本后再操作 (article %[1]s was saved since you looked: the current version is %[2]d, saved by %[3]s at %[4]s; you looked at version %[5]d; nothing changed)"
 	msgNoRollbackVersion = "请给出要回滚到的版本 version (version, the version to roll back to, is required)"
 	msgNeedsPublish      = "已保存为草稿，发布后机器人才会使用 (saved as a draft: publish it for the bot to answer with it)"
 	msgLive              = "已保存，机器人正在使用此版本 (saved: the bot answers with this version)"
@@ -27,7 +28,7 @@ const (
 	msgTooLarge          = "文件超过 %d MiB (the file is over %[1]d MiB)"
 	msgStalePlan         = "试运行之后，知识库或文件有了改动，未做任何更改；请重新试运行并确认 (the knowledge base or the file changed since the dry run: nothing changed; run the dry run again and review it)"
 	msgImportConflict    = "文章 %s 在导入期间被他人保存，导入在此停止，未覆盖其改动；已保存 %d 篇。请重新试运行 (article %[1]s was saved by someone else during the import: it stopped there, overwriting nothing, after saving %[2]d; run the dry run again)"
-	msgRejected          = "有 %d 行无法导入，未做任何更改；修正后重试，或用 allow_rejected=1 只导入有效行。例如：%s (%[1]d row(s) rejected, nothing changed: fix them, or import the valid rows with allow_rejected=1; e.g. %[2]s)"
+	msgRejected          = "有 %d 行无法导入，未做任何更改；修正后重试，或用 allow_rejected=1 只导入有效行。(%[1]d row(s) rejected, nothing changed: fix them, or import the valid rows with allow_rejected=1)。例如 e.g. %[2]s"
 
 	// noteUnanswered starts the note of a version made from an unanswered
 	// question, as kb's ResolveUnanswered notes it.

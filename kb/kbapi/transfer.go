@@ -176,7 +176,9 @@ func (h *Handler) importFile(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	plan, err := h.ed.PlanImport(ctx, rows, fl.publish)
+	// The report always says what publishing would do, so that an editor
+	// refused for a stale report (409) sees it whole in the new one.
+	plan, err := h.ed.PlanImport(ctx, rows, true)
 	if err != nil {
 		h.writeError(c, err)
 		return

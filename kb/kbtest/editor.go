@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -359,7 +358,7 @@ func testEditorCheck(t *testing.T, s kb.Store) {
 	mustEditorSave(t, e, article("old", 1))
 	e.SetCheck(func(a kb.Article) error {
 		if a.Handoff != "" && a.Handoff != "normal" {
-			return fmt.Errorf("handoff lane %q is not configured: %w", a.Handoff, kb.ErrInvalid)
+			return kb.Invalidf("文章 %s：转人工队列 %q 未配置 (handoff lane %[2]q is not configured)", a.ID, a.Handoff)
 		}
 		return nil
 	})
@@ -584,7 +583,14 @@ func testEditorImportStale(t *testing.T, s kb.Store) {
 		t.Errorf("the same plan, publishing, has token %s, want the dry run's %s", p.Token, dry.Token)
 	}
 
-	// Someone publishes a meanwhile: the reviewed import is refused whole.
+	// Someone archives c's neighbour, then publishes a, meanwhile: each
+	// changes the token, and the reviewed import is refused whole.
+	if _, err := e.Archive(ctx, []string{"b"}, "other"); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := e.PlanImport(ctx, rows, false); p.Token == dry.Token {
+		t.Fatal("an archive meanwhile leaves the token as it was")
+	}
 	mustPublish(t, e, "a")
 	plan, _ := e.PlanImport(ctx, rows, false)
 	if plan.Token == dry.Token {
@@ -608,5 +614,63 @@ func testEditorImportStale(t *testing.T, s kb.Store) {
 	}
 	if h, _ := e.Head(ctx, "b"); h.Latest != 2 {
 		t.Errorf("b has %d versions, want 2: the import must not add one", h.Latest)
+	}
+}
+
+// racingStore runs fn before its at-th Heads: someone's save racing an
+// import between its plan and its publish.
+type racingStore struct {
+	kb.Store
+	calls, at int
+	fn        func()
+}
+
+func (r *racingStore) Heads(ctx context.Context) ([]kb.Head, error) {
+	if r.calls++; r.calls == r.at {
+		r.fn()
+	}
+	return r.Store.Heads(ctx)
+}
+
+// testEditorImportPublishRace: a draft someone saves while an import runs
+// is not published by it, though the file marks the article published:
+// the import stops with ErrConflict naming it, and the bot keeps answering
+// with the version published before.
+func testEditorImportPublishRace(t *testing.T, s kb.Store) {
+	ctx := context.Background()
+	racing := &racingStore{Store: s} // at 0: no race yet
+	e, _ := NewEditor(t, racing)
+	mustEditorSave(t, e, article("u", 1))
+	mustPublish(t, e, "u")
+	current, err := e.Export(ctx) // the file: u as it is, published
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file bytes.Buffer
+	if err := kb.WriteJSON(&file, current); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := kb.ReadJSON(&file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := e.PlanImport(ctx, rows, true)
+	if err != nil || len(plan.Unchanged) != 1 || len(plan.Publish) != 0 {
+		t.Fatalf("dry run: unchanged %+v, publish %v, %v", plan.Unchanged, plan.Publish, err)
+	}
+	racing.calls, racing.at = 0, 1 // the import's Heads, after its saves, before its publish
+	racing.fn = func() {
+		draft := article("u", 2)
+		draft.Answer = "别人未审核的草稿"
+		if _, err := s.Save(ctx, draft, "other", "", time.Now(), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := e.ApplyImport(ctx, plan, kb.ImportOptions{Author: "importer", Publish: true, Expect: plan.Token})
+	if !errors.Is(err, kb.ErrConflict) || res.Conflict != "u" || len(res.Published) != 0 {
+		t.Fatalf("import while a draft is saved: %+v, %v; want ErrConflict at u, nothing published", res, err)
+	}
+	if h, _ := e.Head(ctx, "u"); h.Published != 1 || h.Latest != 2 {
+		t.Errorf("u: published %d, latest %d; want the draft (2) waiting and 1 published", h.Published, h.Latest)
 	}
 }

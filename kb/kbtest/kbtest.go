@@ -41,6 +41,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) kb.Store) {
 		t.Run("OK", func(t *testing.T) { testPublishOK(t, newStore(t)) })
 		t.Run("Archive", func(t *testing.T) { testArchive(t, newStore(t)) })
 		t.Run("ErrNotFound", func(t *testing.T) { testPublishNotFound(t, newStore(t)) })
+		t.Run("Expect", func(t *testing.T) { testPublishExpect(t, newStore(t)) })
 	})
 	t.Run("Seed", func(t *testing.T) {
 		t.Run("OK", func(t *testing.T) { testSeedOK(t, newStore(t)) })
@@ -62,6 +63,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) kb.Store) {
 		t.Run("SaveUnchanged", func(t *testing.T) { testEditorSaveUnchanged(t, newStore(t)) })
 		t.Run("ImportArchived", func(t *testing.T) { testEditorImportArchived(t, newStore(t)) })
 		t.Run("ImportStale", func(t *testing.T) { testEditorImportStale(t, newStore(t)) })
+		t.Run("ImportPublishRace", func(t *testing.T) { testEditorImportPublishRace(t, newStore(t)) })
 		t.Run("Unanswered", func(t *testing.T) { testEditorUnanswered(t, newStore(t)) })
 	})
 }
@@ -276,10 +278,10 @@ func testHeads(t *testing.T, s kb.Store) {
 		mustSave(t, s, article(id, 1), day)
 	}
 	mustSave(t, s, article("a", 2), day.Add(time.Minute))
-	if _, err := s.Publish(ctx, []string{"b"}, "boss", day.Add(2*time.Minute)); err != nil {
+	if _, err := s.Publish(ctx, []string{"b"}, nil, "boss", day.Add(2*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Archive(ctx, []string{"c"}, "boss", day.Add(3*time.Minute)); err != nil {
+	if _, err := s.Archive(ctx, []string{"c"}, nil, "boss", day.Add(3*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	hs, err := s.Heads(ctx)
@@ -310,7 +312,7 @@ func testPublishOK(t *testing.T, s kb.Store) {
 	}
 	mustSave(t, s, article("a", 1), day)
 	mustSave(t, s, article("b", 1), day)
-	rev, err := s.Publish(ctx, []string{"a", "b"}, "boss", day)
+	rev, err := s.Publish(ctx, []string{"a", "b"}, nil, "boss", day)
 	if err != nil || rev != 1 {
 		t.Fatalf("Publish = %d, %v; want 1", rev, err)
 	}
@@ -325,7 +327,7 @@ func testPublishOK(t *testing.T, s kb.Store) {
 		t.Errorf("Head(a) = %+v, want version 2 pending over published 1", h)
 	}
 
-	rev, err = s.Publish(ctx, []string{"a"}, "boss", day.Add(2*time.Minute))
+	rev, err = s.Publish(ctx, []string{"a"}, nil, "boss", day.Add(2*time.Minute))
 	if err != nil || rev != 2 {
 		t.Fatalf("second Publish = %d, %v; want 2", rev, err)
 	}
@@ -342,10 +344,10 @@ func testArchive(t *testing.T, s kb.Store) {
 	ctx := context.Background()
 	mustSave(t, s, article("a", 1), day)
 	mustSave(t, s, article("b", 1), day)
-	if _, err := s.Publish(ctx, []string{"a", "b"}, "boss", day); err != nil {
+	if _, err := s.Publish(ctx, []string{"a", "b"}, nil, "boss", day); err != nil {
 		t.Fatal(err)
 	}
-	rev, err := s.Archive(ctx, []string{"a"}, "boss", day)
+	rev, err := s.Archive(ctx, []string{"a"}, nil, "boss", day)
 	if err != nil || rev != 2 {
 		t.Fatalf("Archive = %d, %v; want 2", rev, err)
 	}
@@ -361,10 +363,10 @@ func testArchive(t *testing.T, s kb.Store) {
 	if h := mustHead(t, s, "a"); h.Article.Status != kb.StatusDraft {
 		t.Errorf("Head after saving an archived article: status %s, want draft", h.Article.Status)
 	}
-	if _, err := s.Archive(ctx, []string{"a"}, "boss", day); err != nil {
+	if _, err := s.Archive(ctx, []string{"a"}, nil, "boss", day); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Publish(ctx, []string{"a"}, "boss", day); err != nil {
+	if _, err := s.Publish(ctx, []string{"a"}, nil, "boss", day); err != nil {
 		t.Fatal(err)
 	}
 	if h := mustHead(t, s, "a"); h.Article.Status != kb.StatusPublished || h.Published != 2 {
@@ -375,8 +377,8 @@ func testArchive(t *testing.T, s kb.Store) {
 func testPublishNotFound(t *testing.T, s kb.Store) {
 	ctx := context.Background()
 	mustSave(t, s, article("a", 1), day)
-	for _, f := range []func(context.Context, []string, string, time.Time) (int64, error){s.Publish, s.Archive} {
-		if _, err := f(ctx, []string{"a", "nope"}, "boss", day); !errors.Is(err, kb.ErrNotFound) {
+	for _, f := range []func(context.Context, []string, map[string]int, string, time.Time) (int64, error){s.Publish, s.Archive} {
+		if _, err := f(ctx, []string{"a", "nope"}, nil, "boss", day); !errors.Is(err, kb.ErrNotFound) {
 			t.Errorf("Publish/Archive of an unknown article = %v, want ErrNotFound", err)
 		}
 	}
@@ -385,6 +387,34 @@ func testPublishNotFound(t *testing.T, s kb.Store) {
 	}
 	if h := mustHead(t, s, "a"); h.Article.Status != kb.StatusDraft {
 		t.Errorf("a failed Archive changed the status to %s", h.Article.Status)
+	}
+}
+
+// testPublishExpect: a publish or an archive that expects versions goes
+// ahead only when every article named is still at its version; otherwise
+// it changes nothing, neither the published set nor the revision.
+func testPublishExpect(t *testing.T, s kb.Store) {
+	ctx := context.Background()
+	mustSave(t, s, article("a", 1), day)
+	mustSave(t, s, article("b", 1), day)
+	mustSave(t, s, article("b", 2), day) // b is at version 2
+	for _, f := range []func(context.Context, []string, map[string]int, string, time.Time) (int64, error){s.Publish, s.Archive} {
+		if _, err := f(ctx, []string{"a", "b"}, map[string]int{"a": 1, "b": 1}, "boss", day); !errors.Is(err, kb.ErrConflict) {
+			t.Errorf("Publish/Archive expecting b at version 1 = %v, want ErrConflict", err)
+		}
+	}
+	if vs, rev := mustPublished(t, s); len(vs) != 0 || rev != 0 {
+		t.Errorf("a refused Publish changed the published set: %+v, revision %d", vs, rev)
+	}
+	if h := mustHead(t, s, "a"); h.Article.Status != kb.StatusDraft {
+		t.Errorf("a refused Archive changed a's status to %s", h.Article.Status)
+	}
+	rev, err := s.Publish(ctx, []string{"a", "b"}, map[string]int{"b": 2}, "boss", day)
+	if err != nil || rev != 1 {
+		t.Fatalf("Publish expecting b at version 2 = %d, %v", rev, err)
+	}
+	if h := mustHead(t, s, "b"); h.Published != 2 {
+		t.Errorf("b published at %d, want 2", h.Published)
 	}
 }
 

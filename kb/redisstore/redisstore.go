@@ -316,13 +316,18 @@ func parseInt(s string) int64 {
 
 // setStatus publishes or archives articles. KEYS: revision, published,
 // then head and versions of each article. ARGV: "publish" or "archive",
-// by, at, then the ids. It returns the new revision, or -i when the i-th
-// article does not exist (and then changes nothing).
+// by, at, then the ids, then for each the version that must be its latest
+// (0: any). It returns the new revision, or, changing nothing, -i when the
+// i-th article does not exist and -(n+i) when it is not at its version.
 var setStatus = redis.NewScript(`
-local n = #ARGV - 3
+local n = (#ARGV - 3) / 2
 for i = 1, n do
 	if redis.call('EXISTS', KEYS[1 + 2 * i]) == 0 then
 		return -i
+	end
+	local want = tonumber(ARGV[3 + n + i])
+	if want > 0 and tonumber(redis.call('HGET', KEYS[1 + 2 * i], 'latest')) ~= want then
+		return -(n + i)
 	end
 end
 for i = 1, n do
@@ -340,27 +345,33 @@ return redis.call('INCR', KEYS[1])
 `)
 
 // Publish publishes the latest versions of ids.
-func (s *Store) Publish(ctx context.Context, ids []string, by string, at time.Time) (int64, error) {
-	return s.setStatus(ctx, "publish", ids, by, at)
+func (s *Store) Publish(ctx context.Context, ids []string, expect map[string]int, by string, at time.Time) (int64, error) {
+	return s.setStatus(ctx, "publish", ids, expect, by, at)
 }
 
 // Archive takes ids out of the published set.
-func (s *Store) Archive(ctx context.Context, ids []string, by string, at time.Time) (int64, error) {
-	return s.setStatus(ctx, "archive", ids, by, at)
+func (s *Store) Archive(ctx context.Context, ids []string, expect map[string]int, by string, at time.Time) (int64, error) {
+	return s.setStatus(ctx, "archive", ids, expect, by, at)
 }
 
-func (s *Store) setStatus(ctx context.Context, op string, ids []string, by string, at time.Time) (int64, error) {
+func (s *Store) setStatus(ctx context.Context, op string, ids []string, expect map[string]int, by string, at time.Time) (int64, error) {
 	keys := []string{s.revisionKey(), s.publishedKey()}
 	args := []any{op, by, at.UnixMicro()}
 	for _, id := range ids {
 		keys = append(keys, s.headKey(id), s.versionsKey(id))
 		args = append(args, id)
 	}
-	rev, err := setStatus.Run(ctx, s.rdb, keys, args...).Int64()
-	if err != nil {
-		return 0, fmt.Errorf("kb: %s: %w", op, err)
+	for _, id := range ids {
+		args = append(args, expect[id]) // 0: any version
 	}
-	if rev < 0 {
+	rev, err := setStatus.Run(ctx, s.rdb, keys, args...).Int64()
+	switch n := int64(len(ids)); {
+	case err != nil:
+		return 0, fmt.Errorf("kb: %s: %w", op, err)
+	case rev < -n:
+		id := ids[-rev-n-1]
+		return 0, fmt.Errorf("kb: %s: article %s: not at version %d: %w", op, id, expect[id], kb.ErrConflict)
+	case rev < 0:
 		return 0, fmt.Errorf("kb: %s: article %s: %w", op, ids[-rev-1], kb.ErrNotFound)
 	}
 	return rev, nil

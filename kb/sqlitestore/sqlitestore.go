@@ -303,20 +303,37 @@ func (s *Store) Heads(ctx context.Context) ([]kb.Head, error) {
 }
 
 // Publish publishes the latest versions of ids.
-func (s *Store) Publish(ctx context.Context, ids []string, by string, at time.Time) (int64, error) {
-	return s.setStatus(ctx, ids, `UPDATE kb_articles SET published = latest, archived = 0, status_by = ?, status_at = ? WHERE id = ?`, by, at)
+func (s *Store) Publish(ctx context.Context, ids []string, expect map[string]int, by string, at time.Time) (int64, error) {
+	return s.setStatus(ctx, ids, expect, `UPDATE kb_articles SET published = latest, archived = 0, status_by = ?, status_at = ? WHERE id = ?`, by, at)
 }
 
 // Archive takes ids out of the published set.
-func (s *Store) Archive(ctx context.Context, ids []string, by string, at time.Time) (int64, error) {
-	return s.setStatus(ctx, ids, `UPDATE kb_articles SET published = 0, archived = 1, status_by = ?, status_at = ? WHERE id = ?`, by, at)
+func (s *Store) Archive(ctx context.Context, ids []string, expect map[string]int, by string, at time.Time) (int64, error) {
+	return s.setStatus(ctx, ids, expect, `UPDATE kb_articles SET published = 0, archived = 1, status_by = ?, status_at = ? WHERE id = ?`, by, at)
 }
 
 // setStatus runs update (by, at, id) on every id and moves the revision
-// on, or changes nothing when an id is unknown.
-func (s *Store) setStatus(ctx context.Context, ids []string, update, by string, at time.Time) (int64, error) {
+// on, or changes nothing when an id is unknown or not at the version
+// expect gives it.
+func (s *Store) setStatus(ctx context.Context, ids []string, expect map[string]int, update, by string, at time.Time) (int64, error) {
 	var rev int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, id := range ids {
+			want, ok := expect[id]
+			if !ok {
+				continue
+			}
+			var latest int
+			err := tx.QueryRowContext(ctx, `SELECT latest FROM kb_articles WHERE id = ?`, id).Scan(&latest)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				return fmt.Errorf("article %s: %w", id, kb.ErrNotFound)
+			case err != nil:
+				return err
+			case latest != want:
+				return fmt.Errorf("article %s: version %d, not %d: %w", id, latest, want, kb.ErrConflict)
+			}
+		}
 		stmt, err := tx.PrepareContext(ctx, update)
 		if err != nil {
 			return err

@@ -112,13 +112,16 @@ export async function editorView(view, id, query) {
     }
     busy(true);
     try {
-      const resp = await api('POST', '/kb/' + action, { ids: [id] });
+      // The version shown is the one published or archived: a draft saved
+      // since by someone else is refused (409), and the page reloads.
+      const resp = await api('POST', '/kb/' + action, { ids: [id], versions: { [id]: base } });
       notify(resp.warning || (action === 'publish'
         ? '已发布：机器人将使用版本 ' + base + ' 作答 (published: the bot answers with version ' + base + ')'
         : '已归档：机器人不再使用此文章 (archived: the bot no longer answers with it)'), resp.warning ? 'info' : 'ok');
       await rerender();
-    } catch {
-      // shown by api
+    } catch (e) {
+      // shown by api; a newer version is loaded to be looked at
+      if (e.code === 'conflict') await rerender();
     } finally {
       busy(false);
     }

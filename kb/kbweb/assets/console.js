@@ -49,7 +49,11 @@ function showResult(box, r) {
     ['阈值 Threshold', el('span', { id: 'test-threshold' }, fmtScore(r.threshold))],
   ];
   if (d.article_id) facts.push(['文章 Article', el('a', { href: articleHref(d.article_id), id: 'test-article' }, d.title || d.article_id)]);
-  if (d.lane) facts.push(['队列 Lane', d.lane]);
+  if (d.lane) {
+    facts.push(['队列 Lane', d.lane_unconfigured
+      ? `${d.lane}（未配置，将转入默认队列 not configured: the default lane is used）`
+      : d.lane]);
+  }
   if (d.rule) facts.push(['规则 Rule', el('span', { class: 'mono' }, d.rule)]);
   if (d.offer) facts.push(['先提供 Offer', d.offer]);
   clear(box,

@@ -24,7 +24,7 @@ export async function historyView(view, id, query) {
       publish.addEventListener('click', async () => {
         publish.disabled = true;
         try {
-          await api('POST', '/kb/publish', { ids: [id] });
+          await api('POST', '/kb/publish', { ids: [id], versions: { [id]: v } });
           notify(`已发布版本 ${v}：机器人将使用版本 ${n} 的内容 (published)`, 'ok');
           const target = articleHref(id) + '/history?v=' + v;
           if (location.hash === target) await historyView(view, id, new URLSearchParams({ v: String(v) }));

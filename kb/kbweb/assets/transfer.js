@@ -69,10 +69,10 @@ export async function transferView(view) {
     report);
 }
 
-/** showPlan renders a dry run's plan with the form that applies it. */
-function showPlan(box, plan, problem, f, send) {
+/** showPlan renders a dry run's plan with the form that applies it; publishing stays ticked if it was. */
+function showPlan(box, plan, problem, f, send, publishTicked = false) {
   const n = (k) => plan[k].length;
-  const publish = el('input', { type: 'checkbox', id: 'import-publish' });
+  const publish = el('input', { type: 'checkbox', id: 'import-publish', checked: publishTicked });
   const allow = el('input', { type: 'checkbox', id: 'import-allow-rejected' });
   const apply = el('button', { type: 'button', class: 'btn btn-primary', id: 'btn-apply', disabled: n('rejected') > 0 },
     '应用导入 Apply');
@@ -91,7 +91,7 @@ function showPlan(box, plan, problem, f, send) {
     } catch (e) {
       const fresh = e.body && e.body.plan;
       if (e.code === 'conflict' && fresh && !fresh.result) {
-        showPlan(box, fresh, e.message, f, send); // changed since the dry run: review the new report
+        showPlan(box, fresh, e.message, f, send, publish.checked); // changed since the dry run: review the new report
         return;
       }
       showAlert(result, 'error', e.message);
