@@ -116,6 +116,11 @@ func TestEditorBrowser(t *testing.T) {
 	b.do(t, "open history", chromedp.Click(chromedp.ID("link-history")), chromedp.WaitVisible(chromedp.ID("history-list")))
 	b.waitText(t, "#diff", "A-1001")
 	b.waitText(t, "#diff", "B-2002")
+	// Both publishes are in the log, newest first, with who did them.
+	if log := b.eval(t, `[...document.querySelectorAll('#status-log li')].map((li) => li.textContent).join(' | ')`); !strings.Contains(log, "发布版本 2") ||
+		!strings.Contains(log, "发布版本 1") || strings.Index(log, "发布版本 2") > strings.Index(log, "发布版本 1") {
+		t.Errorf("publish log = %q, want versions 2 then 1 published", log)
+	}
 	shots.take(t, b, "history")
 	b.do(t, "roll back to version 1",
 		chromedp.Click(chromedp.CSS(`#history-list tr[data-version="1"] [data-action=rollback]`)),
@@ -172,7 +177,18 @@ func TestEditorBrowser(t *testing.T) {
 	if h := k.apiCall(t, http.MethodGet, token, "/api/v1/kb/articles/e2e-markup", nil)["head"].(map[string]any); h["published_version"] != float64(0) {
 		t.Errorf("after a refused publish e2e-markup is published at %v, want unpublished", h["published_version"])
 	}
-	b.do(t, "list", chromedp.Click(chromedp.ID("nav-articles")), chromedp.WaitVisible(chromedp.ID("kb-list")))
+	// Leaving with unsaved edits asks first (window.confirm, answered
+	// here): "stay" keeps the page and the edits; "leave" goes.
+	b.fill(t, map[string]string{"f-answer": "还没保存的修改"})
+	b.do(t, "leave with unsaved edits, and stay",
+		chromedp.Evaluate[chromedp.Void](`window.confirm = (m) => { window.asked = m; return false; }`),
+		chromedp.Click(chromedp.ID("nav-articles")))
+	b.waitJS(t, "asked before leaving", `String(window.asked).includes('未保存')`)
+	if v := b.eval(t, `(document.getElementById('f-answer') || {}).value || location.hash`); v != "还没保存的修改" {
+		t.Errorf("after choosing to stay the answer field holds %q, want the unsaved edit", v)
+	}
+	b.do(t, "list", chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+		chromedp.Click(chromedp.ID("nav-articles")), chromedp.WaitVisible(chromedp.ID("kb-list")))
 	b.waitText(t, "#kb-list", xssText)
 	b.noImages(t, "the list")
 	b.do(t, "test the markup against the drafts",

@@ -207,6 +207,12 @@ func (e *Editor) History(ctx context.Context, id string) ([]Version, error) {
 	return e.store.History(ctx, id)
 }
 
+// StatusLog returns who published or archived an article, which version
+// and when, oldest first.
+func (e *Editor) StatusLog(ctx context.Context, id string) ([]StatusEvent, error) {
+	return e.store.StatusLog(ctx, id)
+}
+
 // Version returns version n of an article, or ErrNotFound.
 func (e *Editor) Version(ctx context.Context, id string, n int) (Version, error) {
 	return e.store.Version(ctx, id, n)

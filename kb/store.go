@@ -71,6 +71,28 @@ type Head struct {
 	StatusAt time.Time `json:"status_at,omitzero"`
 }
 
+// StatusEvent is one publish or archive of an article: who put which
+// version live, or took it out, and when.
+type StatusEvent struct {
+	// Action is ActionPublish or ActionArchive.
+	Action string `json:"action"`
+	// Version is the version published, or, for an archive, the version
+	// that was published until then (0: none was).
+	Version int       `json:"version"`
+	By      string    `json:"by"`
+	At      time.Time `json:"at"`
+}
+
+// The actions of a StatusEvent.
+const (
+	ActionPublish = "publish"
+	ActionArchive = "archive"
+)
+
+// MaxStatusLog is the most events a StatusLog keeps per article; older
+// ones are dropped.
+const MaxStatusLog = 200
+
 // Pending reports whether the article has a draft newer than its published
 // version.
 func (h Head) Pending() bool { return h.Published > 0 && h.Published != h.Latest }
@@ -192,7 +214,11 @@ type Store interface {
 	Publish(ctx context.Context, ids []string, expect map[string]int, by string, at time.Time) (int64, error)
 	// Archive removes each article in ids from the published set and marks
 	// it archived, and moves the revision on; like Publish otherwise.
+	// Publish and Archive add a StatusEvent to each article's log.
 	Archive(ctx context.Context, ids []string, expect map[string]int, by string, at time.Time) (int64, error)
+	// StatusLog returns the publishes and archives of article id, oldest
+	// first (empty when it has none, or no such article).
+	StatusLog(ctx context.Context, id string) ([]StatusEvent, error)
 	// Published returns the published version of every published article,
 	// by ID, and the revision they belong to, read together.
 	Published(ctx context.Context) ([]Version, int64, error)

@@ -196,6 +196,18 @@ func kbHistory(ctx context.Context, e *kb.Editor, id string, stdout io.Writer) e
 		return err
 	}
 	fmt.Fprintln(stdout, "\n* = 已发布的版本")
+	events, err := e.StatusLog(ctx, id)
+	if err != nil || len(events) == 0 {
+		return err
+	}
+	fmt.Fprintln(stdout, "\n发布与归档记录：")
+	for _, ev := range events {
+		what := fmt.Sprintf("发布版本 %d", ev.Version)
+		if ev.Action == kb.ActionArchive {
+			what = fmt.Sprintf("归档（下线版本 %d）", ev.Version)
+		}
+		fmt.Fprintf(stdout, "  %s  %s  %s\n", ev.At.Local().Format(time.DateTime), ev.By, what)
+	}
 	return nil
 }
 

@@ -136,8 +136,9 @@ func testKB(t *testing.T, env []string) {
 		t.Errorf("import report:\n%s", out)
 	}
 	out = mustKefu(t, env, "kb", "history", id)
-	if !strings.Contains(out, "alice") || !strings.Contains(out, "导入") || !strings.Contains(out, "answer") {
-		t.Errorf("history after import:\n%s", out)
+	if !strings.Contains(out, "alice") || !strings.Contains(out, "导入") || !strings.Contains(out, "answer") ||
+		!strings.Contains(out, "发布与归档记录") || !strings.Contains(out, "alice  发布版本 2") {
+		t.Errorf("history after import (with the import's publish logged):\n%s", out)
 	}
 	if a := exportedArticle(t, env, id); a.Answer != "新的答案" || a.Status != kb.StatusPublished {
 		t.Errorf("after import %s = %+v", id, a)

@@ -33,6 +33,10 @@ type summary struct {
 	Pending          bool      `json:"pending"`
 	UpdatedAt        time.Time `json:"updated_at"`
 	UpdatedBy        string    `json:"updated_by"`
+	// StatusBy and StatusAt say who last published or archived it, and
+	// when; absent before either happened.
+	StatusBy string    `json:"status_by,omitempty"`
+	StatusAt time.Time `json:"status_at,omitzero"`
 }
 
 func summarize(h kb.Head) summary {
@@ -43,7 +47,7 @@ func summarize(h kb.Head) summary {
 	}
 	return summary{ID: a.ID, Title: a.Title, Question: a.Question, Category: a.Category, Tags: tags, Kind: a.Kind,
 		Status: a.Status, Handoff: a.Handoff, Version: h.Latest, PublishedVersion: h.Published, Pending: h.Pending(),
-		UpdatedAt: h.UpdatedAt, UpdatedBy: h.UpdatedBy}
+		UpdatedAt: h.UpdatedAt, UpdatedBy: h.UpdatedBy, StatusBy: h.StatusBy, StatusAt: h.StatusAt}
 }
 
 func (h *Handler) listArticles(c *gin.Context) {
@@ -131,6 +135,10 @@ type saveRequest struct {
 type updateRequest struct {
 	saveRequest
 	BaseVersion *int `json:"base_version"`
+	// BaseStatus, if given, is the status the edit started from: a save
+	// of an article archived since is refused (409) rather than quietly
+	// restoring it.
+	BaseStatus kb.Status `json:"base_status,omitempty"`
 }
 
 // savedResponse is the answer of every route that saves a version.
@@ -141,20 +149,38 @@ type savedResponse struct {
 	// yet; Message says so to people.
 	NeedsPublish bool   `json:"needs_publish"`
 	Message      string `json:"message"`
+	// Unchanged says the save changed nothing, so no version was made:
+	// Version is the latest, as it was.
+	Unchanged bool `json:"unchanged,omitempty"`
 }
 
-// writeSaved answers a saved version v with status.
-func (h *Handler) writeSaved(c *gin.Context, status int, v kb.Version) {
+// writeSaved answers a saved version v with status; prev is the article's
+// latest version before the save (0: none), which v repeats when the save
+// changed nothing.
+func (h *Handler) writeSaved(c *gin.Context, status int, v kb.Version, prev int) {
 	head, err := h.ed.Head(c.Request.Context(), v.ID)
 	if err != nil {
 		h.writeError(c, err)
 		return
 	}
-	resp := savedResponse{Version: v, Head: summarize(head), NeedsPublish: head.Published != head.Latest, Message: msgLive}
-	if resp.NeedsPublish {
+	resp := savedResponse{Version: v, Head: summarize(head), NeedsPublish: head.Published != head.Latest, Message: msgLive,
+		Unchanged: v.Version == prev}
+	switch {
+	case resp.Unchanged:
+		resp.Message = msgUnchanged
+	case resp.NeedsPublish:
 		resp.Message = msgNeedsPublish
 	}
 	c.JSON(status, resp)
+}
+
+// latest returns the latest version of article id, 0 when it has none.
+func (h *Handler) latest(ctx context.Context, id string) int {
+	head, err := h.ed.Head(ctx, id)
+	if err != nil {
+		return 0
+	}
+	return head.Latest
 }
 
 func (h *Handler) createArticle(c *gin.Context) {
@@ -168,7 +194,7 @@ func (h *Handler) createArticle(c *gin.Context) {
 		h.writeError(c, err)
 		return
 	}
-	h.writeSaved(c, http.StatusCreated, v)
+	h.writeSaved(c, http.StatusCreated, v, 0)
 }
 
 // create saves a as a new article, refusing an ID that exists.
@@ -204,8 +230,13 @@ func (h *Handler) updateArticle(c *gin.Context) {
 	}
 	req.ID = id
 	ctx, base := c.Request.Context(), *req.BaseVersion
-	if _, err := h.ed.Head(ctx, id); err != nil { // 404 for an article that does not exist
+	head, err := h.ed.Head(ctx, id)
+	if err != nil { // 404 for an article that does not exist
 		h.writeError(c, err)
+		return
+	}
+	if head.Article.Status == kb.StatusArchived && req.BaseStatus != "" && req.BaseStatus != kb.StatusArchived {
+		h.writeError(c, h.conflict(head, fmt.Sprintf(msgArchivedSince, id, head.StatusBy, head.StatusAt.Format(time.RFC3339))))
 		return
 	}
 	v, err := h.save(ctx, req.Article, who, req.Note, base)
@@ -219,7 +250,7 @@ func (h *Handler) updateArticle(c *gin.Context) {
 		h.writeError(c, err)
 		return
 	}
-	h.writeSaved(c, http.StatusOK, v)
+	h.writeSaved(c, http.StatusOK, v, head.Latest)
 }
 
 // save saves a as a new version by who if the article's latest version
@@ -254,6 +285,8 @@ type versionsResponse struct {
 	Latest           int           `json:"latest"`
 	PublishedVersion int           `json:"published_version"`
 	Versions         []versionInfo `json:"versions"`
+	// Events are the article's publishes and archives, oldest first.
+	Events []kb.StatusEvent `json:"events"`
 }
 
 func (h *Handler) versions(c *gin.Context) {
@@ -268,7 +301,13 @@ func (h *Handler) versions(c *gin.Context) {
 		h.writeError(c, err)
 		return
 	}
-	resp := versionsResponse{ID: id, Latest: head.Latest, PublishedVersion: head.Published, Versions: make([]versionInfo, len(history))}
+	events, err := h.ed.StatusLog(ctx, id)
+	if err != nil {
+		h.writeError(c, err)
+		return
+	}
+	resp := versionsResponse{ID: id, Latest: head.Latest, PublishedVersion: head.Published, Versions: make([]versionInfo, len(history)),
+		Events: events}
 	for i, v := range history {
 		resp.Versions[i] = versionInfo{Version: v.Version, Author: v.Author, At: v.At, Note: v.Note, Published: v.Version == head.Published}
 	}
@@ -349,12 +388,13 @@ func (h *Handler) rollback(c *gin.Context) {
 		h.writeError(c, invalid(msgNoRollbackVersion))
 		return
 	}
+	prev := h.latest(c.Request.Context(), c.Param("id"))
 	v, err := h.ed.Rollback(c.Request.Context(), c.Param("id"), req.Version, who)
 	if err != nil {
 		h.writeError(c, err)
 		return
 	}
-	h.writeSaved(c, http.StatusOK, v)
+	h.writeSaved(c, http.StatusOK, v, prev)
 }
 
 // idsRequest is the body of POST /kb/publish and POST /kb/archive.

@@ -64,10 +64,12 @@ type decision struct {
 	// LaneUnconfigured says Lane is not a configured lane (an article
 	// saved before it was removed from kefu.yaml): the bot hands off in
 	// its default lane instead.
-	LaneUnconfigured bool    `json:"lane_unconfigured,omitempty"`
-	Rule             string  `json:"rule,omitempty"`
-	Offer            string  `json:"offer,omitempty"`
-	Score            float64 `json:"score"`
+	LaneUnconfigured bool   `json:"lane_unconfigured,omitempty"`
+	Rule             string `json:"rule,omitempty"`
+	Offer            string `json:"offer,omitempty"`
+	// Flow is the self-service flow the bot offers under the answer.
+	Flow  string  `json:"flow,omitempty"`
+	Score float64 `json:"score"`
 }
 
 // match is one knowledge-base match.
@@ -136,6 +138,9 @@ func (h *Handler) test(c *gin.Context) {
 		LaneUnconfigured: d.Lane != "" && !h.laneConfigured(d.Lane)}
 	if a := d.Article; a != nil {
 		resp.Decision.ArticleID, resp.Decision.Title, resp.Decision.Answer = a.ID, a.Title, a.Answer
+		if (d.Kind == intents.Answer || d.Kind == intents.Boundary) && a.Flow != "" && h.offers(a.Flow) {
+			resp.Decision.Flow = a.Flow
+		}
 		if d.English && a.AnswerEN != "" {
 			resp.Decision.Answer = a.AnswerEN
 		}
@@ -199,8 +204,16 @@ func (d *draftIndex) get(heads []kb.Head) (*kb.Index, bool) {
 // laneConfigured reports whether lane is among the configured lanes; with
 // no Choices to ask, every lane is.
 func (h *Handler) laneConfigured(lane string) bool {
-	if h.choices == nil {
-		return true
-	}
-	return slices.ContainsFunc(h.choices().Lanes, func(c Choice) bool { return c.Name == lane })
+	return h.choices == nil || named(h.choices().Lanes, lane)
+}
+
+// offers reports whether flow exists, so that the bot offers it under an
+// answer; with no Choices to ask, every flow does.
+func (h *Handler) offers(flow string) bool {
+	return h.choices == nil || named(h.choices().Flows, flow)
+}
+
+// named reports whether one of choices is named name.
+func named(choices []Choice, name string) bool {
+	return slices.ContainsFunc(choices, func(c Choice) bool { return c.Name == name })
 }

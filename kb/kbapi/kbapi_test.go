@@ -73,7 +73,8 @@ func newServer(t *testing.T) *server {
 	}
 	h, err := kbapi.New(kbapi.Options{Editor: ed, Router: func() *intents.Router { return s.router },
 		Logger: slog.New(slog.DiscardHandler), Choices: func() kbapi.Choices {
-			return kbapi.Choices{Lanes: []kbapi.Choice{{Name: "normal", Title: "普通队列"}, {Name: "emergency", Title: "紧急"}}, Flows: []kbapi.Choice{}}
+			return kbapi.Choices{Lanes: []kbapi.Choice{{Name: "normal", Title: "普通队列"}, {Name: "emergency", Title: "紧急"}},
+				Flows: []kbapi.Choice{{Name: "bill_export", Title: "账单导出"}}}
 		}})
 	if err != nil {
 		t.Fatal(err)
@@ -263,6 +264,7 @@ type (
 			Answer    string       `json:"answer"`
 			Lane      string       `json:"lane"`
 			Unconfig  bool         `json:"lane_unconfigured"`
+			Flow      string       `json:"flow"`
 			Score     float64      `json:"score"`
 		} `json:"decision"`
 		Matches []struct {
@@ -640,6 +642,23 @@ func TestConsole(t *testing.T) {
 			}
 		}
 	})
+	t.Run("Flow", func(t *testing.T) {
+		// The flow the bot offers under the answer; one that does not
+		// exist is not offered.
+		for id, flow := range map[string]string{"export-faq": "bill_export", "gone-faq": "no_such_flow"} {
+			if _, err := s.ed.Save(context.Background(), kb.Article{ID: id, Question: id + " 账单怎么导出到邮箱", Answer: "在账单页导出。",
+				Kind: kb.KindFAQ, Flow: flow}, "li", ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := s.ask("export-faq 账单怎么导出到邮箱", "draft")
+		if got.Decision.ArticleID != "export-faq" || got.Decision.Flow != "bill_export" {
+			t.Errorf("%+v, want bill_export offered", got.Decision)
+		}
+		if got := s.ask("gone-faq 账单怎么导出到邮箱", "draft"); got.Decision.ArticleID != "gone-faq" || got.Decision.Flow != "" {
+			t.Errorf("%+v, want no flow offered", got.Decision)
+		}
+	})
 	t.Run("UnconfiguredLane", func(t *testing.T) {
 		// Saved before its lane left kefu.yaml (this editor has no check):
 		// the console says the bot will use the default lane.
@@ -923,6 +942,49 @@ func TestImportRejected(t *testing.T) {
 	p := s.importFile("?format=csv&allow_rejected=1", "text/csv", file, http.StatusOK)
 	if p.Result == nil || len(p.Result.Saved) != 1 || len(p.Rejected) != 1 {
 		t.Fatalf("allow_rejected: %+v", p)
+	}
+}
+
+// TestSaveEdges: a save or a rollback that changes nothing says so and
+// makes no version; a save from a page opened before someone archived the
+// article is refused rather than quietly restoring it.
+func TestSaveEdges(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	art := map[string]any{"id": "member-birthday", "question": "会员生日礼包怎么领取?", "answer": "第一版"}
+	s.call("POST", "/api/v1/kb/articles", art, http.StatusCreated, nil)
+	var saved struct {
+		Version   kb.Version `json:"version"`
+		Unchanged bool       `json:"unchanged"`
+		Message   string     `json:"message"`
+	}
+	same := map[string]any{"question": art["question"], "answer": art["answer"], "base_version": 1, "note": "只写了说明"}
+	s.call("PUT", "/api/v1/kb/articles/member-birthday", same, http.StatusOK, &saved)
+	if !saved.Unchanged || saved.Version.Version != 1 || !strings.Contains(saved.Message, "没有改动") {
+		t.Errorf("a save that changes nothing: %+v", saved)
+	}
+	saved.Unchanged = false // the answer omits it when false
+	s.call("PUT", "/api/v1/kb/articles/member-birthday", map[string]any{"question": art["question"], "answer": "第二版", "base_version": 1},
+		http.StatusOK, &saved)
+	if saved.Unchanged || saved.Version.Version != 2 {
+		t.Errorf("a save that changes the answer: %+v", saved)
+	}
+	s.call("POST", "/api/v1/kb/articles/member-birthday/rollback", map[string]any{"version": 2}, http.StatusOK, &saved)
+	if !saved.Unchanged || saved.Version.Version != 2 {
+		t.Errorf("a rollback to the latest version's content: %+v", saved)
+	}
+
+	s.publish("member-birthday")
+	s.call("POST", "/api/v1/kb/archive", map[string]any{"ids": []string{"member-birthday"}}, http.StatusOK, nil)
+	edit := map[string]any{"question": art["question"], "answer": "第三版", "base_version": 2, "base_status": "published"}
+	w := s.wantError(request{method: "PUT", path: "/api/v1/kb/articles/member-birthday", body: edit}, http.StatusConflict, apierr.CodeConflict)
+	if !strings.Contains(w.Body.String(), "归档") {
+		t.Errorf("a save over an archive: %s", w.Body)
+	}
+	edit["base_status"] = "archived" // opened as archived: saving restores it, as documented
+	s.call("PUT", "/api/v1/kb/articles/member-birthday", edit, http.StatusOK, &saved)
+	if h := s.head("member-birthday"); h.Status != kb.StatusDraft || h.Version != 3 {
+		t.Errorf("a save of an archived article opened as archived: %+v", h)
 	}
 }
 

@@ -13,6 +13,8 @@ const (
 	msgExists            = "文章 %s 已存在（版本 %d，%s 保存）；请换一个 id 或编辑该文章 (article %[1]s exists, version %[2]d by %[3]s: choose another id or edit it)"
 	msgStale             = "文章 %s 已被修改：当前是版本 %d（%s 于 %s 保存），你编辑的是版本 %d；请查看最新版本后再保存 (article %[1]s changed meanwhile: the current version is %[2]d, saved by %[3]s at %[4]s; you edited version %[5]d)"
 	msgMovedOn           = "文章 %s 在你查看后又被保存：当前是版本 %d（%s 于 %s 保存），你查看的是版本 %d；未做任何更改，请查看最新版本后再操作 (article %[1]s was saved since you looked: the current version is %[2]d, saved by %[3]s at %[4]s; you looked at version %[5]d; nothing changed)"
+	msgArchivedSince     = "文章 %s 在你打开后已被 %s 于 %s 归档；未保存。如需恢复它，请载入最新状态后再修改保存 (article %[1]s was archived by %[2]s at %[3]s since you opened it: nothing saved; load it again to restore it)"
+	msgUnchanged         = "没有改动，未生成新版本 (nothing changed: no new version made)"
 	msgNoRollbackVersion = "请给出要回滚到的版本 version (version, the version to roll back to, is required)"
 	msgNeedsPublish      = "已保存为草稿，发布后机器人才会使用 (saved as a draft: publish it for the bot to answer with it)"
 	msgLive              = "已保存，机器人正在使用此版本 (saved: the bot answers with this version)"

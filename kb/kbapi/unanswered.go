@@ -98,12 +98,13 @@ func (h *Handler) resolve(c *gin.Context) {
 		h.writeError(c, invalid(msgNoArticleID))
 		return
 	}
+	prev := h.latest(c.Request.Context(), req.ArticleID)
 	v, err := h.ed.ResolveUnanswered(c.Request.Context(), c.Param("id"), req.ArticleID, req.Text, who)
 	if err != nil {
 		h.writeError(c, err)
 		return
 	}
-	h.writeSaved(c, http.StatusOK, v)
+	h.writeSaved(c, http.StatusOK, v, prev) // unchanged: the article had the question already
 }
 
 // articleFromUnanswered starts a new draft article from a group (its
@@ -147,5 +148,5 @@ func (h *Handler) articleFromUnanswered(c *gin.Context) {
 		h.writeError(c, err)
 		return
 	}
-	h.writeSaved(c, http.StatusCreated, v)
+	h.writeSaved(c, http.StatusCreated, v, 0)
 }

@@ -42,6 +42,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) kb.Store) {
 		t.Run("Archive", func(t *testing.T) { testArchive(t, newStore(t)) })
 		t.Run("ErrNotFound", func(t *testing.T) { testPublishNotFound(t, newStore(t)) })
 		t.Run("Expect", func(t *testing.T) { testPublishExpect(t, newStore(t)) })
+		t.Run("StatusLog", func(t *testing.T) { testStatusLog(t, newStore(t)) })
 	})
 	t.Run("Seed", func(t *testing.T) {
 		t.Run("OK", func(t *testing.T) { testSeedOK(t, newStore(t)) })
@@ -387,6 +388,45 @@ func testPublishNotFound(t *testing.T, s kb.Store) {
 	}
 	if h := mustHead(t, s, "a"); h.Article.Status != kb.StatusDraft {
 		t.Errorf("a failed Archive changed the status to %s", h.Article.Status)
+	}
+}
+
+// testStatusLog: every publish and archive is logged per article, with
+// the version it put live or took out, who and when; a refused one is not.
+func testStatusLog(t *testing.T, s kb.Store) {
+	ctx := context.Background()
+	mustSave(t, s, article("a", 1), day)
+	if _, err := s.Publish(ctx, []string{"a"}, nil, "boss", day.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	mustSave(t, s, article("a", 2), day)
+	if _, err := s.Publish(ctx, []string{"a"}, map[string]int{"a": 1}, "boss", day); !errors.Is(err, kb.ErrConflict) {
+		t.Fatalf("Publish expecting an old version = %v", err)
+	}
+	if _, err := s.Publish(ctx, []string{"a"}, nil, "boss", day.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Archive(ctx, []string{"a"}, nil, "other", day.Add(3*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Archive(ctx, []string{"a"}, nil, "other", day.Add(4*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.StatusLog(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []kb.StatusEvent{
+		{Action: kb.ActionPublish, Version: 1, By: "boss", At: day.Add(time.Minute)},
+		{Action: kb.ActionPublish, Version: 2, By: "boss", At: day.Add(2 * time.Minute)},
+		{Action: kb.ActionArchive, Version: 2, By: "other", At: day.Add(3 * time.Minute)},
+		{Action: kb.ActionArchive, Version: 0, By: "other", At: day.Add(4 * time.Minute)}, // nothing was live
+	}
+	if diff := cmp.Diff(want, got, cmpopts.EquateApproxTime(0)); diff != "" {
+		t.Errorf("StatusLog (-want +got):\n%s", diff)
+	}
+	if got, err := s.StatusLog(ctx, "nope"); err != nil || len(got) != 0 {
+		t.Errorf("StatusLog of an unknown article = %v, %v; want none", got, err)
 	}
 }
 

@@ -63,11 +63,12 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 	return &Store{rdb: rdb, prefix: cmp.Or(prefix, DefaultPrefix)}
 }
 
-func (s *Store) idsKey() string               { return s.prefix + "kb:ids" }
-func (s *Store) headKey(id string) string     { return s.prefix + "kb:article:" + id }
-func (s *Store) versionsKey(id string) string { return s.prefix + "kb:article:" + id + ":versions" }
-func (s *Store) publishedKey() string         { return s.prefix + "kb:published" }
-func (s *Store) revisionKey() string          { return s.prefix + "kb:revision" }
+func (s *Store) idsKey() string                { return s.prefix + "kb:ids" }
+func (s *Store) headKey(id string) string      { return s.prefix + "kb:article:" + id }
+func (s *Store) versionsKey(id string) string  { return s.prefix + "kb:article:" + id + ":versions" }
+func (s *Store) statusLogKey(id string) string { return s.prefix + "kb:article:" + id + ":status" }
+func (s *Store) publishedKey() string          { return s.prefix + "kb:published" }
+func (s *Store) revisionKey() string           { return s.prefix + "kb:revision" }
 
 // unansweredKeys are, in this order: last, first, count, failed, handoff,
 // best.
@@ -314,51 +315,57 @@ func parseInt(s string) int64 {
 	return n
 }
 
-// setStatus publishes or archives articles. KEYS: revision, published,
-// then head and versions of each article. ARGV: "publish" or "archive",
-// by, at, then the ids, then for each the version that must be its latest
-// (0: any). It returns the new revision, or, changing nothing, -i when the
-// i-th article does not exist and -(n+i) when it is not at its version.
+// setStatus publishes or archives articles and logs it. KEYS: revision,
+// published, then head, versions and status log of each article. ARGV:
+// "publish" or "archive", by, at, then the ids, then for each the version
+// that must be its latest (0: any). It returns the new revision, or,
+// changing nothing, -i when the i-th article does not exist and -(n+i)
+// when it is not at its version.
 var setStatus = redis.NewScript(`
 local n = (#ARGV - 3) / 2
 for i = 1, n do
-	if redis.call('EXISTS', KEYS[1 + 2 * i]) == 0 then
+	if redis.call('EXISTS', KEYS[3 * i]) == 0 then
 		return -i
 	end
 	local want = tonumber(ARGV[3 + n + i])
-	if want > 0 and tonumber(redis.call('HGET', KEYS[1 + 2 * i], 'latest')) ~= want then
+	if want > 0 and tonumber(redis.call('HGET', KEYS[3 * i], 'latest')) ~= want then
 		return -(n + i)
 	end
 end
 for i = 1, n do
-	local head, id = KEYS[1 + 2 * i], ARGV[3 + i]
+	local head, versions, log, id = KEYS[3 * i], KEYS[3 * i + 1], KEYS[3 * i + 2], ARGV[3 + i]
+	local version
 	if ARGV[1] == 'publish' then
-		local latest = redis.call('HGET', head, 'latest')
-		redis.call('HSET', head, 'published', latest, 'archived', 0, 'sby', ARGV[2], 'sat', ARGV[3])
-		redis.call('HSET', KEYS[2], id, redis.call('HGET', KEYS[2 + 2 * i], latest))
+		version = redis.call('HGET', head, 'latest')
+		redis.call('HSET', head, 'published', version, 'archived', 0, 'sby', ARGV[2], 'sat', ARGV[3])
+		redis.call('HSET', KEYS[2], id, redis.call('HGET', versions, version))
 	else
+		version = redis.call('HGET', head, 'published') or '0'
 		redis.call('HSET', head, 'published', 0, 'archived', 1, 'sby', ARGV[2], 'sat', ARGV[3])
 		redis.call('HDEL', KEYS[2], id)
 	end
+	redis.call('RPUSH', log, '{"action":' .. cjson.encode(ARGV[1]) .. ',"version":' .. version ..
+		',"by":' .. cjson.encode(ARGV[2]) .. ',"at":' .. ARGV[3] .. '}')
+	redis.call('LTRIM', log, -` + strconv.Itoa(kb.MaxStatusLog) + `, -1)
 end
 return redis.call('INCR', KEYS[1])
 `)
 
 // Publish publishes the latest versions of ids.
 func (s *Store) Publish(ctx context.Context, ids []string, expect map[string]int, by string, at time.Time) (int64, error) {
-	return s.setStatus(ctx, "publish", ids, expect, by, at)
+	return s.setStatus(ctx, kb.ActionPublish, ids, expect, by, at)
 }
 
 // Archive takes ids out of the published set.
 func (s *Store) Archive(ctx context.Context, ids []string, expect map[string]int, by string, at time.Time) (int64, error) {
-	return s.setStatus(ctx, "archive", ids, expect, by, at)
+	return s.setStatus(ctx, kb.ActionArchive, ids, expect, by, at)
 }
 
 func (s *Store) setStatus(ctx context.Context, op string, ids []string, expect map[string]int, by string, at time.Time) (int64, error) {
 	keys := []string{s.revisionKey(), s.publishedKey()}
 	args := []any{op, by, at.UnixMicro()}
 	for _, id := range ids {
-		keys = append(keys, s.headKey(id), s.versionsKey(id))
+		keys = append(keys, s.headKey(id), s.versionsKey(id), s.statusLogKey(id))
 		args = append(args, id)
 	}
 	for _, id := range ids {
@@ -375,6 +382,31 @@ func (s *Store) setStatus(ctx context.Context, op string, ids []string, expect m
 		return 0, fmt.Errorf("kb: %s: article %s: %w", op, ids[-rev-1], kb.ErrNotFound)
 	}
 	return rev, nil
+}
+
+// statusEvent is a StatusEvent as the status log keeps it.
+type statusEvent struct {
+	Action  string `json:"action"`
+	Version int    `json:"version"`
+	By      string `json:"by"`
+	At      int64  `json:"at"` // unix microseconds
+}
+
+// StatusLog returns the publishes and archives of id, oldest first.
+func (s *Store) StatusLog(ctx context.Context, id string) ([]kb.StatusEvent, error) {
+	all, err := s.rdb.LRange(ctx, s.statusLogKey(id), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("kb: status log of %s: %w", id, err)
+	}
+	events := make([]kb.StatusEvent, len(all))
+	for i, data := range all {
+		var e statusEvent
+		if err := json.Unmarshal([]byte(data), &e); err != nil {
+			return nil, fmt.Errorf("kb: status log of %s: %w", id, err)
+		}
+		events[i] = kb.StatusEvent{Action: e.Action, Version: e.Version, By: e.By, At: timeOf(e.At)}
+	}
+	return events, nil
 }
 
 // Published returns the published versions and the revision, read in one

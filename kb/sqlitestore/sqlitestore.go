@@ -60,6 +60,14 @@ CREATE TABLE kb_unanswered (
 	score      REAL NOT NULL
 ) STRICT;
 CREATE INDEX kb_unanswered_last_seen ON kb_unanswered (last_seen, text);`,
+	`CREATE TABLE kb_status_log (
+	id      TEXT NOT NULL REFERENCES kb_articles (id),
+	what    TEXT NOT NULL,    -- kb.ActionPublish or kb.ActionArchive
+	version INTEGER NOT NULL, -- published, or taken out by an archive (0 = none)
+	author  TEXT NOT NULL,
+	at      INTEGER NOT NULL  -- unix microseconds
+) STRICT;
+CREATE INDEX kb_status_log_id ON kb_status_log (id);`,
 }
 
 // Store is the embedded kb.Store.
@@ -304,52 +312,51 @@ func (s *Store) Heads(ctx context.Context) ([]kb.Head, error) {
 
 // Publish publishes the latest versions of ids.
 func (s *Store) Publish(ctx context.Context, ids []string, expect map[string]int, by string, at time.Time) (int64, error) {
-	return s.setStatus(ctx, ids, expect, `UPDATE kb_articles SET published = latest, archived = 0, status_by = ?, status_at = ? WHERE id = ?`, by, at)
+	return s.setStatus(ctx, ids, expect, kb.ActionPublish, by, at)
 }
 
 // Archive takes ids out of the published set.
 func (s *Store) Archive(ctx context.Context, ids []string, expect map[string]int, by string, at time.Time) (int64, error) {
-	return s.setStatus(ctx, ids, expect, `UPDATE kb_articles SET published = 0, archived = 1, status_by = ?, status_at = ? WHERE id = ?`, by, at)
+	return s.setStatus(ctx, ids, expect, kb.ActionArchive, by, at)
 }
 
-// setStatus runs update (by, at, id) on every id and moves the revision
-// on, or changes nothing when an id is unknown or not at the version
-// expect gives it.
-func (s *Store) setStatus(ctx context.Context, ids []string, expect map[string]int, update, by string, at time.Time) (int64, error) {
+// statusUpdates are the updates (by, at, id) of each action.
+var statusUpdates = map[string]string{
+	kb.ActionPublish: `UPDATE kb_articles SET published = latest, archived = 0, status_by = ?, status_at = ? WHERE id = ?`,
+	kb.ActionArchive: `UPDATE kb_articles SET published = 0, archived = 1, status_by = ?, status_at = ? WHERE id = ?`,
+}
+
+// setStatus publishes or archives every id, logs it, and moves the
+// revision on, or changes nothing when an id is unknown or not at the
+// version expect gives it.
+func (s *Store) setStatus(ctx context.Context, ids []string, expect map[string]int, action, by string, at time.Time) (int64, error) {
 	var rev int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, id := range ids {
-			want, ok := expect[id]
-			if !ok {
-				continue
-			}
-			var latest int
-			err := tx.QueryRowContext(ctx, `SELECT latest FROM kb_articles WHERE id = ?`, id).Scan(&latest)
-			switch {
+			var latest, published int
+			err := tx.QueryRowContext(ctx, `SELECT latest, published FROM kb_articles WHERE id = ?`, id).Scan(&latest, &published)
+			switch want, ok := expect[id]; {
 			case errors.Is(err, sql.ErrNoRows):
 				return fmt.Errorf("article %s: %w", id, kb.ErrNotFound)
 			case err != nil:
 				return err
-			case latest != want:
+			case ok && latest != want:
 				return fmt.Errorf("article %s: version %d, not %d: %w", id, latest, want, kb.ErrConflict)
 			}
-		}
-		stmt, err := tx.PrepareContext(ctx, update)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for _, id := range ids {
-			res, err := stmt.ExecContext(ctx, by, micro(at), id)
-			if err != nil {
+			if _, err := tx.ExecContext(ctx, statusUpdates[action], by, micro(at), id); err != nil {
 				return err
 			}
-			n, err := res.RowsAffected()
-			if err != nil {
+			version := latest
+			if action == kb.ActionArchive {
+				version = published
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO kb_status_log (id, what, version, author, at) VALUES (?, ?, ?, ?, ?)`,
+				id, action, version, by, micro(at)); err != nil {
 				return err
 			}
-			if n == 0 {
-				return fmt.Errorf("article %s: %w", id, kb.ErrNotFound)
+			if _, err := tx.ExecContext(ctx, `DELETE FROM kb_status_log WHERE id = ? AND rowid <=
+	(SELECT rowid FROM kb_status_log WHERE id = ? ORDER BY rowid DESC LIMIT 1 OFFSET ?)`, id, id, kb.MaxStatusLog); err != nil {
+				return err
 			}
 		}
 		return tx.QueryRowContext(ctx, `UPDATE kb_revision SET value = value + 1 RETURNING value`).Scan(&rev)
@@ -358,6 +365,31 @@ func (s *Store) setStatus(ctx context.Context, ids []string, expect map[string]i
 		return 0, fmt.Errorf("kb: %w", err)
 	}
 	return rev, nil
+}
+
+// StatusLog returns the publishes and archives of id, oldest first.
+func (s *Store) StatusLog(ctx context.Context, id string) ([]kb.StatusEvent, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT what, version, author, at FROM kb_status_log WHERE id = ? ORDER BY rowid`, id)
+	if err != nil {
+		return nil, fmt.Errorf("kb: status log of %s: %w", id, err)
+	}
+	defer rows.Close()
+	events := []kb.StatusEvent{}
+	for rows.Next() {
+		var (
+			e  kb.StatusEvent
+			at int64
+		)
+		if err := rows.Scan(&e.Action, &e.Version, &e.By, &at); err != nil {
+			return nil, fmt.Errorf("kb: status log of %s: %w", id, err)
+		}
+		e.At = timeOf(at)
+		events = append(events, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("kb: status log of %s: %w", id, err)
+	}
+	return events, nil
 }
 
 // Published returns the published versions and the revision.

@@ -11,7 +11,9 @@
 // It asks /api/v1/me who is signed in: editors and admins get the editor,
 // anyone else a "no permission" message.
 
+import { notify } from '/panel/assets/api.js';
 import { clear, el, setActiveNav, shell, signedIn } from '/panel/assets/dom.js';
+import { guardLeave, hasUnsaved, mayLeave } from './leave.js';
 import { listView } from './list.js';
 import { editorView } from './article.js';
 import { historyView } from './history.js';
@@ -49,7 +51,12 @@ function parseHash() {
 /** route renders the screen the hash names into main, in a fresh view element. */
 function route(main) {
   const [path, query] = parseHash();
-  const view = el('div', { class: 'view' }, el('p', { class: 'muted' }, '加载中… (loading)'));
+  guardLeave(() => false);
+  // A message about the screen left behind (an error, say) does not
+  // belong to the next one.
+  if (document.getElementById('notice')?.dataset.kind === 'error') notify('');
+  const loading = el('p', { class: 'muted' }, '加载中… (loading)');
+  const view = el('div', { class: 'view' }, loading);
   clear(main, view);
   // A new screen starts at its top: kept from a long page before, the
   // scroll would leave its toolbar under the sticky header.
@@ -59,8 +66,16 @@ function route(main) {
     if (!m) continue;
     setActiveNav(nav);
     view.dataset.route = nav;
-    // A view that fails has shown its message (api does); leave what it drew.
-    render(view, m, query).catch((e) => console.error(e));
+    // A view that fails has shown its message (api does); leave what it
+    // drew, or, if it drew nothing, say so where it would have been.
+    render(view, m, query).catch((e) => {
+      console.error(e);
+      if (!loading.isConnected) return;
+      clear(view, el('section', { class: 'card', id: 'view-error' },
+        el('h2', {}, e.status === 404 ? '找不到 (not found)' : '无法加载 (could not load)'),
+        el('p', {}, e.message || String(e)),
+        el('p', {}, el('a', { href: '#/' }, '返回文章列表 (back to the articles)'))));
+    });
     return;
   }
   setActiveNav('');
@@ -73,7 +88,24 @@ async function boot() {
   const account = await signedIn(EDITOR_ROLES, '知识库 Knowledge base', '编辑知识库 (edit the knowledge base)');
   if (!account) return;
   const main = shell({ title: '知识库 Knowledge base', nav: NAV, account });
-  window.addEventListener('hashchange', () => route(main));
+  // Leaving a screen with unsaved edits asks first; "stay" puts the
+  // address back without drawing the screen again.
+  let restoring = false;
+  window.addEventListener('hashchange', (ev) => {
+    if (restoring) {
+      restoring = false;
+      return;
+    }
+    if (!mayLeave()) {
+      restoring = true;
+      location.hash = new URL(ev.oldURL).hash;
+      return;
+    }
+    route(main);
+  });
+  window.addEventListener('beforeunload', (ev) => {
+    if (hasUnsaved()) ev.preventDefault();
+  });
   route(main);
 }
 

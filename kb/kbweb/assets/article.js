@@ -6,6 +6,7 @@
 import { api, notify } from '/panel/assets/api.js';
 import { clear, el, field, fmtTime } from '/panel/assets/dom.js';
 import { KIND, articleHref, pendingBadge, statusBadge } from './labels.js';
+import { guardLeave } from './leave.js';
 
 /**
  * editorView edits the article id, or a new one when id is null; query may
@@ -49,6 +50,7 @@ export async function editorView(view, id, query) {
   const alertBox = el('div', { id: 'editor-alert' });
   const dirtyBadge = el('span', { class: 'badge badge-pending hidden', id: 'editor-dirty' }, '未保存 unsaved');
   let dirty = false;
+  guardLeave(() => dirty);
   const form = el('form', { id: 'article-form', class: 'editor-grid', novalidate: true });
   form.addEventListener('input', () => {
     dirty = true;
@@ -88,13 +90,16 @@ export async function editorView(view, id, query) {
     try {
       let resp;
       if (id) {
-        resp = await api('PUT', '/kb/articles/' + encodeURIComponent(id), { ...body(), base_version: base }, { quiet: true });
+        // base_status: a save is refused if someone archived the article since.
+        resp = await api('PUT', '/kb/articles/' + encodeURIComponent(id),
+          { ...body(), base_version: base, base_status: data.head.status }, { quiet: true });
       } else if (from) {
         resp = await api('POST', '/kb/unanswered/' + encodeURIComponent(from) + '/article', body(), { quiet: true });
       } else {
         resp = await api('POST', '/kb/articles', body(), { quiet: true });
       }
-      notify(resp.message || '已保存 (saved)', 'ok');
+      notify(resp.message || '已保存 (saved)', resp.unchanged ? 'info' : 'ok');
+      dirty = false;
       if (id) await rerender();
       else location.hash = articleHref(resp.version.id);
     } catch (e) {
@@ -108,6 +113,10 @@ export async function editorView(view, id, query) {
     if (dirty) {
       showAlert(alertBox, 'warn', '有未保存的修改：请先保存，再' + (action === 'publish' ? '发布。' : '归档。') +
         ' (Save your changes first.)');
+      return;
+    }
+    if (action === 'archive' && data.head.published_version &&
+      !window.confirm('归档后机器人立即不再用这篇文章回答，确定归档吗？(The bot stops answering with it at once. Archive?)')) {
       return;
     }
     busy(true);
@@ -176,8 +185,9 @@ function headInfo(id, data) {
   return el('div', { class: 'head-info', id: 'editor-state' },
     statusBadge(h.status), ' ', pendingBadge(h.pending),
     el('span', { class: 'muted' },
-      ` 当前版本 v${h.version}` + (h.published_version ? ` · 已发布 v${h.published_version}` : ' · 尚未发布') +
-      ` · ${h.updated_by} 于 ${fmtTime(h.updated_at)}`),
+      ` 当前版本 v${h.version}` + (h.published_version ? ` · 已发布 v${h.published_version}` : h.status === 'archived' ? '' : ' · 尚未发布') +
+      ` · ${h.updated_by} 于 ${fmtTime(h.updated_at)} 保存` +
+      (h.status_by ? ` · ${h.status_by} 于 ${fmtTime(h.status_at)}${h.status === 'archived' ? '归档' : '发布'}` : '')),
     el('a', { href: articleHref(id) + '/history', class: 'btn btn-small', id: 'link-history' }, '历史 History'),
     el('a', { href: '#/test?q=' + encodeURIComponent(data.draft.article.question) + '&against=draft', class: 'btn btn-small' }, '测试 Test'));
 }

@@ -19,6 +19,9 @@ export async function consoleView(view, query) {
     const q = question.value.trim();
     if (!q) return;
     const which = form.querySelector('input[name=against]:checked').value;
+    // The question stays in the address: a reload, or Back from an
+    // article, shows it again.
+    history.replaceState(null, '', '#/test?' + new URLSearchParams({ q, against: which }));
     clear(result, el('p', { class: 'muted' }, '测试中… (testing)'));
     try {
       showResult(result, await api('POST', '/kb/test', { question: q, against: which }));
@@ -44,7 +47,9 @@ export async function consoleView(view, query) {
 function showResult(box, r) {
   const d = r.decision;
   const facts = [
-    ['决定 Decision', decisionBadge(d.kind)],
+    // An article with a handoff lane is answered, then the user queued:
+    // not the urgent rules' "hand over at once".
+    ['决定 Decision', decisionBadge(d.kind === 'urgent' && d.article_id && (d.rule || '').startsWith('kb:') ? 'answer_handoff' : d.kind)],
     ['得分 Score', el('span', { id: 'test-score' }, fmtScore(d.score))],
     ['阈值 Threshold', el('span', { id: 'test-threshold' }, fmtScore(r.threshold))],
   ];
@@ -54,6 +59,7 @@ function showResult(box, r) {
       ? `${d.lane}（未配置，将转入默认队列 not configured: the default lane is used）`
       : d.lane]);
   }
+  if (d.flow) facts.push(['自助流程 Flow', `${d.flow}（回答后提供办理：用户回复“办理”即开始 offered after the answer）`]);
   if (d.rule) facts.push(['规则 Rule', el('span', { class: 'mono' }, d.rule)]);
   if (d.offer) facts.push(['先提供 Offer', d.offer]);
   clear(box,

@@ -35,6 +35,11 @@ export async function historyView(view, id, query) {
       });
       // Show the new version's diff; the rollback message stays above it.
       await historyView(view, id, new URLSearchParams({ v: String(v) }));
+      if (resp.unchanged) {
+        showAlert(view.querySelector('#rollback-result'), 'info',
+          `当前版本 ${v} 的内容已与版本 ${n} 相同，未生成新版本。(version ${v} already has version ${n}'s content: nothing to do)`);
+        return;
+      }
       showAlert(view.querySelector('#rollback-result'), 'ok',
         `已回滚：新版本 ${v} 的内容与版本 ${n} 相同。${resp.message} (rolled back: version ${v} has version ${n}'s content)`, publish);
     } catch {
@@ -65,10 +70,23 @@ export async function historyView(view, id, query) {
       el('div', { class: 'table-wrap' }, el('table', { class: 'table', id: 'history-list' },
         el('thead', {}, el('tr', {}, el('th', {}, '版本'), el('th', {}, '作者 Who'), el('th', {}, '时间 When'),
           el('th', {}, '说明 Note'), el('th', {}, ''), el('th', {}, ''))),
-        el('tbody', {}, rows))),
+        el('tbody', {}, rows)),
+        statusLog(hist.events || [])),
       diffBox));
 
   await showDiff(diffBox, path, selected);
+}
+
+/** statusLog lists who published or archived the article, which version and when, newest first. */
+function statusLog(events) {
+  if (!events.length) return null;
+  const what = (e) => e.action === 'publish'
+    ? `发布版本 ${e.version} (published v${e.version})`
+    : (e.version ? `归档，下线版本 ${e.version} (archived, v${e.version} taken out)` : '归档 (archived)');
+  return el('section', { class: 'card', id: 'status-log' },
+    el('h3', {}, '发布与归档记录 Publish log'),
+    el('ul', { class: 'status-log' }, [...events].reverse().map((e) =>
+      el('li', { dataset: { action: e.action } }, el('span', { class: 'nowrap muted' }, fmtTime(e.at)), ' ', e.by, '：', what(e)))));
 }
 
 /** showDiff shows what version n changed from the one before; version 1 shows its content. */

@@ -14,6 +14,7 @@ export const DECISION = {
   answer: '回答 answer',
   boundary: '服务边界 boundary',
   urgent: '紧急转人工 urgent',
+  answer_handoff: '回答后转人工 answer, then hand off',
   fallback: '未能回答 fail',
   user_request: '用户要求人工 user request',
   not_helpful: '用户说没用 not helpful',
@@ -54,7 +55,8 @@ export function pendingBadge(pending) {
 
 /** decisionBadge shows a test console decision. */
 export function decisionBadge(kind) {
-  const cls = { answer: 'badge-published', boundary: 'badge-info', urgent: 'badge-urgent', fallback: 'badge-pending' }[kind] || 'badge-draft';
+  const cls = { answer: 'badge-published', boundary: 'badge-info', urgent: 'badge-urgent', fallback: 'badge-pending',
+    answer_handoff: 'badge-info' }[kind] || 'badge-draft';
   return el('span', { class: 'badge ' + cls, id: 'test-decision', dataset: { kind } }, label(DECISION, kind));
 }
 

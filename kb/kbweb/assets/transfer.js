@@ -7,6 +7,7 @@ import { api, notify } from '/panel/assets/api.js';
 import { clear, el, field } from '/panel/assets/dom.js';
 import { FIELD, articleHref, label } from './labels.js';
 import { showAlert } from './article.js';
+import { changeList } from './history.js';
 
 /** transferView renders the import and export screen. */
 export async function transferView(view) {
@@ -19,7 +20,9 @@ export async function transferView(view) {
   const report = el('div', { id: 'import-report' });
 
   const formatOf = (f) => format.value || (/\.csv$/i.test(f.name) ? 'csv' : 'json');
-  const send = (f, flags) => api('POST', '/kb/import?' + new URLSearchParams({ format: formatOf(f), ...flags }), f,
+  // The file is read once, at the dry run: what is applied is what was
+  // reviewed, even if the file on disk is edited in between.
+  const sender = (f, bytes) => (flags) => api('POST', '/kb/import?' + new URLSearchParams({ format: formatOf(f), ...flags }), bytes,
     { contentType: 'application/octet-stream', quiet: true });
 
   async function dryRun(ev) {
@@ -33,8 +36,17 @@ export async function transferView(view) {
     clear(report, el('p', { class: 'muted' }, '正在检查… (checking)'));
     let plan;
     let problem = '';
+    let send;
     try {
-      plan = await send(f, { dry_run: '1', publish: '1' }); // also says what publishing would do
+      send = sender(f, await f.arrayBuffer());
+    } catch (e) {
+      dry.disabled = false;
+      clear(report);
+      showAlert(report, 'error', '无法读取文件，请重新选择 (the file cannot be read: choose it again): ' + e.message);
+      return;
+    }
+    try {
+      plan = await send({ dry_run: '1' });
     } catch (e) {
       if (e.code !== 'rejected' || !e.body || !e.body.plan) {
         clear(report);
@@ -84,7 +96,7 @@ function showPlan(box, plan, problem, f, send, publishTicked = false) {
     if (publish.checked) flags.publish = '1';
     if (allow.checked) flags.allow_rejected = '1';
     try {
-      const r = (await send(f, flags)).result;
+      const r = (await send(flags)).result;
       showAlert(result, 'ok', `已导入：保存了 ${r.saved.length} 篇的新版本，发布 ${r.published.length} 篇，归档 ${r.archived.length} 篇。` +
         `(imported: ${r.saved.length} saved, ${r.published.length} published, ${r.archived.length} archived)`);
       notify('导入完成 (imported)', 'ok');
@@ -109,9 +121,10 @@ function showPlan(box, plan, problem, f, send, publishTicked = false) {
       plan.rejected.map((r) => [r.row, r.id || '—', r.reason])) : null,
     n('added') ? planTable('新增 Added', 'plan-added', ['行 Row', 'ID', '标准问题 Question'],
       plan.added.map((r) => [r.row, r.id, r.question])) : null,
-    n('changed') ? planTable('修改 Changed', 'plan-changed', ['行 Row', 'ID', '改动的字段 Changed fields'],
+    n('changed') ? planTable('修改 Changed', 'plan-changed', ['行 Row', 'ID', '改动 Changes (现在 − / 导入后 +)'],
       plan.changed.map((r) => [r.row, el('a', { href: articleHref(r.id) }, r.id),
-        (r.changes || []).map((c) => label(FIELD, c.field)).join('、')])) : null,
+        el('details', {}, el('summary', {}, (r.changes || []).map((c) => label(FIELD, c.field)).join('、')),
+          changeList(r.changes || []))])) : null,
     n('unchanged') ? el('details', {}, el('summary', {}, `不变的 ${n('unchanged')} 行 (unchanged rows)`),
       el('p', { class: 'muted' }, plan.unchanged.map((r) => `${r.row}: ${r.id}`).join(' · '))) : null,
     el('div', { class: 'apply' },
