@@ -236,14 +236,14 @@ func (h *Handler) updateArticle(c *gin.Context) {
 		return
 	}
 	if head.Article.Status == kb.StatusArchived && req.BaseStatus != "" && req.BaseStatus != kb.StatusArchived {
-		h.writeError(c, h.conflict(head, fmt.Sprintf(msgArchivedSince, id, head.StatusBy, head.StatusAt.Format(time.RFC3339))))
+		h.writeError(c, h.conflict(head, fmt.Sprintf(msgArchivedSince, id, head.StatusBy, when(head.StatusAt))))
 		return
 	}
 	v, err := h.save(ctx, req.Article, who, req.Note, base)
 	if errors.Is(err, kb.ErrConflict) {
 		if head, herr := h.ed.Head(ctx, id); herr == nil {
 			err = h.conflict(head, fmt.Sprintf(msgStale, id, head.Latest, head.UpdatedBy,
-				head.UpdatedAt.Format(time.RFC3339), base))
+				when(head.UpdatedAt), base))
 		}
 	}
 	if err != nil {
@@ -403,6 +403,9 @@ type idsRequest struct {
 	// Versions, if given, maps IDs to the version the editor reviewed:
 	// when an article's latest version is another, nothing is done (409).
 	Versions map[string]int `json:"versions,omitempty"`
+	// Statuses, if given, maps IDs to the status the editor saw: a publish
+	// of an article archived since is refused (409), as a save is.
+	Statuses map[string]kb.Status `json:"statuses,omitempty"`
 }
 
 // revisionResponse is the answer of POST /kb/publish and POST /kb/archive.
@@ -427,6 +430,12 @@ func (h *Handler) setStatus(c *gin.Context, apply func(context.Context, []string
 		return
 	}
 	ctx := c.Request.Context()
+	for id, seen := range req.Statuses {
+		if head, err := h.ed.Head(ctx, id); err == nil && head.Article.Status == kb.StatusArchived && seen != kb.StatusArchived {
+			h.writeError(c, h.conflict(head, fmt.Sprintf(msgArchivedSince, id, head.StatusBy, when(head.StatusAt))))
+			return
+		}
+	}
 	rev, err := apply(ctx, req.IDs, req.Versions, who)
 	resp := revisionResponse{Revision: rev, IDs: req.IDs}
 	switch {
@@ -450,8 +459,13 @@ func (h *Handler) movedOn(ctx context.Context, req idsRequest, err error) error 
 		want, ok := req.Versions[id]
 		if head, herr := h.ed.Head(ctx, id); ok && herr == nil && head.Latest != want {
 			return h.conflict(head, fmt.Sprintf(msgMovedOn, id, head.Latest, head.UpdatedBy,
-				head.UpdatedAt.Format(time.RFC3339), want))
+				when(head.UpdatedAt), want))
 		}
 	}
 	return err
 }
+
+// when formats a time for a message: the server's local time, as people
+// there read clocks, with its zone (the page shows the reader's own time
+// beside it, from the JSON).
+func when(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05 MST") }

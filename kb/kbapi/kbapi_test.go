@@ -976,6 +976,13 @@ func TestSaveEdges(t *testing.T) {
 
 	s.publish("member-birthday")
 	s.call("POST", "/api/v1/kb/archive", map[string]any{"ids": []string{"member-birthday"}}, http.StatusOK, nil)
+	// A publish from a page that saw it published: refused, still archived.
+	s.wantError(request{method: "POST", path: "/api/v1/kb/publish", body: map[string]any{"ids": []string{"member-birthday"},
+		"versions": map[string]int{"member-birthday": 2}, "statuses": map[string]string{"member-birthday": "published"}}},
+		http.StatusConflict, apierr.CodeConflict)
+	if h := s.head("member-birthday"); h.Status != kb.StatusArchived {
+		t.Fatalf("a refused publish changed the archived article: %+v", h)
+	}
 	edit := map[string]any{"question": art["question"], "answer": "第三版", "base_version": 2, "base_status": "published"}
 	w := s.wantError(request{method: "PUT", path: "/api/v1/kb/articles/member-birthday", body: edit}, http.StatusConflict, apierr.CodeConflict)
 	if !strings.Contains(w.Body.String(), "归档") {

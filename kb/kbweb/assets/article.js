@@ -123,7 +123,7 @@ export async function editorView(view, id, query) {
     try {
       // The version shown is the one published or archived: a draft saved
       // since by someone else is refused (409), and the page reloads.
-      const resp = await api('POST', '/kb/' + action, { ids: [id], versions: { [id]: base } });
+      const resp = await api('POST', '/kb/' + action, { ids: [id], versions: { [id]: base }, statuses: { [id]: data.head.status } });
       notify(resp.warning || (action === 'publish'
         ? '已发布：机器人将使用版本 ' + base + ' 作答 (published: the bot answers with version ' + base + ')'
         : '已归档：机器人不再使用此文章 (archived: the bot no longer answers with it)'), resp.warning ? 'info' : 'ok');
