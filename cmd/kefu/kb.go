@@ -348,11 +348,22 @@ func printPlan(w io.Writer, p kb.Plan) {
 }
 
 func kbRollback(ctx context.Context, e *kb.Editor, id string, to int, author string, publish bool, stdout io.Writer) error {
+	before, err := e.Head(ctx, id)
+	if err != nil {
+		return err
+	}
 	v, err := e.Rollback(ctx, id, to, author)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s：版本 %d 的内容已另存为版本 %d。\n", id, to, v.Version)
+	if v.Version == before.Latest {
+		fmt.Fprintf(stdout, "%s：当前版本 %d 的内容已与版本 %d 相同，未生成新版本。\n", id, v.Version, to)
+		if !publish || before.Published == before.Latest {
+			return nil
+		}
+	} else {
+		fmt.Fprintf(stdout, "%s：版本 %d 的内容已另存为版本 %d。\n", id, to, v.Version)
+	}
 	if !publish {
 		fmt.Fprintln(stdout, "新版本是草稿；加 -publish 或用 kefu kb publish 发布。")
 		return nil

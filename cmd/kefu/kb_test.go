@@ -154,6 +154,9 @@ func testKB(t *testing.T, env []string) {
 	if out := mustKefu(t, env, "kb", "history", id); !strings.Contains(out, "3 *") || !strings.Contains(out, "回滚到版本 1") {
 		t.Errorf("history after rollback:\n%s", out)
 	}
+	if out := mustKefu(t, env, "kb", "rollback", "-publish", id, "1"); !strings.Contains(out, "未生成新版本") || strings.Contains(out, "已发布") {
+		t.Errorf("a rollback to the content the latest version has:\n%s", out)
+	}
 
 	// A JSON import from stdin, then publishing by hand.
 	in := `[{"id":"from-stdin","question":"标准输入","answer":"答案"}]`

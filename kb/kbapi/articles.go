@@ -53,13 +53,13 @@ func summarize(h kb.Head) summary {
 func (h *Handler) listArticles(c *gin.Context) {
 	status := kb.Status(c.Query("status"))
 	switch status {
-	case "", kb.StatusDraft, kb.StatusPublished, kb.StatusArchived:
+	case "", kb.StatusDraft, kb.StatusPublished, kb.StatusArchived, statusPending:
 	default:
 		h.writeError(c, invalid(msgBadStatus+fmt.Sprintf("%q", status)))
 		return
 	}
 	category := c.Query("category")
-	q := strings.ToLower(strings.TrimSpace(c.Query("q")))
+	terms := strings.Fields(strings.ToLower(c.Query("q")))
 	heads, err := h.ed.Heads(c.Request.Context())
 	if err != nil {
 		h.writeError(c, err)
@@ -68,7 +68,8 @@ func (h *Handler) listArticles(c *gin.Context) {
 	list := []summary{}
 	for _, hd := range heads {
 		a := hd.Article
-		if status != "" && a.Status != status || category != "" && a.Category != category || q != "" && !mentions(a, q) {
+		if status == statusPending && !hd.Pending() || status != statusPending && status != "" && a.Status != status ||
+			category != "" && a.Category != category || !mentionsAll(a, terms) {
 			continue
 		}
 		list = append(list, summarize(hd))
@@ -76,12 +77,24 @@ func (h *Handler) listArticles(c *gin.Context) {
 	c.JSON(http.StatusOK, list)
 }
 
-// mentions reports whether any text of a contains q (lower case).
-func mentions(a kb.Article, q string) bool {
+// statusPending filters the list to the published articles whose newer
+// draft waits for a publish.
+const statusPending kb.Status = "pending"
+
+// mentionsAll reports whether every term (lower case) is in some text of
+// a: 红包 退款 finds 红包怎么退款.
+func mentionsAll(a kb.Article, terms []string) bool {
 	texts := append([]string{a.ID, a.Title, a.Answer, a.AnswerEN, a.Category}, a.Questions()...)
-	return slices.ContainsFunc(append(texts, a.Tags...), func(s string) bool {
-		return strings.Contains(strings.ToLower(s), q)
-	})
+	texts = append(texts, a.Tags...)
+	for i, s := range texts {
+		texts[i] = strings.ToLower(s)
+	}
+	for _, term := range terms {
+		if !slices.ContainsFunc(texts, func(s string) bool { return strings.Contains(s, term) }) {
+			return false
+		}
+	}
+	return true
 }
 
 // articleResponse is the answer of GET /kb/articles/:id.
@@ -403,8 +416,10 @@ type idsRequest struct {
 	// Versions, if given, maps IDs to the version the editor reviewed:
 	// when an article's latest version is another, nothing is done (409).
 	Versions map[string]int `json:"versions,omitempty"`
-	// Statuses, if given, maps IDs to the status the editor saw: a publish
-	// of an article archived since is refused (409), as a save is.
+	// Statuses, if given, maps IDs to the status the editor saw: when one
+	// is published or archived since, nothing is done (409), so that a
+	// stale page neither brings back an archived article nor archives one
+	// that went live without asking.
 	Statuses map[string]kb.Status `json:"statuses,omitempty"`
 }
 
@@ -431,8 +446,9 @@ func (h *Handler) setStatus(c *gin.Context, apply func(context.Context, []string
 	}
 	ctx := c.Request.Context()
 	for id, seen := range req.Statuses {
-		if head, err := h.ed.Head(ctx, id); err == nil && head.Article.Status == kb.StatusArchived && seen != kb.StatusArchived {
-			h.writeError(c, h.conflict(head, fmt.Sprintf(msgArchivedSince, id, head.StatusBy, when(head.StatusAt))))
+		if head, err := h.ed.Head(ctx, id); err == nil && head.Article.Status != seen {
+			h.writeError(c, h.conflict(head, fmt.Sprintf(msgStatusSince, id, head.StatusBy, when(head.StatusAt),
+				statusNames[head.Article.Status])))
 			return
 		}
 	}

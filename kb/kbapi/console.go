@@ -67,7 +67,8 @@ type decision struct {
 	LaneUnconfigured bool   `json:"lane_unconfigured,omitempty"`
 	Rule             string `json:"rule,omitempty"`
 	Offer            string `json:"offer,omitempty"`
-	// Flow is the self-service flow the bot offers under the answer.
+	// Flow is the self-service flow the bot starts (start_flow) or offers
+	// under the answer.
 	Flow  string  `json:"flow,omitempty"`
 	Score float64 `json:"score"`
 }
@@ -134,7 +135,7 @@ func (h *Handler) test(c *gin.Context) {
 		h.writeError(c, invalid(msgBadAgainst))
 		return
 	}
-	resp.Decision = decision{Kind: d.Kind, Lane: d.Lane, Rule: d.Rule, Offer: d.Offer, Score: d.Score,
+	resp.Decision = decision{Kind: d.Kind, Lane: d.Lane, Rule: d.Rule, Offer: d.Offer, Score: d.Score, Flow: d.Flow,
 		LaneUnconfigured: d.Lane != "" && !h.laneConfigured(d.Lane)}
 	if a := d.Article; a != nil {
 		resp.Decision.ArticleID, resp.Decision.Title, resp.Decision.Answer = a.ID, a.Title, a.Answer

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -595,6 +596,20 @@ func TestListPublishArchive(t *testing.T) {
 	if got := list("q=EMERGENCY-FREEZE&status=published"); fmt.Sprint(got) != "[emergency-freeze]" {
 		t.Errorf("q by id: %v", got)
 	}
+	if got := list("q=" + url.QueryEscape("生日 我的-会员")); fmt.Sprint(got) != "[member-birthday]" {
+		t.Errorf("q of two words, each somewhere in the article: %v", got)
+	}
+	if got := list("q=" + url.QueryEscape("生日 不存在的词")); len(got) != 0 {
+		t.Errorf("q of two words, one nowhere: %v", got)
+	}
+	if got := list("status=pending"); len(got) != 0 {
+		t.Errorf("pending before any draft over a published version: %v", got)
+	}
+	s.call("PUT", "/api/v1/kb/articles/emergency-freeze", map[string]any{"base_version": 1, "question": "紧急冻结怎么操作?",
+		"answer": "新的答案"}, http.StatusOK, nil)
+	if got := list("status=pending"); fmt.Sprint(got) != "[emergency-freeze]" {
+		t.Errorf("pending: %v", got)
+	}
 
 	rev := s.publish("member-birthday")
 	t.Run("ErrNotFound", func(t *testing.T) {
@@ -1023,6 +1038,12 @@ func TestPublishVersions(t *testing.T) {
 		http.StatusOK, nil)
 	if h := s.head("member-birthday"); h.PublishedVersion != 2 {
 		t.Fatalf("publish of the latest version: %+v", h)
+	}
+	// A page that saw it as a draft archives it: refused, for it went live since.
+	w := s.wantError(request{method: "POST", path: "/api/v1/kb/archive", body: map[string]any{"ids": []string{"member-birthday"},
+		"statuses": map[string]string{"member-birthday": "draft"}}}, http.StatusConflict, apierr.CodeConflict)
+	if h := s.head("member-birthday"); h.Status != kb.StatusPublished || !strings.Contains(w.Body.String(), "已发布") {
+		t.Fatalf("an archive from a stale page: %+v, %s", h, w.Body)
 	}
 }
 

@@ -1,5 +1,7 @@
 package kbapi
 
+import "github.com/kefuhq/kefu/kb"
+
 // The messages of this package that people read: Chinese first, then
 // English. kb's own error messages (validation, import rows) pass through
 // as they are.
@@ -7,7 +9,7 @@ const (
 	msgSignIn            = "请先登录 (sign in first)"
 	msgNotVersion        = " 须为版本号（从 1 起的整数）(must be a version number, from 1), not "
 	msgNotFlag           = " 须为 1 或 0 (must be 1 or 0), not "
-	msgBadStatus         = "status 须为 draft、published 或 archived (status must be draft, published or archived), not "
+	msgBadStatus         = "status 须为 draft、published、archived 或 pending (status must be draft, published, archived or pending), not "
 	msgOtherID           = "正文中的 id %q 与地址中的 %q 不同 (the id in the body, %[1]q, is not the one in the path, %[2]q)"
 	msgNoBase            = "缺少或无效的 base_version：请给出你编辑的版本号，0 或更大 (base_version is missing or invalid: the version your edit started from, 0 or more)"
 	msgExists            = "文章 %s 已存在（版本 %d，%s 保存）；请换一个 id 或编辑该文章 (article %[1]s exists, version %[2]d by %[3]s: choose another id or edit it)"
@@ -15,6 +17,8 @@ const (
 	msgMovedOn           = "文章 %s 在你查看后又被保存：当前是版本 %d（%s 于 %s 保存），你查看的是版本 %d；未做任何更改，请查看最新版本后再操作 (article %[1]s was saved since you looked: the current version is %[2]d, saved by %[3]s at %[4]s; you looked at version %[5]d; nothing changed)"
 	msgArchivedSince     = "文章 %s 在你打开后已被 %s 于 %s 归档；未保存。如需恢复它，请载入最新状态后再修改保存 (article %[1]s was archived by %[2]s at %[3]s since you opened it: nothing saved; load it again to restore it)"
 	msgUnchanged         = "没有改动，未生成新版本 (nothing changed: no new version made)"
+	msgStatusSince       = "文章 %s 在你打开后已被 %s 于 %s 设为%s；未做任何更改，请查看最新状态后再操作 (article %[1]s was made %[4]s by %[2]s at %[3]s since you opened it: nothing changed)"
+	msgGroupGone         = "这组未答问题已被他人处理（加入文章或忽略），请刷新列表 (this group was handled by someone else meanwhile: reload the queue)"
 	msgNoRollbackVersion = "请给出要回滚到的版本 version (version, the version to roll back to, is required)"
 	msgNeedsPublish      = "已保存为草稿，发布后机器人才会使用 (saved as a draft: publish it for the bot to answer with it)"
 	msgLive              = "已保存，机器人正在使用此版本 (saved: the bot answers with this version)"
@@ -36,3 +40,10 @@ const (
 	// question, as kb's ResolveUnanswered notes it.
 	noteUnanswered = "未答问题："
 )
+
+// statusNames name the statuses in messages.
+var statusNames = map[kb.Status]string{
+	kb.StatusDraft:     "草稿 draft",
+	kb.StatusPublished: "已发布 published",
+	kb.StatusArchived:  "已归档 archived",
+}

@@ -2,13 +2,13 @@ package kbapi
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/kefuhq/kefu/internal/apierr"
 	"github.com/kefuhq/kefu/kb"
 )
 
@@ -100,6 +100,9 @@ func (h *Handler) resolve(c *gin.Context) {
 	}
 	prev := h.latest(c.Request.Context(), req.ArticleID)
 	v, err := h.ed.ResolveUnanswered(c.Request.Context(), c.Param("id"), req.ArticleID, req.Text, who)
+	if errors.Is(err, kb.ErrNotFound) && prev > 0 { // the article exists: the group is what is gone
+		err = apierr.New(http.StatusNotFound, apierr.CodeNotFound, msgGroupGone)
+	}
 	if err != nil {
 		h.writeError(c, err)
 		return
@@ -128,14 +131,16 @@ func (h *Handler) articleFromUnanswered(c *gin.Context) {
 			text = g.Text
 		}
 	}
-	if text == "" {
-		h.writeError(c, fmt.Errorf("kb: unanswered group %s: %w", id, kb.ErrNotFound))
+	// A group dismissed or resolved by someone else meanwhile: the
+	// article the editor wrote is still saved, with the question typed.
+	if text == "" && strings.TrimSpace(req.Question) == "" {
+		h.writeError(c, apierr.New(http.StatusNotFound, apierr.CodeNotFound, msgGroupGone))
 		return
 	}
 	if strings.TrimSpace(req.Question) == "" {
 		req.Question = text
 	}
-	if req.Note == "" {
+	if req.Note == "" && text != "" {
 		req.Note = noteUnanswered + text
 	}
 	v, err := h.create(ctx, req.Article, who, req.Note)

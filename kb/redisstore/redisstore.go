@@ -318,9 +318,10 @@ func parseInt(s string) int64 {
 // setStatus publishes or archives articles and logs it. KEYS: revision,
 // published, then head, versions and status log of each article. ARGV:
 // "publish" or "archive", by, at, then the ids, then for each the version
-// that must be its latest (0: any). It returns the new revision, or,
-// changing nothing, -i when the i-th article does not exist and -(n+i)
-// when it is not at its version.
+// that must be its latest (0: any). An article already in that state is
+// skipped, and when all are the revision stays. It returns the revision,
+// or, changing nothing, -i when the i-th article does not exist and
+// -(n+i) when it is not at its version.
 var setStatus = redis.NewScript(`
 local n = (#ARGV - 3) / 2
 for i = 1, n do
@@ -332,21 +333,29 @@ for i = 1, n do
 		return -(n + i)
 	end
 end
+local changed = 0
 for i = 1, n do
 	local head, versions, log, id = KEYS[3 * i], KEYS[3 * i + 1], KEYS[3 * i + 2], ARGV[3 + i]
-	local version
-	if ARGV[1] == 'publish' then
-		version = redis.call('HGET', head, 'latest')
-		redis.call('HSET', head, 'published', version, 'archived', 0, 'sby', ARGV[2], 'sat', ARGV[3])
-		redis.call('HSET', KEYS[2], id, redis.call('HGET', versions, version))
-	else
-		version = redis.call('HGET', head, 'published') or '0'
-		redis.call('HSET', head, 'published', 0, 'archived', 1, 'sby', ARGV[2], 'sat', ARGV[3])
-		redis.call('HDEL', KEYS[2], id)
+	local latest, published, archived = unpack(redis.call('HMGET', head, 'latest', 'published', 'archived'))
+	-- An article already so is left as it is, and not logged.
+	if not (ARGV[1] == 'publish' and published == latest or ARGV[1] == 'archive' and archived == '1') then
+		changed = changed + 1
+		local version = latest
+		if ARGV[1] == 'publish' then
+			redis.call('HSET', head, 'published', latest, 'archived', 0, 'sby', ARGV[2], 'sat', ARGV[3])
+			redis.call('HSET', KEYS[2], id, redis.call('HGET', versions, latest))
+		else
+			version = published or '0'
+			redis.call('HSET', head, 'published', 0, 'archived', 1, 'sby', ARGV[2], 'sat', ARGV[3])
+			redis.call('HDEL', KEYS[2], id)
+		end
+		redis.call('RPUSH', log, '{"action":' .. cjson.encode(ARGV[1]) .. ',"version":' .. version ..
+			',"by":' .. cjson.encode(ARGV[2]) .. ',"at":' .. ARGV[3] .. '}')
+		redis.call('LTRIM', log, -` + strconv.Itoa(kb.MaxStatusLog) + `, -1)
 	end
-	redis.call('RPUSH', log, '{"action":' .. cjson.encode(ARGV[1]) .. ',"version":' .. version ..
-		',"by":' .. cjson.encode(ARGV[2]) .. ',"at":' .. ARGV[3] .. '}')
-	redis.call('LTRIM', log, -` + strconv.Itoa(kb.MaxStatusLog) + `, -1)
+end
+if changed == 0 then
+	return tonumber(redis.call('GET', KEYS[1]) or '0')
 end
 return redis.call('INCR', KEYS[1])
 `)

@@ -328,13 +328,17 @@ var statusUpdates = map[string]string{
 
 // setStatus publishes or archives every id, logs it, and moves the
 // revision on, or changes nothing when an id is unknown or not at the
-// version expect gives it.
+// version expect gives it. An article already in that state (its latest
+// version published, or archived) is left as it is and not logged; when
+// all are, the revision stays.
 func (s *Store) setStatus(ctx context.Context, ids []string, expect map[string]int, action, by string, at time.Time) (int64, error) {
 	var rev int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		changed := 0
 		for _, id := range ids {
 			var latest, published int
-			err := tx.QueryRowContext(ctx, `SELECT latest, published FROM kb_articles WHERE id = ?`, id).Scan(&latest, &published)
+			var archived bool
+			err := tx.QueryRowContext(ctx, `SELECT latest, published, archived FROM kb_articles WHERE id = ?`, id).Scan(&latest, &published, &archived)
 			switch want, ok := expect[id]; {
 			case errors.Is(err, sql.ErrNoRows):
 				return fmt.Errorf("article %s: %w", id, kb.ErrNotFound)
@@ -342,7 +346,10 @@ func (s *Store) setStatus(ctx context.Context, ids []string, expect map[string]i
 				return err
 			case ok && latest != want:
 				return fmt.Errorf("article %s: version %d, not %d: %w", id, latest, want, kb.ErrConflict)
+			case action == kb.ActionPublish && published == latest, action == kb.ActionArchive && archived:
+				continue
 			}
+			changed++
 			if _, err := tx.ExecContext(ctx, statusUpdates[action], by, micro(at), id); err != nil {
 				return err
 			}
@@ -358,6 +365,9 @@ func (s *Store) setStatus(ctx context.Context, ids []string, expect map[string]i
 	(SELECT rowid FROM kb_status_log WHERE id = ? ORDER BY rowid DESC LIMIT 1 OFFSET ?)`, id, id, kb.MaxStatusLog); err != nil {
 				return err
 			}
+		}
+		if changed == 0 {
+			return tx.QueryRowContext(ctx, `SELECT value FROM kb_revision`).Scan(&rev)
 		}
 		return tx.QueryRowContext(ctx, `UPDATE kb_revision SET value = value + 1 RETURNING value`).Scan(&rev)
 	})

@@ -90,6 +90,12 @@ async function boot() {
   const main = shell({ title: '知识库 Knowledge base', nav: NAV, account });
   // Leaving a screen with unsaved edits asks first; "stay" puts the
   // address back without drawing the screen again.
+  // Signing out is leaving too: ask before the session ends.
+  document.addEventListener('click', (ev) => {
+    if (!ev.target.closest?.('#logout')) return;
+    if (mayLeave()) guardLeave(() => false); // asked once: not again as the page unloads
+    else ev.stopPropagation();
+  }, { capture: true });
   let restoring = false;
   window.addEventListener('hashchange', (ev) => {
     if (restoring) {

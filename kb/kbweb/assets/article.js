@@ -52,9 +52,13 @@ export async function editorView(view, id, query) {
   let dirty = false;
   guardLeave(() => dirty);
   const form = el('form', { id: 'article-form', class: 'editor-grid', novalidate: true });
+  // Unsaved means different from what was loaded: typing a change and
+  // taking it back leaves nothing to save. The note alone is no change.
+  let loaded = '';
+  const content = () => JSON.stringify({ ...body(), note: '' });
   form.addEventListener('input', () => {
-    dirty = true;
-    dirtyBadge.classList.remove('hidden');
+    dirty = content() !== loaded;
+    dirtyBadge.classList.toggle('hidden', !dirty);
   });
 
   const body = () => {
@@ -75,6 +79,7 @@ export async function editorView(view, id, query) {
     return out;
   };
 
+  loaded = content();
   const rerender = () => editorView(view, id, query);
   const buttons = [];
   const busy = (on) => buttons.forEach((b) => { b.disabled = on; });
@@ -103,7 +108,7 @@ export async function editorView(view, id, query) {
       if (id) await rerender();
       else location.hash = articleHref(resp.version.id);
     } catch (e) {
-      saveFailed(alertBox, e, rerender);
+      saveFailed(alertBox, e, rerender, !id);
     } finally {
       busy(false);
     }
@@ -187,13 +192,24 @@ function headInfo(id, data) {
     el('span', { class: 'muted' },
       ` 当前版本 v${h.version}` + (h.published_version ? ` · 已发布 v${h.published_version}` : h.status === 'archived' ? '' : ' · 尚未发布') +
       ` · ${h.updated_by} 于 ${fmtTime(h.updated_at)} 保存` +
-      (h.status_by ? ` · ${h.status_by} 于 ${fmtTime(h.status_at)}${h.status === 'archived' ? '归档' : '发布'}` : '')),
+      // Who last published or archived it: an article not live now was last archived.
+      (h.status_by ? ` · ${h.status_by} 于 ${fmtTime(h.status_at)}${h.published_version ? '发布' : '归档'}` : '')),
     el('a', { href: articleHref(id) + '/history', class: 'btn btn-small', id: 'link-history' }, '历史 History'),
     el('a', { href: '#/test?q=' + encodeURIComponent(data.draft.article.question) + '&against=draft', class: 'btn btn-small' }, '测试 Test'));
 }
 
-/** saveFailed shows why a save failed; a conflict offers to load the latest version. */
-function saveFailed(box, e, reload) {
+/**
+ * saveFailed shows why a save failed; a conflict offers to load the latest
+ * version, or, for a new article whose ID exists, to open that article.
+ */
+function saveFailed(box, e, reload, isNew) {
+  const existing = e.body && e.body.current && e.body.current.id;
+  if (e.status === 409 && isNew && existing) {
+    showAlert(box, 'error', e.message,
+      el('div', {}, el('a', { class: 'btn btn-small', id: 'btn-open-existing', href: articleHref(existing) },
+        '打开已有的文章 (open the existing article)')));
+    return;
+  }
   if (e.status === 409) {
     showAlert(box, 'error', e.message,
       el('div', {}, el('button', { type: 'button', class: 'btn btn-small', id: 'btn-reload', onclick: () => reload() },

@@ -50,16 +50,23 @@ function showResult(box, r) {
     // An article with a handoff lane is answered, then the user queued:
     // not the urgent rules' "hand over at once".
     ['决定 Decision', decisionBadge(d.kind === 'urgent' && d.article_id && (d.rule || '').startsWith('kb:') ? 'answer_handoff' : d.kind)],
-    ['得分 Score', el('span', { id: 'test-score' }, fmtScore(d.score))],
-    ['阈值 Threshold', el('span', { id: 'test-threshold' }, fmtScore(r.threshold))],
   ];
+  // A score against the threshold means something only for a match in
+  // the knowledge base; the urgent rules, flows and small talk have none.
+  if (d.article_id) {
+    facts.push(['得分 Score', el('span', { id: 'test-score' }, fmtScore(d.score))]);
+  }
+  facts.push(['阈值 Threshold', el('span', { id: 'test-threshold' }, fmtScore(r.threshold))]);
   if (d.article_id) facts.push(['文章 Article', el('a', { href: articleHref(d.article_id), id: 'test-article' }, d.title || d.article_id)]);
   if (d.lane) {
     facts.push(['队列 Lane', d.lane_unconfigured
       ? `${d.lane}（未配置，将转入默认队列 not configured: the default lane is used）`
       : d.lane]);
   }
-  if (d.flow) facts.push(['自助流程 Flow', `${d.flow}（回答后提供办理：用户回复“办理”即开始 offered after the answer）`]);
+  if (d.flow) {
+    facts.push(['自助流程 Flow', d.kind === 'start_flow' ? `${d.flow}（立即开始 starts now）`
+      : `${d.flow}（回答后提供办理：用户回复“办理”即开始 offered after the answer）`]);
+  }
   if (d.rule) facts.push(['规则 Rule', el('span', { class: 'mono' }, d.rule)]);
   if (d.offer) facts.push(['先提供 Offer', d.offer]);
   clear(box,

@@ -29,8 +29,10 @@ export async function historyView(view, id, query) {
           const target = articleHref(id) + '/history?v=' + v;
           if (location.hash === target) await historyView(view, id, new URLSearchParams({ v: String(v) }));
           else location.hash = target;
-        } catch {
-          publish.disabled = false;
+        } catch (e) {
+          // Saved over since: show the history as it is now.
+          if (e.code === 'conflict') await historyView(view, id, new URLSearchParams());
+          else publish.disabled = false;
         }
       });
       // Show the new version's diff; the rollback message stays above it.

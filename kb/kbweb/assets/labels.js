@@ -15,6 +15,7 @@ export const DECISION = {
   boundary: '服务边界 boundary',
   urgent: '紧急转人工 urgent',
   answer_handoff: '回答后转人工 answer, then hand off',
+  start_flow: '开始自助流程 start a flow',
   fallback: '未能回答 fail',
   user_request: '用户要求人工 user request',
   not_helpful: '用户说没用 not helpful',

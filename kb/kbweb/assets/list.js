@@ -23,11 +23,13 @@ export async function listView(view, query) {
   const categories = [...new Set(all.map((a) => a.category).filter(Boolean))].sort();
   if (category && !categories.includes(category)) categories.push(category);
 
-  const search = el('input', { type: 'search', id: 'kb-search', name: 'q', value: q, placeholder: '搜索问题、答案、ID、标签… (search)' });
-  const statusSel = el('select', { id: 'kb-status', name: 'status' },
+  const search = el('input', { type: 'search', id: 'kb-search', name: 'q', value: q, placeholder: '搜索问题、答案、ID、标签… (search)',
+    'aria-label': '搜索 Search' });
+  const statusSel = el('select', { id: 'kb-status', name: 'status', 'aria-label': '状态 Status' },
     el('option', { value: '' }, '全部状态 (any status)'),
-    Object.entries(STATUS).map(([k, v]) => el('option', { value: k, selected: k === status }, v)));
-  const categorySel = el('select', { id: 'kb-category', name: 'category' },
+    Object.entries(STATUS).map(([k, v]) => el('option', { value: k, selected: k === status }, v)),
+    el('option', { value: 'pending', selected: status === 'pending' }, '待发布 pending (a newer draft waits)'));
+  const categorySel = el('select', { id: 'kb-category', name: 'category', 'aria-label': '分类 Category' },
     el('option', { value: '' }, '全部分类 (any category)'),
     categories.map((c) => el('option', { value: c, selected: c === category }, c)));
   const apply = (ev) => {

@@ -36,13 +36,21 @@ export async function unansweredView(view) {
         return;
       }
       articles ??= (await api('GET', '/kb/articles')).filter((a) => a.status !== 'archived');
-      const select = el('select', { class: 'ua-article' },
+      // Nothing is chosen for the editor: the closest article scored below
+      // the threshold, and one click must not add the question to it.
+      const select = el('select', { class: 'ua-article', 'aria-label': '加到文章 Article' },
         el('option', { value: '' }, '选择文章… (choose an article)'),
-        articles.map((a) => el('option', { value: a.id, selected: g.candidate && g.candidate.article_id === a.id },
+        articles.map((a) => el('option', { value: a.id },
           (a.title || a.question) + ' — ' + a.id + (a.kind === 'out_of_scope' ? '（' + KIND.out_of_scope + '）' : ''))));
-      const text = el('input', { class: 'ua-text', value: g.text });
-      const add = el('button', { type: 'button', class: 'btn btn-primary btn-small ua-add' }, '添加 Add');
-      add.addEventListener('click', async () => {
+      const filter = el('input', { type: 'search', class: 'ua-filter', placeholder: '筛选文章 (filter)', 'aria-label': '筛选文章 (filter the articles)' });
+      filter.addEventListener('input', () => {
+        const q = filter.value.trim().toLowerCase();
+        for (const o of select.options) o.hidden = !!o.value && !!q && !o.textContent.toLowerCase().includes(q);
+      });
+      const text = el('input', { class: 'ua-text', value: g.text, 'aria-label': '相似问题 Similar question' });
+      const add = el('button', { type: 'submit', class: 'btn btn-primary btn-small ua-add' }, '添加 Add');
+      const addIt = async (ev) => {
+        ev.preventDefault();
         if (!select.value) {
           notify('请选择文章 (choose an article)', 'error');
           return;
@@ -56,12 +64,12 @@ export async function unansweredView(view) {
         } catch {
           add.disabled = false;
         }
-      });
-      clear(picker,
-        el('label', { class: 'field' }, el('span', { class: 'field-label' }, '加到文章 Article'), select),
+      };
+      clear(picker, el('form', { onsubmit: addIt },
+        el('label', { class: 'field' }, el('span', { class: 'field-label' }, '加到文章 Article'), filter, select),
         el('label', { class: 'field' }, el('span', { class: 'field-label' }, '相似问题 Similar question'), text),
         el('div', { class: 'actions' }, add,
-          el('button', { type: 'button', class: 'btn btn-small', onclick: () => picker.classList.add('hidden') }, '取消 Cancel')));
+          el('button', { type: 'button', class: 'btn btn-small', onclick: () => picker.classList.add('hidden') }, '取消 Cancel'))));
       picker.classList.remove('hidden');
     };
 
