@@ -2,6 +2,7 @@ package kb
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -14,7 +15,8 @@ type Change struct {
 	Field string `json:"field"`
 	// Old and New are the field's values. For a list field (similar
 	// questions, tags) they are set only when the lists hold the same items
-	// in another order, as JSON arrays; Added and Removed say the rest.
+	// in another order, as numbered lines ("1. …\n2. …"); Added and
+	// Removed say the rest.
 	// Fields that are neither text nor lists of text are shown as JSON.
 	Old string `json:"old,omitempty"`
 	New string `json:"new,omitempty"`
@@ -74,7 +76,7 @@ func diffField(name string, o, n reflect.Value) (Change, bool) {
 		}
 		c := Change{Field: name, Added: missingFrom(nl, ol), Removed: missingFrom(ol, nl)}
 		if len(c.Added) == 0 && len(c.Removed) == 0 {
-			c.Old, c.New = jsonText(ol), jsonText(nl)
+			c.Old, c.New = numberedLines(ol), numberedLines(nl)
 		}
 		return c, true
 	}
@@ -113,6 +115,19 @@ func missingFrom(a, b []string) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// numberedLines writes a list one item a line, numbered from 1, so that a
+// change of order reads as one.
+func numberedLines(items []string) string {
+	var b strings.Builder
+	for i, s := range items {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		fmt.Fprintf(&b, "%d. %s", i+1, s)
+	}
+	return b.String()
 }
 
 func jsonText(v any) string {

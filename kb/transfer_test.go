@@ -347,7 +347,7 @@ func TestDiffArticles(t *testing.T) {
 	c.Similar = []string{"x", "y"}
 	d := a
 	d.Similar = []string{"y", "x"}
-	if got := DiffArticles(c, d); len(got) != 1 || got[0].Old != `["x","y"]` || got[0].New != `["y","x"]` {
+	if got := DiffArticles(c, d); len(got) != 1 || got[0].Old != "1. x\n2. y" || got[0].New != "1. y\n2. x" {
 		t.Errorf("reordered = %+v", got)
 	}
 	e := a

@@ -64,9 +64,11 @@ type decision struct {
 	// LaneUnconfigured says Lane is not a configured lane (an article
 	// saved before it was removed from kefu.yaml): the bot hands off in
 	// its default lane instead.
-	LaneUnconfigured bool   `json:"lane_unconfigured,omitempty"`
-	Rule             string `json:"rule,omitempty"`
-	Offer            string `json:"offer,omitempty"`
+	LaneUnconfigured bool `json:"lane_unconfigured,omitempty"`
+	// LaneTitle is the configured lane's title, for people.
+	LaneTitle string `json:"lane_title,omitempty"`
+	Rule      string `json:"rule,omitempty"`
+	Offer     string `json:"offer,omitempty"`
 	// Flow is the self-service flow the bot starts (start_flow) or offers
 	// under the answer.
 	Flow  string  `json:"flow,omitempty"`
@@ -135,8 +137,12 @@ func (h *Handler) test(c *gin.Context) {
 		h.writeError(c, invalid(msgBadAgainst))
 		return
 	}
-	resp.Decision = decision{Kind: d.Kind, Lane: d.Lane, Rule: d.Rule, Offer: d.Offer, Score: d.Score, Flow: d.Flow,
-		LaneUnconfigured: d.Lane != "" && !h.laneConfigured(d.Lane)}
+	resp.Decision = decision{Kind: d.Kind, Lane: d.Lane, Rule: d.Rule, Offer: d.Offer, Score: d.Score, Flow: d.Flow}
+	if d.Lane != "" {
+		var configured bool
+		resp.Decision.LaneTitle, configured = h.lane(d.Lane)
+		resp.Decision.LaneUnconfigured = !configured
+	}
 	if a := d.Article; a != nil {
 		resp.Decision.ArticleID, resp.Decision.Title, resp.Decision.Answer = a.ID, a.Title, a.Answer
 		if (d.Kind == intents.Answer || d.Kind == intents.Boundary) && a.Flow != "" && h.offers(a.Flow) {
@@ -202,10 +208,18 @@ func (d *draftIndex) get(heads []kb.Head) (*kb.Index, bool) {
 	return d.live.Current()
 }
 
-// laneConfigured reports whether lane is among the configured lanes; with
-// no Choices to ask, every lane is.
-func (h *Handler) laneConfigured(lane string) bool {
-	return h.choices == nil || named(h.choices().Lanes, lane)
+// lane returns the title of a lane and whether it is configured; with no
+// Choices to ask, every lane is, untitled.
+func (h *Handler) lane(name string) (title string, configured bool) {
+	if h.choices == nil {
+		return "", true
+	}
+	lanes := h.choices().Lanes
+	i := slices.IndexFunc(lanes, func(c Choice) bool { return c.Name == name })
+	if i < 0 {
+		return "", false
+	}
+	return lanes[i].Title, true
 }
 
 // offers reports whether flow exists, so that the bot offers it under an

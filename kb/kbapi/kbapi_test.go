@@ -265,6 +265,7 @@ type (
 			Answer    string       `json:"answer"`
 			Lane      string       `json:"lane"`
 			Unconfig  bool         `json:"lane_unconfigured"`
+			LaneTitle string       `json:"lane_title"`
 			Flow      string       `json:"flow"`
 			Score     float64      `json:"score"`
 		} `json:"decision"`
@@ -652,7 +653,7 @@ func TestConsole(t *testing.T) {
 	t.Run("Urgent", func(t *testing.T) {
 		for _, against := range []string{"published", "draft"} {
 			if got := s.ask("我的微信被盗了，别人在用我的号借钱", against); got.Decision.Kind != intents.Urgent ||
-				got.Decision.Lane != "emergency" || got.Decision.Unconfig {
+				got.Decision.Lane != "emergency" || got.Decision.Unconfig || got.Decision.LaneTitle != "紧急" {
 				t.Errorf("%s: %+v", against, got.Decision)
 			}
 		}

@@ -61,7 +61,7 @@ function showResult(box, r) {
   if (d.lane) {
     facts.push(['队列 Lane', d.lane_unconfigured
       ? `${d.lane}（未配置，将转入默认队列 not configured: the default lane is used）`
-      : d.lane]);
+      : (d.lane_title ? `${d.lane_title} ${d.lane}` : d.lane)]);
   }
   if (d.flow) {
     facts.push(['自助流程 Flow', d.kind === 'start_flow' ? `${d.flow}（立即开始 starts now）`
