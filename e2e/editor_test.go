@@ -187,6 +187,9 @@ func TestEditorBrowser(t *testing.T) {
 	if v := b.eval(t, `(document.getElementById('f-answer') || {}).value || location.hash`); v != "还没保存的修改" {
 		t.Errorf("after choosing to stay the answer field holds %q, want the unsaved edit", v)
 	}
+	if h := b.eval(t, `location.hash`); !strings.HasPrefix(h, "#/article/") {
+		t.Errorf("after choosing to stay the address is %q, want the article's", h)
+	}
 	b.do(t, "list", chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
 		chromedp.Click(chromedp.ID("nav-articles")), chromedp.WaitVisible(chromedp.ID("kb-list")))
 	b.waitText(t, "#kb-list", xssText)

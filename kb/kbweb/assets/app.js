@@ -89,22 +89,17 @@ async function boot() {
   if (!account) return;
   const main = shell({ title: '知识库 Knowledge base', nav: NAV, account });
   // Leaving a screen with unsaved edits asks first; "stay" puts the
-  // address back without drawing the screen again.
+  // address back in place (no new history entry, no hashchange) without
+  // drawing the screen again.
   // Signing out is leaving too: ask before the session ends.
   document.addEventListener('click', (ev) => {
     if (!ev.target.closest?.('#logout')) return;
     if (mayLeave()) guardLeave(() => false); // asked once: not again as the page unloads
     else ev.stopPropagation();
   }, { capture: true });
-  let restoring = false;
   window.addEventListener('hashchange', (ev) => {
-    if (restoring) {
-      restoring = false;
-      return;
-    }
     if (!mayLeave()) {
-      restoring = true;
-      location.hash = new URL(ev.oldURL).hash;
+      history.replaceState(history.state, '', ev.oldURL);
       return;
     }
     route(main);
