@@ -214,21 +214,25 @@ func (h *Handler) lane(name string) (title string, configured bool) {
 	if h.choices == nil {
 		return "", true
 	}
-	lanes := h.choices().Lanes
-	i := slices.IndexFunc(lanes, func(c Choice) bool { return c.Name == name })
-	if i < 0 {
-		return "", false
-	}
-	return lanes[i].Title, true
+	c, ok := choice(h.choices().Lanes, name)
+	return c.Title, ok
 }
 
 // offers reports whether flow exists, so that the bot offers it under an
 // answer; with no Choices to ask, every flow does.
 func (h *Handler) offers(flow string) bool {
-	return h.choices == nil || named(h.choices().Flows, flow)
+	if h.choices == nil {
+		return true
+	}
+	_, ok := choice(h.choices().Flows, flow)
+	return ok
 }
 
-// named reports whether one of choices is named name.
-func named(choices []Choice, name string) bool {
-	return slices.ContainsFunc(choices, func(c Choice) bool { return c.Name == name })
+// choice returns the one of choices named name, if any.
+func choice(choices []Choice, name string) (Choice, bool) {
+	i := slices.IndexFunc(choices, func(c Choice) bool { return c.Name == name })
+	if i < 0 {
+		return Choice{}, false
+	}
+	return choices[i], true
 }
