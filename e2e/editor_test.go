@@ -282,6 +282,30 @@ func TestEditorBrowser(t *testing.T) {
 	  s.dispatchEvent(new Event('change'));
 	})()`))
 	b.waitJS(t, "the category's articles", `document.querySelectorAll('#kb-list tbody tr').length === 2 && location.hash.includes('category=')`)
+	// Publish what is ticked in the list, as the list showed it: a draft
+	// saved meanwhile is refused and the list reloads; ticked again, it
+	// goes live.
+	saveDraft := func(answer string) float64 {
+		article := k.apiCall(t, http.MethodGet, token, "/api/v1/kb/articles/e2e-import", nil)
+		draft := article["draft"].(map[string]any)["article"].(map[string]any)
+		draft["answer"], draft["base_version"] = answer, article["head"].(map[string]any)["version"]
+		return k.apiCall(t, http.MethodPut, token, "/api/v1/kb/articles/e2e-import", draft)["version"].(map[string]any)["version"].(float64)
+	}
+	shown := saveDraft("列表发布前的草稿")
+	b.do(t, "sort by version", chromedp.Click(chromedp.CSS("#kb-list a.sort[data-sort=version]")))
+	b.waitJS(t, "the list by version, newest first, with the draft", fmt.Sprintf(`location.hash.includes('sort=-version') &&
+	  document.querySelector('#kb-list th[aria-sort=descending] a[data-sort=version]') !== null &&
+	  document.querySelector('#kb-list tr[data-id=e2e-import] [data-field=version]')?.textContent === '%d'`, int(shown)))
+	latest := saveDraft("列表发布的新答案")
+	b.do(t, "publish the page, stale", chromedp.Click(chromedp.ID("kb-pick-all")), chromedp.Click(chromedp.ID("kb-publish-picked")))
+	b.waitText(t, "#notice", "在你查看后又被保存")
+	b.waitJS(t, "the list reloaded", fmt.Sprintf(`document.querySelector('#kb-list tr[data-id=e2e-import] [data-field=version]')?.textContent === '%d' &&
+	  !document.getElementById('kb-pick-all').checked`, int(latest)))
+	b.do(t, "publish the page", chromedp.Click(chromedp.ID("kb-pick-all")), chromedp.Click(chromedp.ID("kb-publish-picked")))
+	b.waitText(t, "#notice", "已发布")
+	if h := k.apiCall(t, http.MethodGet, token, "/api/v1/kb/articles/e2e-import", nil)["head"].(map[string]any); h["published_version"] != latest || h["pending"] != false {
+		t.Errorf("after the list's publish e2e-import is published at %v (pending %v), want %v", h["published_version"], h["pending"], latest)
+	}
 	shots.take(t, b, "list")
 	b.checkProblems(t)
 

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -48,53 +46,6 @@ func summarize(h kb.Head) summary {
 	return summary{ID: a.ID, Title: a.Title, Question: a.Question, Category: a.Category, Tags: tags, Kind: a.Kind,
 		Status: a.Status, Handoff: a.Handoff, Version: h.Latest, PublishedVersion: h.Published, Pending: h.Pending(),
 		UpdatedAt: h.UpdatedAt, UpdatedBy: h.UpdatedBy, StatusBy: h.StatusBy, StatusAt: h.StatusAt}
-}
-
-func (h *Handler) listArticles(c *gin.Context) {
-	status := kb.Status(c.Query("status"))
-	switch status {
-	case "", kb.StatusDraft, kb.StatusPublished, kb.StatusArchived, statusPending:
-	default:
-		h.writeError(c, invalid(msgBadStatus+fmt.Sprintf("%q", status)))
-		return
-	}
-	category := c.Query("category")
-	terms := strings.Fields(strings.ToLower(c.Query("q")))
-	heads, err := h.ed.Heads(c.Request.Context())
-	if err != nil {
-		h.writeError(c, err)
-		return
-	}
-	list := []summary{}
-	for _, hd := range heads {
-		a := hd.Article
-		if status == statusPending && !hd.Pending() || status != statusPending && status != "" && a.Status != status ||
-			category != "" && a.Category != category || !mentionsAll(a, terms) {
-			continue
-		}
-		list = append(list, summarize(hd))
-	}
-	c.JSON(http.StatusOK, list)
-}
-
-// statusPending filters the list to the published articles whose newer
-// draft waits for a publish.
-const statusPending kb.Status = "pending"
-
-// mentionsAll reports whether every term (lower case) is in some text of
-// a: 红包 退款 finds 红包怎么退款.
-func mentionsAll(a kb.Article, terms []string) bool {
-	texts := append([]string{a.ID, a.Title, a.Answer, a.AnswerEN, a.Category}, a.Questions()...)
-	texts = append(texts, a.Tags...)
-	for i, s := range texts {
-		texts[i] = strings.ToLower(s)
-	}
-	for _, term := range terms {
-		if !slices.ContainsFunc(texts, func(s string) bool { return strings.Contains(s, term) }) {
-			return false
-		}
-	}
-	return true
 }
 
 // articleResponse is the answer of GET /kb/articles/:id.

@@ -93,7 +93,8 @@ func New(opts Options) (*Handler, error) {
 // Register mounts the routes on r, normally the /api/v1 group behind
 // ginauth's Authenticate and Require(auth.PermEditKB):
 //
-//	GET  /kb/articles                  ?status=&category=&q= → the articles' editorial state
+//	GET  /kb/articles                  ?status=&category=&q=&sort=&limit=&offset= → the articles' editorial state; X-Total-Count, X-Pending-Count
+//	GET  /kb/categories                the categories in use, with their article counts
 //	POST /kb/articles                  {article…, note} → 201, version 1; 409 when the ID exists
 //	GET  /kb/articles/:id              its state, current draft and published version
 //	PUT  /kb/articles/:id              {article…, note, base_version} → the new version; 409 when base_version is not the latest
@@ -113,6 +114,7 @@ func New(opts Options) (*Handler, error) {
 func (h *Handler) Register(r gin.IRouter) {
 	g := r.Group("/kb")
 	g.GET("/articles", h.listArticles)
+	g.GET("/categories", h.categories)
 	g.POST("/articles", h.createArticle)
 	g.GET("/articles/:id", h.article)
 	g.PUT("/articles/:id", h.updateArticle)

@@ -25,6 +25,7 @@ import (
 	authsqlite "github.com/kefuhq/kefu/auth/sqlitestore"
 	"github.com/kefuhq/kefu/intents"
 	"github.com/kefuhq/kefu/internal/apierr"
+	"github.com/kefuhq/kefu/internal/clocktest"
 	"github.com/kefuhq/kefu/internal/sqlitedb"
 	"github.com/kefuhq/kefu/kb"
 	"github.com/kefuhq/kefu/kb/kbapi"
@@ -42,8 +43,9 @@ type server struct {
 	t      *testing.T
 	h      http.Handler
 	ed     *kb.Editor
-	token  string // the editor "li"
-	agent  string // a token of an agent, who may not edit
+	clock  *clocktest.Clock // the editor's
+	token  string           // the editor "li"
+	agent  string           // a token of an agent, who may not edit
 	router *intents.Router
 	revs   chan int64 // the latest revision the live router took
 }
@@ -55,8 +57,8 @@ func TestMain(m *testing.M) {
 
 func newServer(t *testing.T) *server {
 	t.Helper()
-	db, ed := mustEditor(t)
-	s := &server{t: t, ed: ed, revs: make(chan int64, 1)}
+	db, ed, clock := mustEditor(t)
+	s := &server{t: t, ed: ed, clock: clock, revs: make(chan int64, 1)}
 	s.startRouter()
 
 	accounts, err := authsqlite.New(db)
@@ -93,8 +95,8 @@ var seedIDs = []string{"account-unfreeze", "bill-export", "boundary-chat-records
 	"emergency-freeze", "fraud-report", "human-agent", "minor-refund", "overseas-contact", "response-time", "self-service-tools"}
 
 // mustEditor returns an editor over a new in-memory database, which it
-// also returns, seeded with seedIDs, published.
-func mustEditor(t *testing.T) (*sql.DB, *kb.Editor) {
+// also returns, seeded with seedIDs, published, and the editor's clock.
+func mustEditor(t *testing.T) (*sql.DB, *kb.Editor, *clocktest.Clock) {
 	t.Helper()
 	db, err := sqlitedb.OpenMemory()
 	if err != nil {
@@ -105,7 +107,7 @@ func mustEditor(t *testing.T) (*sql.DB, *kb.Editor) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ed, _ := kbtest.NewEditor(t, store)
+	ed, clock := kbtest.NewEditor(t, store)
 	def, err := kb.Default()
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +119,7 @@ func mustEditor(t *testing.T) (*sql.DB, *kb.Editor) {
 	if _, err := ed.Seed(context.Background(), def); err != nil {
 		t.Fatal(err)
 	}
-	return db, ed
+	return db, ed, clock
 }
 
 // startRouter builds the live router from the published articles and
@@ -315,7 +317,7 @@ func TestNew(t *testing.T) {
 	if _, err := kbapi.New(kbapi.Options{Router: func() *intents.Router { return nil }}); err == nil {
 		t.Error("New without an editor")
 	}
-	_, ed := mustEditor(t)
+	_, ed, _ := mustEditor(t)
 	if _, err := kbapi.New(kbapi.Options{Editor: ed}); err == nil {
 		t.Error("New without a router")
 	}
@@ -563,6 +565,80 @@ func TestHistoryErrors(t *testing.T) {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
 			s.wantError(request{method: tt.method, path: tt.path, body: tt.body}, tt.status, tt.code)
 		})
+	}
+}
+
+func TestListOrderAndPages(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	s.clock.Advance(time.Hour)
+	s.call("POST", "/api/v1/kb/articles", birthday, http.StatusCreated, nil)
+	s.clock.Advance(time.Hour)
+	s.call("PUT", "/api/v1/kb/articles/emergency-freeze", map[string]any{"base_version": 1, "question": "紧急冻结怎么操作?",
+		"answer": "新的答案"}, http.StatusOK, nil)
+
+	// list answers the IDs of the page and the two counts.
+	list := func(query string) (ids []string, total, pending string) {
+		t.Helper()
+		w := s.do(request{method: "GET", path: "/api/v1/kb/articles?" + query})
+		var got []summary
+		s.want(w, http.StatusOK, &got)
+		for _, a := range got {
+			ids = append(ids, a.ID)
+		}
+		return ids, w.Header().Get("X-Total-Count"), w.Header().Get("X-Pending-Count")
+	}
+	all := append(slices.Clone(seedIDs), "member-birthday")
+	slices.Sort(all)
+	reversed := slices.Clone(all)
+	slices.Reverse(reversed)
+	for _, tt := range []struct {
+		query          string
+		ids            []string
+		total, pending string
+	}{
+		{"", all, "13", "1"},
+		{"sort=id", all, "13", "1"},
+		{"sort=-id", reversed, "13", "1"},
+		{"sort=-updated&limit=3", []string{"emergency-freeze", "member-birthday", all[0]}, "13", "1"},
+		{"sort=updated&offset=11", []string{"member-birthday", "emergency-freeze"}, "13", "1"},
+		{"sort=status&limit=2", []string{"member-birthday", "emergency-freeze"}, "13", "1"},
+		{"sort=-version&limit=1", []string{"emergency-freeze"}, "13", "1"},
+		{"sort=category&category=会员", []string{"member-birthday"}, "1", "0"},
+		{"limit=5&offset=10", all[10:], "13", "1"},
+		{"limit=5&offset=99", nil, "13", "1"},
+		{"status=published&limit=1", all[:1], "12", "1"},
+	} {
+		ids, total, pending := list(tt.query)
+		if fmt.Sprint(ids) != fmt.Sprint(tt.ids) || total != tt.total || pending != tt.pending {
+			t.Errorf("%s: %v, total %s, pending %s; want %v, %s, %s", tt.query, ids, total, pending, tt.ids, tt.total, tt.pending)
+		}
+	}
+	for _, bad := range []string{"sort=title", "sort=--id", "limit=0", "limit=1001", "limit=x", "offset=-1"} {
+		s.wantError(request{method: "GET", path: "/api/v1/kb/articles?" + bad}, http.StatusBadRequest, apierr.CodeInvalid)
+	}
+
+	type categoryCount struct {
+		Category string
+		Articles int
+	}
+	var cats []categoryCount
+	s.call("GET", "/api/v1/kb/categories", nil, http.StatusOK, &cats)
+	heads, _ := s.ed.Heads(context.Background())
+	want := map[string]int{}
+	for _, h := range heads {
+		want[h.Article.Category]++
+	}
+	if len(cats) == 0 || !slices.IsSortedFunc(cats, func(a, b categoryCount) int { return strings.Compare(a.Category, b.Category) }) {
+		t.Fatalf("categories %v: none, or not by name", cats)
+	}
+	for _, c := range cats {
+		if c.Category == "" || c.Articles != want[c.Category] {
+			t.Errorf("category %q: %d articles, want %d", c.Category, c.Articles, want[c.Category])
+		}
+	}
+	if want["会员"] != 1 {
+		t.Errorf("会员 has %d articles, want the new one", want["会员"])
 	}
 }
 

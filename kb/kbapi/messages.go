@@ -10,6 +10,8 @@ const (
 	msgNotVersion        = " 须为版本号（从 1 起的整数）(must be a version number, from 1), not "
 	msgNotFlag           = " 须为 1 或 0 (must be 1 or 0), not "
 	msgBadStatus         = "status 须为 draft、published、archived 或 pending (status must be draft, published, archived or pending), not "
+	msgBadSort           = "sort 须为 id、category、status、version 或 updated，可加 - 表示倒序 (sort must be id, category, status, version or updated, - first for the reverse), not "
+	msgBadCount          = "%s 须为整数 %s (%[1]s must be a whole number %[2]s), not %[3]s"
 	msgOtherID           = "正文中的 id %q 与地址中的 %q 不同 (the id in the body, %[1]q, is not the one in the path, %[2]q)"
 	msgNoBase            = "缺少或无效的 base_version：请给出你编辑的版本号，0 或更大 (base_version is missing or invalid: the version your edit started from, 0 or more)"
 	msgExists            = "文章 %s 已存在（版本 %d，%s 保存）；请换一个 id 或编辑该文章 (article %[1]s exists, version %[2]d by %[3]s: choose another id or edit it)"

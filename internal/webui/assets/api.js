@@ -43,6 +43,7 @@ export function loginURL() {
  *   quiet       do not show the error message (the caller does)
  *   noRedirect  do not go to the sign-in page on 401
  *   contentType send body as it is, with this Content-Type
+ *   withHeaders resolve to {data, headers}: the answer and its headers
  * It rejects with an ApiError.
  */
 export async function api(method, path, body, opts = {}) {
@@ -75,7 +76,7 @@ export async function api(method, path, body, opts = {}) {
       data = text;
     }
   }
-  if (resp.ok) return data;
+  if (resp.ok) return opts.withHeaders ? { data, headers: resp.headers } : data;
   const e = (data && typeof data === 'object' && data.error) || {};
   let msg = e.message || '请求失败 (HTTP ' + resp.status + ')';
   if (resp.status === 401 && !opts.noRedirect) {

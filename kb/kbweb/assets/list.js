@@ -1,73 +1,120 @@
 // list.js: the article list, with search and filters by status and
-// category, each article's status, versions and whether a draft waits to
-// be published.
+// category, sortable columns, pages of PAGE_SIZE articles, each article's
+// status, versions and whether a draft waits to be published, and the
+// publish or archive of the articles ticked.
 
-import { api } from '/panel/assets/api.js';
+import { api, notify } from '/panel/assets/api.js';
 import { clear, el, fmtTime } from '/panel/assets/dom.js';
 import { KIND, STATUS, articleHref, label, pendingBadge, statusBadge } from './labels.js';
 
-/** listView renders the articles that match query (q, status, category). */
+/** PAGE_SIZE is how many articles a page of the list shows. */
+export const PAGE_SIZE = 50;
+
+// COLUMNS are the list's columns: their heading and, for those it can be
+// sorted by, the API's sort name and the direction a first click asks.
+const COLUMNS = [
+  { title: '文章 Article', sort: 'id' },
+  { title: '分类 Category', sort: 'category' },
+  { title: '类型 Kind' },
+  { title: '状态 Status', sort: 'status' },
+  { title: '版本 Ver.', sort: 'version', num: true, desc: true },
+  { title: '已发布 Published', num: true },
+  { title: '最近修改 Updated', sort: 'updated', desc: true },
+];
+
+// FILTERS are the query parameters that narrow the list.
+const FILTERS = ['q', 'status', 'category'];
+
+/** listView renders the articles that match query (q, status, category), ordered by sort, page page. */
 export async function listView(view, query) {
-  const q = query.get('q') || '';
-  const status = query.get('status') || '';
-  const category = query.get('category') || '';
-  const filtered = q || status || category;
+  const filters = Object.fromEntries(FILTERS.map((k) => [k, query.get(k) || '']));
+  const filtered = FILTERS.some((k) => filters[k]);
+  const sort = query.get('sort') || 'id';
+  const page = Math.max(1, parseInt(query.get('page'), 10) || 1);
   const params = new URLSearchParams();
-  for (const [k, v] of [['q', q], ['status', status], ['category', category]]) if (v) params.set(k, v);
+  for (const k of FILTERS) if (filters[k]) params.set(k, filters[k]);
+  params.set('sort', sort);
+  params.set('limit', PAGE_SIZE);
+  params.set('offset', (page - 1) * PAGE_SIZE);
 
-  const [all, list] = await Promise.all([
-    api('GET', '/kb/articles'),
-    filtered ? api('GET', '/kb/articles?' + params) : null,
+  const [{ data: rows, headers }, cats] = await Promise.all([
+    api('GET', '/kb/articles?' + params, undefined, { withHeaders: true }),
+    api('GET', '/kb/categories'),
   ]);
-  const rows = list || all;
-  const categories = [...new Set(all.map((a) => a.category).filter(Boolean))].sort();
-  if (category && !categories.includes(category)) categories.push(category);
+  const total = Number(headers.get('X-Total-Count')) || rows.length;
+  const pending = Number(headers.get('X-Pending-Count')) || 0;
+  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+  if (page > pages) { // past the end (articles archived or filtered away): show the last page
+    location.hash = listHref(query, { page: pages });
+    return;
+  }
+  const categories = cats.map((c) => c.category);
+  if (filters.category && !categories.includes(filters.category)) categories.push(filters.category);
 
-  const search = el('input', { type: 'search', id: 'kb-search', name: 'q', value: q, placeholder: '搜索问题、答案、ID、标签… (search)',
+  const search = el('input', { type: 'search', id: 'kb-search', name: 'q', value: filters.q, placeholder: '搜索问题、答案、ID、标签… (search)',
     'aria-label': '搜索 Search' });
   const statusSel = el('select', { id: 'kb-status', name: 'status', 'aria-label': '状态 Status' },
     el('option', { value: '' }, '全部状态 (any status)'),
-    Object.entries(STATUS).map(([k, v]) => el('option', { value: k, selected: k === status }, v)),
-    el('option', { value: 'pending', selected: status === 'pending' }, '待发布 pending (a newer draft waits)'));
+    Object.entries(STATUS).map(([k, v]) => el('option', { value: k, selected: k === filters.status }, v)),
+    el('option', { value: 'pending', selected: filters.status === 'pending' }, '待发布 pending (a newer draft waits)'));
   const categorySel = el('select', { id: 'kb-category', name: 'category', 'aria-label': '分类 Category' },
     el('option', { value: '' }, '全部分类 (any category)'),
-    categories.map((c) => el('option', { value: c, selected: c === category }, c)));
+    categories.map((c) => el('option', { value: c, selected: c === filters.category }, c)));
+  // A new filter starts at the first page, in the same order.
   const apply = (ev) => {
     ev?.preventDefault();
-    const p = new URLSearchParams();
-    if (search.value.trim()) p.set('q', search.value.trim());
-    if (statusSel.value) p.set('status', statusSel.value);
-    if (categorySel.value) p.set('category', categorySel.value);
-    location.hash = '#/' + (p.size ? '?' + p : '');
+    location.hash = listHref(query, { q: search.value.trim(), status: statusSel.value, category: categorySel.value, page: '' });
   };
   statusSel.addEventListener('change', apply);
   categorySel.addEventListener('change', apply);
 
-  const pending = rows.filter((a) => a.pending).length;
+  const first = (page - 1) * PAGE_SIZE + 1;
+  const selection = bulkActions(rows, () => listView(view, query));
   clear(view,
     el('form', { class: 'toolbar', id: 'kb-filter', onsubmit: apply },
       search, statusSel, categorySel,
       el('button', { type: 'submit', class: 'btn' }, '搜索 Search'),
-      filtered ? el('a', { href: '#/', class: 'btn btn-link' }, '清除筛选 (clear)') : null,
+      filtered ? el('a', { href: listHref(query, { q: '', status: '', category: '', page: '' }), class: 'btn btn-link' }, '清除筛选 (clear)') : null,
       el('span', { class: 'spacer' }),
       el('a', { href: '#/new', id: 'kb-new', class: 'btn btn-primary' }, '＋ 新建文章 New article')),
     el('p', { class: 'muted', id: 'kb-count' },
-      `共 ${rows.length} 篇${filtered ? '（筛选后）' : ''}` + (pending ? `，${pending} 篇有待发布的修改` : '') +
-      ` · ${rows.length} article(s)` + (pending ? `, ${pending} with changes to publish` : '')),
-    rows.length ? table(rows) : el('div', { class: 'card muted', id: 'kb-empty' }, '没有符合条件的文章。(No articles match.)'));
+      `共 ${total} 篇${filtered ? '（筛选后）' : ''}` + (pending ? `，${pending} 篇有待发布的修改` : '') +
+      (pages > 1 ? `，显示第 ${first}–${first + rows.length - 1} 篇` : '') +
+      ` · ${total} article(s)` + (pending ? `, ${pending} with changes to publish` : '') +
+      (pages > 1 ? `, showing ${first}–${first + rows.length - 1}` : '')),
+    rows.length ? [selection.bar, table(rows, query, sort, selection), pager(query, page, pages)]
+      : el('div', { class: 'card muted', id: 'kb-empty' }, '没有符合条件的文章。(No articles match.)'));
 }
 
-function table(rows) {
+/** listHref is the list's route with query changed by changes (an empty value removes a parameter). */
+function listHref(query, changes) {
+  const p = new URLSearchParams(query);
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === '' || v === null || v === undefined || (k === 'page' && v === 1)) p.delete(k);
+    else p.set(k, v);
+  }
+  return '#/' + (p.size ? '?' + p : '');
+}
+
+function table(rows, query, sort, selection) {
+  const [by, desc] = sort.startsWith('-') ? [sort.slice(1), true] : [sort, false];
+  const heading = (c) => {
+    if (!c.sort) return el('th', { class: c.num ? 'num' : null }, c.title);
+    const current = c.sort === by;
+    // A first click on a column sorts it its natural way; a second reverses.
+    const next = current ? (desc ? c.sort : '-' + c.sort) : (c.desc ? '-' + c.sort : c.sort);
+    return el('th', { class: c.num ? 'num' : null, 'aria-sort': current ? (desc ? 'descending' : 'ascending') : 'none' },
+      el('a', { href: listHref(query, { sort: next === 'id' ? '' : next, page: '' }), class: 'sort', dataset: { sort: c.sort } },
+        c.title, current ? (desc ? ' ↓' : ' ↑') : ''));
+  };
   return el('div', { class: 'table-wrap' }, el('table', { class: 'table', id: 'kb-list' },
-    el('thead', {}, el('tr', {},
-      el('th', {}, '文章 Article'), el('th', {}, '分类 Category'), el('th', {}, '类型 Kind'),
-      el('th', {}, '状态 Status'), el('th', { class: 'num' }, '版本 Ver.'), el('th', { class: 'num' }, '已发布 Published'),
-      el('th', {}, '最近修改 Updated'))),
-    el('tbody', {}, rows.map(row))));
+    el('thead', {}, el('tr', {}, el('th', { class: 'pick' }, selection.all), COLUMNS.map(heading))),
+    el('tbody', {}, rows.map((a) => row(a, selection.box(a))))));
 }
 
-function row(a) {
+function row(a, box) {
   return el('tr', { dataset: { id: a.id } },
+    el('td', { class: 'pick' }, box),
     el('td', { class: 'article-cell' },
       el('a', { href: articleHref(a.id), class: 'article-title' }, a.title || a.question),
       a.title ? el('div', { class: 'article-question' }, a.question) : null,
@@ -79,4 +126,94 @@ function row(a) {
     el('td', { class: 'num', dataset: { field: 'version' } }, a.version),
     el('td', { class: 'num', dataset: { field: 'published_version' } }, a.published_version || '—'),
     el('td', { class: 'nowrap' }, a.updated_by, el('div', { class: 'muted' }, fmtTime(a.updated_at))));
+}
+
+function pager(query, page, pages) {
+  if (pages <= 1) return null;
+  const link = (to, text, id) => to < 1 || to > pages
+    ? el('span', { class: 'btn btn-link', 'aria-disabled': 'true', id }, text)
+    : el('a', { href: listHref(query, { page: to }), class: 'btn btn-link', id }, text);
+  return el('nav', { class: 'pager', id: 'kb-pager', 'aria-label': '分页 Pages' },
+    link(page - 1, '‹ 上一页 Previous', 'kb-prev'),
+    el('span', { class: 'muted', id: 'kb-page' }, `第 ${page} / ${pages} 页 (page ${page} of ${pages})`),
+    link(page + 1, '下一页 Next ›', 'kb-next'));
+}
+
+/**
+ * bulkActions returns the list's selection: a check box per row (box), one
+ * for the whole page (all), and the bar that publishes or archives the
+ * articles ticked, as the list showed them: an article saved, published
+ * or archived since is refused (409) and the list reloads. reload renders
+ * the list again.
+ */
+function bulkActions(rows, reload) {
+  const picked = new Map(); // id → the row's article
+  const count = el('span', { id: 'kb-picked' });
+  const publishBtn = el('button', { type: 'button', class: 'btn', id: 'kb-publish-picked' }, '发布所选 Publish');
+  const archiveBtn = el('button', { type: 'button', class: 'btn btn-danger', id: 'kb-archive-picked' }, '归档所选 Archive');
+  const all = el('input', { type: 'checkbox', id: 'kb-pick-all', 'aria-label': '全选本页 Select the page' });
+  const boxes = [];
+
+  const update = () => {
+    count.textContent = `已选 ${picked.size} 篇 (${picked.size} selected)`;
+    const list = [...picked.values()];
+    // Publishing what is live with nothing waiting, or archiving what is
+    // archived, would change nothing.
+    publishBtn.disabled = !list.some((a) => a.status !== 'published' || a.pending);
+    archiveBtn.disabled = !list.some((a) => a.status !== 'archived');
+    all.checked = picked.size === rows.length;
+    all.indeterminate = picked.size > 0 && picked.size < rows.length;
+  };
+  const box = (a) => {
+    const b = el('input', { type: 'checkbox', class: 'kb-pick', value: a.id, 'aria-label': '选择 Select ' + a.id });
+    b.addEventListener('change', () => {
+      if (b.checked) picked.set(a.id, a);
+      else picked.delete(a.id);
+      update();
+    });
+    boxes.push(b);
+    return b;
+  };
+  all.addEventListener('change', () => {
+    const on = all.checked;
+    for (const b of boxes) {
+      b.checked = on;
+      if (on) picked.set(b.value, rows.find((a) => a.id === b.value));
+    }
+    if (!on) picked.clear();
+    update();
+  });
+
+  const run = async (action) => {
+    // Only the articles the action changes: the rest would be no-ops.
+    const list = [...picked.values()].filter((a) => action === 'publish' ? a.status !== 'published' || a.pending : a.status !== 'archived');
+    const live = list.filter((a) => a.published_version).length;
+    if (action === 'archive' && live &&
+      !window.confirm(`其中 ${live} 篇已发布，归档后机器人立即不再用它们回答，确定归档这 ${list.length} 篇吗？` +
+        `(${live} of them are live: the bot stops answering with them at once. Archive ${list.length}?)`)) {
+      return;
+    }
+    publishBtn.disabled = archiveBtn.disabled = true;
+    try {
+      const resp = await api('POST', '/kb/' + action, {
+        ids: list.map((a) => a.id),
+        versions: Object.fromEntries(list.map((a) => [a.id, a.version])),
+        statuses: Object.fromEntries(list.map((a) => [a.id, a.status])),
+      });
+      notify(resp.warning || (action === 'publish'
+        ? `已发布 ${list.length} 篇，机器人即刻使用 (published ${list.length}: the bot answers with them now)`
+        : `已归档 ${list.length} 篇，机器人不再使用 (archived ${list.length}: the bot no longer answers with them)`),
+      resp.warning ? 'info' : 'ok');
+      await reload();
+    } catch (e) {
+      // shown by api; on a conflict the list shows what it is now
+      if (e.code === 'conflict') await reload();
+      else update();
+    }
+  };
+  publishBtn.addEventListener('click', () => run('publish'));
+  archiveBtn.addEventListener('click', () => run('archive'));
+  update();
+  const bar = el('div', { class: 'toolbar bulk', id: 'kb-bulk' }, count, publishBtn, archiveBtn);
+  return { all, box, bar };
 }
