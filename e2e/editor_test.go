@@ -97,6 +97,14 @@ func TestEditorBrowser(t *testing.T) {
 		"f-title": "会员卡编号", "f-question": edQuestion, "f-similar": "会员卡编号怎么查\n企鹅卡号在哪",
 		"f-answer": edAnswerV1, "f-category": "浏览器测试", "f-tags": "e2e, 会员卡", "f-note": "第一版",
 	})
+	// Tab goes through every field, the settings too, before the note and
+	// the buttons (which the page shows first, in their sticky card).
+	for from, want := range map[string]string{"f-answer-en": "f-id", "f-flow": "f-note"} {
+		b.do(t, "tab from "+from, chromedp.Focus(chromedp.ID(from)), chromedp.KeyEvent("\t"))
+		if got := b.eval(t, "document.activeElement.id"); got != want {
+			t.Errorf("Tab from #%s went to #%s, want #%s", from, got, want)
+		}
+	}
 	b.do(t, "save the new article", chromedp.Click(chromedp.ID("btn-save")), chromedp.WaitVisible(chromedp.ID("btn-publish")))
 	id := b.eval(t, "decodeURIComponent(location.hash.split('/')[2])")
 	t.Logf("article %s created", id)

@@ -161,11 +161,11 @@ export async function editorView(view, id, query) {
       field('相似问题 Similar questions', f.similar, '每行一个：用户可能的其他问法 (one per line)'),
       field('答案 Answer', f.answer, '纯文本，可包含链接 (plain text; links allowed)'),
       field('英文答案 English answer', f.answer_en, '可选：海外用户用英文提问时使用 (optional, for users who ask in English)')),
+    // The settings come before the note and the buttons in the page, so
+    // that Tab goes through every field before Save, Publish and Archive;
+    // the style sheet shows the buttons' card first.
     el('div', { class: 'editor-side' },
-      el('div', { class: 'card editor-actions' },
-        field('修改说明 Note', f.note, '记录在版本历史中 (kept in the history)'),
-        el('div', { class: 'actions' }, actions, dirtyBadge)),
-      el('div', { class: 'card' },
+      el('div', { class: 'card editor-settings' },
         field('ID', f.id, id ? '创建后不可修改 (fixed once created)' : '字母、数字、- _ . ；留空则由标准问题生成'),
         field('标题 Title', f.title, '给编辑看的简短名称 (a short name for editors)'),
         field('分类 Category', f.category),
@@ -173,7 +173,10 @@ export async function editorView(view, id, query) {
         field('类型 Kind', f.kind, 'boundary：服务范围外的问题，回答去哪里办理；out of scope：不该回答的问题示例，机器人学会拒答类似问题（从不作为答案发送）'),
         field('转人工队列 Handoff lane', f.handoff, '可选：匹配后先回答，再转入该队列 (optional)'),
         field('自助流程 Flow', f.flow, '可选：回答后提供办理，用户回复“办理”即开始，如 bill_export（kefu flows list）'),
-        categories, lanes, flows)));
+        categories, lanes, flows),
+      el('div', { class: 'card editor-actions' },
+        field('修改说明 Note', f.note, '记录在版本历史中 (kept in the history)'),
+        el('div', { class: 'actions' }, actions, dirtyBadge))));
 
   clear(view,
     el('p', { class: 'crumbs' }, el('a', { href: '#/' }, '← 文章列表 (articles)')),
