@@ -180,7 +180,8 @@ type UnansweredText struct {
 // microsecond.
 type Store interface {
 	// Seed stores articles, each as version 1 by author at time at, and
-	// publishes them all (the revision becomes 1), if and only if the store
+	// publishes them all (the revision becomes 1; each article's status log
+	// records the publish), if and only if the store
 	// holds no article yet; it reports whether it did. Two processes
 	// seeding at once seed once. The articles must be valid and their IDs
 	// distinct; their Status is stored as given.

@@ -486,6 +486,11 @@ func testSeedOK(t *testing.T, s kb.Store) {
 	if h.Latest != 1 || h.Published != 1 || h.StatusBy != "system" || !h.StatusAt.Equal(day) || h.Article.Status != kb.StatusPublished {
 		t.Errorf("seeded Head = %+v", h)
 	}
+	log, err := s.StatusLog(ctx, "s2")
+	if want := []kb.StatusEvent{{Action: kb.ActionPublish, Version: 1, By: "system", At: day}}; err != nil ||
+		!cmp.Equal(want, log, cmpopts.EquateApproxTime(0)) {
+		t.Errorf("seeded StatusLog = %+v, %v; want %+v", log, err, want)
+	}
 	ok, err = s.Seed(ctx, []kb.Article{article("x", 1)}, "system", day)
 	if err != nil || ok {
 		t.Errorf("second Seed = %v, %v; want false", ok, err)

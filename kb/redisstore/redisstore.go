@@ -124,19 +124,21 @@ local function numbered(n, rec)
 end
 `
 
-// seed stores and publishes the articles when there is none. KEYS: ids,
-// revision, published, then head and versions of each article. ARGV:
-// author, at, then id and record of each article. It returns 1 when it
-// seeded, 0 when there were articles.
+// seed stores and publishes the articles when there is none, and logs
+// the publish. KEYS: ids, revision, published, then head, versions and
+// status log of each article. ARGV: author, at, the log's event, then id
+// and record of each article. It returns 1 when it seeded, 0 when there
+// were articles.
 var seed = redis.NewScript(numbered + `
 if redis.call('EXISTS', KEYS[1]) == 1 then
 	return 0
 end
-for i = 1, (#ARGV - 2) / 2 do
-	local id, rec = ARGV[1 + 2 * i], numbered(1, ARGV[2 + 2 * i])
-	redis.call('HSET', KEYS[2 + 2 * i], 'latest', 1, 'published', 1, 'archived', 0,
+for i = 1, (#ARGV - 3) / 2 do
+	local id, rec = ARGV[2 + 2 * i], numbered(1, ARGV[3 + 2 * i])
+	redis.call('HSET', KEYS[1 + 3 * i], 'latest', 1, 'published', 1, 'archived', 0,
 		'by', ARGV[1], 'at', ARGV[2], 'sby', ARGV[1], 'sat', ARGV[2])
-	redis.call('HSET', KEYS[3 + 2 * i], 1, rec)
+	redis.call('HSET', KEYS[2 + 3 * i], 1, rec)
+	redis.call('RPUSH', KEYS[3 + 3 * i], ARGV[3])
 	redis.call('HSET', KEYS[3], id, rec)
 	redis.call('ZADD', KEYS[1], 0, id)
 end
@@ -146,14 +148,18 @@ return 1
 
 // Seed stores and publishes articles when the store has none.
 func (s *Store) Seed(ctx context.Context, articles []kb.Article, author string, at time.Time) (bool, error) {
+	event, err := json.Marshal(statusEvent{Action: kb.ActionPublish, Version: 1, By: author, At: at.UnixMicro()})
+	if err != nil {
+		return false, err
+	}
 	keys := []string{s.idsKey(), s.revisionKey(), s.publishedKey()}
-	args := []any{author, at.UnixMicro()}
+	args := []any{author, at.UnixMicro(), event}
 	for _, a := range articles {
 		rec, err := encode(a, author, "", at)
 		if err != nil {
 			return false, err
 		}
-		keys = append(keys, s.headKey(a.ID), s.versionsKey(a.ID))
+		keys = append(keys, s.headKey(a.ID), s.versionsKey(a.ID), s.statusLogKey(a.ID))
 		args = append(args, a.ID, rec)
 	}
 	n, err := seed.Run(ctx, s.rdb, keys, args...).Int()

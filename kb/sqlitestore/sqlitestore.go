@@ -158,6 +158,9 @@ VALUES (?, 1, 1, ?, ?, ?, ?)`, a.ID, author, micro(at), author, micro(at))
 			if _, err := tx.ExecContext(ctx, insertVersion, a.ID, 1, author, micro(at), "", string(data)); err != nil {
 				return err
 			}
+			if _, err := tx.ExecContext(ctx, insertStatusEvent, a.ID, kb.ActionPublish, 1, author, micro(at)); err != nil {
+				return err
+			}
 		}
 		seeded = true
 		_, err := tx.ExecContext(ctx, `UPDATE kb_revision SET value = value + 1`)
@@ -201,6 +204,10 @@ RETURNING latest`, a.ID, author, micro(at)).Scan(&v.Version)
 	}
 	return v, nil
 }
+
+// insertStatusEvent logs a publish or an archive: id, what, version,
+// author, at.
+const insertStatusEvent = `INSERT INTO kb_status_log (id, what, version, author, at) VALUES (?, ?, ?, ?, ?)`
 
 const versionColumns = `v.id, v.version, v.author, v.at, v.note, v.data`
 
@@ -357,7 +364,7 @@ func (s *Store) setStatus(ctx context.Context, ids []string, expect map[string]i
 			if action == kb.ActionArchive {
 				version = published
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO kb_status_log (id, what, version, author, at) VALUES (?, ?, ?, ?, ?)`,
+			if _, err := tx.ExecContext(ctx, insertStatusEvent,
 				id, action, version, by, micro(at)); err != nil {
 				return err
 			}
