@@ -114,7 +114,8 @@ func TestEditorBrowser(t *testing.T) {
 
 	// Edit, save, publish; the bot answers with the new text.
 	b.fill(t, map[string]string{"f-answer": edAnswerV2, "f-note": "改为在卡包查看"})
-	b.do(t, "save the edit", chromedp.Click(chromedp.ID("btn-save")))
+	b.do(t, "save the edit with Ctrl+S", chromedp.Focus(chromedp.ID("f-answer")),
+		chromedp.KeyEvent("s", chromedp.KeyModifiers(chromedp.ModifierCtrl)))
 	b.waitJS(t, "the edit saved as a pending draft", `document.querySelector('#editor-state [data-pending]') !== null`)
 	b.publish(t, "btn-publish")
 	k.say(t, "B-2002", edQuestion)
@@ -260,6 +261,10 @@ func TestEditorBrowser(t *testing.T) {
 		"question": "别人先建的导入测试问题", "answer": "别人先写的答案", "category": "浏览器测试"})
 	b.do(t, "apply after a change", chromedp.Click(chromedp.ID("import-allow-rejected")), chromedp.Click(chromedp.ID("btn-apply")))
 	b.waitText(t, "#import-plan .alert-error", "试运行之后")
+	if moved := b.eval(t, `[...document.querySelectorAll('#import-plan [data-moved]')].map((e) => e.closest('table').id).join()`); moved != "plan-changed" {
+		t.Errorf("rows marked as not as the last report said: in %q, want the one row, now in plan-changed", moved)
+	}
+	b.waitText(t, "#plan-moved", "这些行有变：2")
 	if got := b.eval(t, `document.querySelector('.plan-count[data-kind=changed] strong').textContent`); got != "1" {
 		t.Errorf("the report after a change: changed = %s, want 1 (the article created meanwhile)", got)
 	}

@@ -141,7 +141,7 @@ export async function editorView(view, id, query) {
     }
   }
 
-  const saveBtn = el('button', { type: 'submit', class: 'btn btn-primary', id: 'btn-save' }, '保存 Save');
+  const saveBtn = el('button', { type: 'submit', class: 'btn btn-primary', id: 'btn-save', title: 'Ctrl+S' }, '保存 Save');
   buttons.push(saveBtn);
   let actions = [saveBtn];
   if (id) {
@@ -154,6 +154,13 @@ export async function editorView(view, id, query) {
     actions = [saveBtn, publishBtn, archiveBtn];
   }
   form.addEventListener('submit', save);
+  // Ctrl+S (⌘S) saves, as in any editor, instead of saving the web page.
+  form.addEventListener('keydown', (ev) => {
+    if ((ev.ctrlKey || ev.metaKey) && !ev.altKey && ev.key.toLowerCase() === 's') {
+      ev.preventDefault();
+      if (!saveBtn.disabled) form.requestSubmit(saveBtn);
+    }
+  });
 
   clear(form,
     el('div', { class: 'editor-main card' },

@@ -81,9 +81,30 @@ export async function transferView(view) {
     report);
 }
 
-/** showPlan renders a dry run's plan with the form that applies it; publishing stays ticked if it was. */
-function showPlan(box, plan, problem, f, send, publishTicked = false) {
+// PLAN_KINDS are the lists of a plan, one per kind of row, and their names.
+const PLAN_KINDS = [['added', '新增 added'], ['changed', '修改 changed'], ['unchanged', '不变 unchanged'], ['rejected', '拒绝 rejected']];
+
+/** rowStates maps each row of plan to what the plan says of it: its kind, the version compared with, the changes or the reason. */
+function rowStates(plan) {
+  const states = new Map();
+  for (const [k] of PLAN_KINDS) {
+    for (const r of plan[k]) states.set(r.row, JSON.stringify([k, r.base ?? 0, r.changes || [], r.reason || '']));
+  }
+  return states;
+}
+
+/**
+ * showPlan renders a dry run's plan with the form that applies it;
+ * publishing stays ticked if it was. prev, if given, is the report this
+ * one replaces: the rows it says otherwise of are marked.
+ */
+function showPlan(box, plan, problem, f, send, publishTicked = false, prev = null) {
   const n = (k) => plan[k].length;
+  const before = prev && rowStates(prev);
+  const moved = new Set(before ? [...rowStates(plan)].filter(([row, st]) => before.get(row) !== st).map(([row]) => row) : []);
+  const rowCell = (row) => moved.has(row)
+    ? el('span', { dataset: { moved: '1' } }, row, el('span', { class: 'badge badge-pending', title: '与上次试运行的报告不同 (not as the last report said)' }, '新 new'))
+    : row;
   const publish = el('input', { type: 'checkbox', id: 'import-publish', checked: publishTicked });
   const allow = el('input', { type: 'checkbox', id: 'import-allow-rejected' });
   const apply = el('button', { type: 'button', class: 'btn btn-primary', id: 'btn-apply', disabled: n('rejected') > 0 },
@@ -103,7 +124,7 @@ function showPlan(box, plan, problem, f, send, publishTicked = false) {
     } catch (e) {
       const fresh = e.body && e.body.plan;
       if (e.code === 'conflict' && fresh && !fresh.result) {
-        showPlan(box, fresh, e.message, f, send, publish.checked); // changed since the dry run: review the new report
+        showPlan(box, fresh, e.message, f, send, publish.checked, plan); // changed since the dry run: review the new report
         return;
       }
       showAlert(result, 'error', e.message);
@@ -111,18 +132,19 @@ function showPlan(box, plan, problem, f, send, publishTicked = false) {
     }
   });
 
-  const counts = [['added', '新增 added'], ['changed', '修改 changed'], ['unchanged', '不变 unchanged'], ['rejected', '拒绝 rejected']];
   clear(box, el('section', { class: 'card', id: 'import-plan' },
     el('h3', {}, '试运行结果 Dry-run report：', f.name),
-    el('div', { class: 'plan-counts' }, counts.map(([k, t]) =>
+    el('div', { class: 'plan-counts' }, PLAN_KINDS.map(([k, t]) =>
       el('div', { class: 'plan-count plan-' + k, dataset: { kind: k } }, el('strong', {}, n(k)), el('span', {}, t)))),
-    problem ? el('div', { class: 'alert alert-error' }, problem) : null,
+    problem ? el('div', { class: 'alert alert-error' }, problem,
+      moved.size ? el('div', { id: 'plan-moved' }, `与上次的报告相比，这些行有变：${[...moved].sort((a, b) => a - b).join('、')}（标为“新”）。` +
+        `(rows not as the last report said, marked new: ${[...moved].sort((a, b) => a - b).join(', ')})`) : null) : null,
     n('rejected') ? planTable('被拒绝的行 Rejected rows', 'plan-rejected', ['行 Row', 'ID', '原因 Reason'],
-      plan.rejected.map((r) => [r.row, r.id || '—', r.reason])) : null,
+      plan.rejected.map((r) => [rowCell(r.row), r.id || '—', r.reason])) : null,
     n('added') ? planTable('新增 Added', 'plan-added', ['行 Row', 'ID', '标准问题 Question'],
-      plan.added.map((r) => [r.row, r.id, r.question])) : null,
+      plan.added.map((r) => [rowCell(r.row), r.id, r.question])) : null,
     n('changed') ? planTable('修改 Changed', 'plan-changed', ['行 Row', 'ID', '改动 Changes (现在 − / 导入后 +)'],
-      plan.changed.map((r) => [r.row, el('a', { href: articleHref(r.id) }, r.id),
+      plan.changed.map((r) => [rowCell(r.row), el('a', { href: articleHref(r.id) }, r.id),
         el('details', {}, el('summary', {}, (r.changes || []).map((c) => label(FIELD, c.field)).join('、')),
           changeList(r.changes || []))])) : null,
     n('unchanged') ? el('details', {}, el('summary', {}, `不变的 ${n('unchanged')} 行 (unchanged rows)`),
