@@ -32,7 +32,7 @@ e2e-deps:
 
 ## bench: Go benchmarks — webhook (plain, AES), the whole path beside the floor, FAQ match on a 10k KB, stores.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./bot/... ./kb/ ./intents/ ./handoff/... ./cmd/kefu/
+	$(GO) test -run '^$$' -bench . -benchmem ./bot/... ./kb/ ./kb/kbapi/ ./intents/ ./handoff/... ./cmd/kefu/
 
 lint:
 	$(GO) vet $(PKGS)
