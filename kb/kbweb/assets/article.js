@@ -14,7 +14,7 @@ import { guardLeave } from './leave.js';
  */
 export async function editorView(view, id, query) {
   let data = null;
-  const articles = api('GET', '/kb/articles').catch(() => []);
+  const categoryList = api('GET', '/kb/categories', undefined, { quiet: true }).catch(() => []);
   if (id) data = await api('GET', '/kb/articles/' + encodeURIComponent(id));
   const a = data ? data.draft.article : { question: query.get('question') || '', kind: 'faq' };
   const base = data ? data.draft.version : 0;
@@ -36,8 +36,8 @@ export async function editorView(view, id, query) {
     note: el('input', { id: 'f-note', name: 'note', placeholder: '例如：更新了办理时限 (e.g. updated the time limit)' }),
   };
   const categories = el('datalist', { id: 'categories' });
-  articles.then((list) => {
-    for (const c of [...new Set(list.map((x) => x.category).filter(Boolean))].sort()) categories.append(el('option', { value: c }));
+  categoryList.then((list) => {
+    for (const c of list) categories.append(el('option', { value: c.category }, `${c.category} (${c.articles})`));
   });
   // The configured lanes and the flows in use: the server refuses others.
   const lanes = el('datalist', { id: 'lanes' });
