@@ -105,8 +105,13 @@ export async function editorView(view, id, query) {
       }
       notify(resp.message || '已保存 (saved)', resp.unchanged ? 'info' : 'ok');
       dirty = false;
-      if (id) await rerender();
-      else location.hash = articleHref(resp.version.id);
+      if (id) {
+        const caret = caretOf(document.activeElement);
+        await rerender();
+        caret(); // typing goes on where it was
+      } else {
+        location.hash = articleHref(resp.version.id);
+      }
     } catch (e) {
       saveFailed(alertBox, e, rerender, !id);
     } finally {
@@ -154,13 +159,6 @@ export async function editorView(view, id, query) {
     actions = [saveBtn, publishBtn, archiveBtn];
   }
   form.addEventListener('submit', save);
-  // Ctrl+S (⌘S) saves, as in any editor, instead of saving the web page.
-  form.addEventListener('keydown', (ev) => {
-    if ((ev.ctrlKey || ev.metaKey) && !ev.altKey && ev.key.toLowerCase() === 's') {
-      ev.preventDefault();
-      if (!saveBtn.disabled) form.requestSubmit(saveBtn);
-    }
-  });
 
   clear(form,
     el('div', { class: 'editor-main card' },
@@ -192,6 +190,28 @@ export async function editorView(view, id, query) {
       id ? headInfo(id, data) : (from ? el('p', { class: 'muted' }, '来自未答问题 (from the unanswered queue)') : null)),
     alertBox,
     form);
+}
+
+// Ctrl+S (⌘S) saves the article on screen, wherever the focus is, as in
+// any editor, instead of saving the web page.
+window.addEventListener('keydown', (ev) => {
+  const form = document.getElementById('article-form');
+  if (!form || !(ev.ctrlKey || ev.metaKey) || ev.altKey || ev.key.toLowerCase() !== 's') return;
+  ev.preventDefault();
+  const saveBtn = document.getElementById('btn-save');
+  if (saveBtn && !saveBtn.disabled) form.requestSubmit(saveBtn);
+});
+
+/** caretOf returns what puts the focus and the caret back where they are in node, once the page is drawn again. */
+function caretOf(node) {
+  const fid = node?.id;
+  const [start, end] = [node?.selectionStart, node?.selectionEnd];
+  return () => {
+    const again = fid && document.getElementById(fid);
+    if (!again) return;
+    again.focus({ preventScroll: true });
+    if (typeof start === 'number' && typeof again.setSelectionRange === 'function') again.setSelectionRange(start, end);
+  };
 }
 
 /** headInfo shows an article's state and links to its history and the test console. */

@@ -22,6 +22,9 @@ const COLUMNS = [
   { title: '最近修改 Updated', sort: 'updated', desc: true },
 ];
 
+// SORTS are the orders the API knows.
+const SORTS = COLUMNS.filter((c) => c.sort).map((c) => c.sort);
+
 // FILTERS are the query parameters that narrow the list.
 const FILTERS = ['q', 'status', 'category'];
 
@@ -29,7 +32,8 @@ const FILTERS = ['q', 'status', 'category'];
 export async function listView(view, query) {
   const filters = Object.fromEntries(FILTERS.map((k) => [k, query.get(k) || '']));
   const filtered = FILTERS.some((k) => filters[k]);
-  const sort = query.get('sort') || 'id';
+  // An unknown order (an old or mistyped address) falls back to the ID's.
+  const sort = SORTS.includes((query.get('sort') || '').replace(/^-/, '')) ? query.get('sort') : 'id';
   const page = Math.max(1, parseInt(query.get('page'), 10) || 1);
   const params = new URLSearchParams();
   for (const k of FILTERS) if (filters[k]) params.set(k, filters[k]);
@@ -44,8 +48,8 @@ export async function listView(view, query) {
   const total = Number(headers.get('X-Total-Count')) || rows.length;
   const pending = Number(headers.get('X-Pending-Count')) || 0;
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
-  if (page > pages) { // past the end (articles archived or filtered away): show the last page
-    location.hash = listHref(query, { page: pages });
+  if (page > pages) { // past the end (articles archived or filtered away): show the last page instead
+    location.replace(listHref(query, { page: pages })); // in place, so that Back goes where it went before
     return;
   }
   const categories = cats.map((c) => c.category);
@@ -104,8 +108,8 @@ function table(rows, query, sort, selection) {
     // A first click on a column sorts it its natural way; a second reverses.
     const next = current ? (desc ? c.sort : '-' + c.sort) : (c.desc ? '-' + c.sort : c.sort);
     return el('th', { class: c.num ? 'num' : null, 'aria-sort': current ? (desc ? 'descending' : 'ascending') : 'none' },
-      el('a', { href: listHref(query, { sort: next === 'id' ? '' : next, page: '' }), class: 'sort', dataset: { sort: c.sort } },
-        c.title, current ? (desc ? ' ↓' : ' ↑') : ''));
+      el('a', { href: listHref(query, { sort: next === 'id' ? '' : next, page: '' }), class: 'sort', dataset: { sort: c.sort },
+        title: '点击排序 (sort)' }, c.title, el('span', { class: current ? 'sort-mark' : 'sort-mark muted' }, current ? (desc ? ' ↓' : ' ↑') : ' ↕')));
   };
   return el('div', { class: 'table-wrap' }, el('table', { class: 'table', id: 'kb-list' },
     el('thead', {}, el('tr', {}, el('th', { class: 'pick' }, selection.all), COLUMNS.map(heading))),
@@ -171,6 +175,7 @@ function bulkActions(rows, reload) {
       else picked.delete(a.id);
       update();
     });
+    b.addEventListener('change', () => b.closest('tr')?.classList.toggle('picked', b.checked));
     boxes.push(b);
     return b;
   };
@@ -178,6 +183,7 @@ function bulkActions(rows, reload) {
     const on = all.checked;
     for (const b of boxes) {
       b.checked = on;
+      b.closest('tr')?.classList.toggle('picked', on);
       if (on) picked.set(b.value, rows.find((a) => a.id === b.value));
     }
     if (!on) picked.clear();
@@ -187,10 +193,19 @@ function bulkActions(rows, reload) {
   const run = async (action) => {
     // Only the articles the action changes: the rest would be no-ops.
     const list = [...picked.values()].filter((a) => action === 'publish' ? a.status !== 'published' || a.pending : a.status !== 'archived');
+    const skipped = picked.size - list.length;
+    const others = skipped ? `（所选的另 ${skipped} 篇已是该状态，不变）` : '';
+    const othersEN = skipped ? ` (${skipped} more selected are so already)` : '';
     const live = list.filter((a) => a.published_version).length;
     if (action === 'archive' && live &&
-      !window.confirm(`其中 ${live} 篇已发布，归档后机器人立即不再用它们回答，确定归档这 ${list.length} 篇吗？` +
-        `(${live} of them are live: the bot stops answering with them at once. Archive ${list.length}?)`)) {
+      !window.confirm(`其中 ${live} 篇已发布，归档后机器人立即不再用它们回答，确定归档这 ${list.length} 篇吗？${others}` +
+        `(${live} of them are live: the bot stops answering with them at once. Archive ${list.length}?${othersEN})`)) {
+      return;
+    }
+    const archived = list.filter((a) => a.status === 'archived').length;
+    if (action === 'publish' && archived &&
+      !window.confirm(`其中 ${archived} 篇已归档，发布后机器人将重新用它们回答，确定发布这 ${list.length} 篇吗？${others}` +
+        `(${archived} of them are archived: the bot will answer with them again. Publish ${list.length}?${othersEN})`)) {
       return;
     }
     publishBtn.disabled = archiveBtn.disabled = true;

@@ -136,9 +136,7 @@ function showPlan(box, plan, problem, f, send, publishTicked = false, prev = nul
     el('h3', {}, '试运行结果 Dry-run report：', f.name),
     el('div', { class: 'plan-counts' }, PLAN_KINDS.map(([k, t]) =>
       el('div', { class: 'plan-count plan-' + k, dataset: { kind: k } }, el('strong', {}, n(k)), el('span', {}, t)))),
-    problem ? el('div', { class: 'alert alert-error' }, problem,
-      moved.size ? el('div', { id: 'plan-moved' }, `与上次的报告相比，这些行有变：${[...moved].sort((a, b) => a - b).join('、')}（标为“新”）。` +
-        `(rows not as the last report said, marked new: ${[...moved].sort((a, b) => a - b).join(', ')})`) : null) : null,
+    problem ? el('div', { class: 'alert alert-error' }, problem, prev ? movedNote(moved) : null) : null,
     n('rejected') ? planTable('被拒绝的行 Rejected rows', 'plan-rejected', ['行 Row', 'ID', '原因 Reason'],
       plan.rejected.map((r) => [rowCell(r.row), r.id || '—', r.reason])) : null,
     n('added') ? planTable('新增 Added', 'plan-added', ['行 Row', 'ID', '标准问题 Question'],
@@ -148,13 +146,26 @@ function showPlan(box, plan, problem, f, send, publishTicked = false, prev = nul
         el('details', {}, el('summary', {}, (r.changes || []).map((c) => label(FIELD, c.field)).join('、')),
           changeList(r.changes || []))])) : null,
     n('unchanged') ? el('details', {}, el('summary', {}, `不变的 ${n('unchanged')} 行 (unchanged rows)`),
-      el('p', { class: 'muted' }, plan.unchanged.map((r) => `${r.row}: ${r.id}`).join(' · '))) : null,
+      el('p', { class: 'muted' }, plan.unchanged.map((r) => `${r.row}: ${r.id}` + (moved.has(r.row) ? '（新 new）' : '')).join(' · '))) : null,
     el('div', { class: 'apply' },
       el('label', { class: 'check' }, publish, '按文件中的状态发布/归档 (apply the file\'s statuses: publish, archive)'),
       el('p', { class: 'muted', id: 'plan-statuses' }, statusNote(plan)),
       n('rejected') ? el('label', { class: 'check' }, allow, '跳过被拒绝的行，只导入有效行 (import the valid rows only)') : null,
       apply),
     result));
+}
+
+/**
+ * movedNote says which rows a new report says otherwise of than the one
+ * reviewed; when none, the change is in what the report does not show row
+ * by row: whether the file's articles are published or archived.
+ */
+function movedNote(moved) {
+  const rows = [...moved].sort((a, b) => a - b);
+  return el('div', { id: 'plan-moved' }, rows.length
+    ? `与上次的报告相比，这些行有变：${rows.join('、')}（标为“新”）。(rows not as the last report said, marked new: ${rows.join(', ')})`
+    : '各行与上次的报告相同：变的是文件中文章的发布或归档状态（有人发布或归档了它们），请看下方勾选发布后的结果。' +
+      '(every row is as the last report said: what changed is whether the file\'s articles are published or archived; see what publishing would do below)');
 }
 
 /** statusNote says what ticking "publish" would publish and archive. */
