@@ -34,7 +34,7 @@ const (
 	msgImportType        = "%s 文件的 Content-Type 须为 %v 或 application/octet-stream (a %[1]s file must be sent as %[2]v or application/octet-stream)"
 	msgReadBody          = "读取请求正文失败 (reading the body failed)"
 	msgTooLarge          = "文件超过 %d MiB (the file is over %[1]d MiB)"
-	msgStalePlan         = "试运行之后，知识库或文件有了改动，未做任何更改；请重新试运行并确认 (the knowledge base or the file changed since the dry run: nothing changed; run the dry run again and review it)"
+	msgStalePlan         = "试运行之后，文件中的文章在知识库里有了改动（或发送的文件与试运行时不同），未做任何更改；这是新的报告，请确认后再应用 (the file's articles changed in the knowledge base since the dry run, or the file sent is not the one tried: nothing changed; here is the new report, review it and apply again)"
 	msgImportConflict    = "文章 %s 在导入期间被他人保存，导入在此停止，未覆盖其改动；已保存 %d 篇。请重新试运行 (article %[1]s was saved by someone else during the import: it stopped there, overwriting nothing, after saving %[2]d; run the dry run again)"
 	msgRejected          = "有 %d 行无法导入，未做任何更改；修正后重试，或用 allow_rejected=1 只导入有效行。(%[1]d row(s) rejected, nothing changed: fix them, or import the valid rows with allow_rejected=1)。例如 e.g. %[2]s"
 
