@@ -132,15 +132,17 @@ func (e *Editor) Seed(ctx context.Context, articles []Article) (bool, error) {
 // version (see Version.Article); use Publish and Archive. It returns an
 // error wrapping ErrInvalid when a or author is not valid.
 func (e *Editor) Save(ctx context.Context, a Article, author, note string) (Version, error) {
-	return e.SaveIf(ctx, a, author, note, AnyVersion)
+	return e.SaveIf(ctx, a, author, note, AnyBase)
 }
 
-// SaveIf is Save when the article's latest version is still base (0: the
-// article must be new), which holds across instances: an editor's edit
-// never silently replaces another's. Otherwise it returns ErrConflict. A
-// save that changes nothing (once tidied, see Normalize) makes no new
-// version: it returns the latest one.
-func (e *Editor) SaveIf(ctx context.Context, a Article, author, note string, base int) (Version, error) {
+// SaveIf is Save when the article is still as base says (see Base: at
+// its version, 0 for a new article, and not archived unless the edit
+// started from it archived), which holds across instances: an editor's
+// edit never silently replaces another's, nor brings back an article
+// someone archived. Otherwise it returns ErrConflict. A save that changes
+// nothing (once tidied, see Normalize) makes no new version: it returns
+// the latest one.
+func (e *Editor) SaveIf(ctx context.Context, a Article, author, note string, base Base) (Version, error) {
 	if err := checkAuthor(author); err != nil {
 		return Version{}, err
 	}
@@ -164,12 +166,13 @@ func (e *Editor) SaveIf(ctx context.Context, a Article, author, note string, bas
 // unchanged reports whether a (tidied), saved on base, would repeat the
 // latest version of its article word for word, and returns that version:
 // such a save makes no new version.
-func (e *Editor) unchanged(ctx context.Context, a Article, base int) (Version, bool, error) {
-	if base == 0 {
+func (e *Editor) unchanged(ctx context.Context, a Article, base Base) (Version, bool, error) {
+	if base.Version == 0 {
 		return Version{}, false, nil // a new article
 	}
 	h, err := e.store.Head(ctx, a.ID)
-	if errors.Is(err, ErrNotFound) || err == nil && base != AnyVersion && base != h.Latest {
+	if errors.Is(err, ErrNotFound) || err == nil && base.Version != AnyVersion &&
+		(base.Version != h.Latest || h.Article.Status == StatusArchived && !base.Archived) {
 		return Version{}, false, nil // the store's save says what is wrong
 	}
 	if err != nil {
@@ -438,7 +441,7 @@ func (e *Editor) ApplyImport(ctx context.Context, p Plan, opts ImportOptions) (I
 		latest[it.Article.ID] = it.Base
 	}
 	for _, it := range toSave(p) {
-		v, err := e.SaveIf(ctx, it.Article, opts.Author, importNote, it.Base)
+		v, err := e.SaveIf(ctx, it.Article, opts.Author, importNote, Base{Version: it.Base, Archived: it.Archived})
 		if err != nil {
 			return res, importStopped(&res, it.Article.ID, err)
 		}
@@ -641,7 +644,7 @@ func (e *Editor) addSimilar(ctx context.Context, articleID, text, author string)
 		}
 		a := v.Article
 		a.Similar = append(slices.Clone(a.Similar), text)
-		v, err = e.SaveIf(ctx, a, author, "未答问题："+text, h.Latest)
+		v, err = e.SaveIf(ctx, a, author, "未答问题："+text, Base{Version: h.Latest})
 		if !errors.Is(err, ErrConflict) || try == 2 {
 			return v, err
 		}

@@ -27,8 +27,26 @@ var (
 	ErrNotNotified = errors.New("kb: published, but the other instances were not notified")
 )
 
-// AnyVersion is the base of an unconditional save.
+// AnyVersion is the base version of an unconditional save.
 const AnyVersion = -1
+
+// Base is the state of an article an edit started from: a conditional
+// save goes ahead only while the article is still at that version, and
+// restores an archived article only when the edit started from it
+// archived, so that a save never quietly brings back an article someone
+// archived meanwhile.
+type Base struct {
+	// Version is the article's latest version when the edit started, 0
+	// for a new article, AnyVersion for an unconditional save (which also
+	// restores an archived article).
+	Version int
+	// Archived says the article was archived when the edit started: the
+	// save restores it, as a draft.
+	Archived bool
+}
+
+// AnyBase is the base of an unconditional save.
+var AnyBase = Base{Version: AnyVersion}
 
 // Version is one saved state of an article. Versions are numbered 1, 2, …
 // per article and never change once written: a rollback is a new version.
@@ -193,10 +211,11 @@ type Store interface {
 	// new version waits for Publish). It returns the stored version.
 	//
 	// base makes the save conditional, in the same atomic step: the
-	// article's latest version must be base (0: the article must not
-	// exist yet), or the save stores nothing and returns ErrConflict.
-	// AnyVersion saves unconditionally.
-	Save(ctx context.Context, a Article, author, note string, at time.Time, base int) (Version, error)
+	// article's latest version must be base.Version (0: the article must
+	// not exist yet), and it must not be archived unless base.Archived,
+	// or the save stores nothing and returns ErrConflict. AnyBase saves
+	// unconditionally.
+	Save(ctx context.Context, a Article, author, note string, at time.Time, base Base) (Version, error)
 	// Version returns version n of article id, or ErrNotFound.
 	Version(ctx context.Context, id string, n int) (Version, error)
 	// History returns every version of article id, oldest first, or

@@ -509,6 +509,9 @@ type PlanItem struct {
 	// Base is the latest version of the article the plan compared with, 0
 	// for an added one: ApplyImport saves only on top of it.
 	Base int `json:"base"`
+	// Archived says the article was archived when planned: saving it
+	// restores it, as a draft (an article archived since is not saved).
+	Archived bool `json:"archived,omitempty"`
 }
 
 // Rejection is a row an import refuses, and why.
@@ -653,7 +656,7 @@ func sealPlan(p *Plan, heads []Head) {
 	for _, list := range [][]PlanItem{p.Added, p.Changed, p.Unchanged} {
 		for i := range list {
 			h := byID[list[i].Article.ID]
-			list[i].Base = h.Latest
+			list[i].Base, list[i].Archived = h.Latest, h.Article.Status == StatusArchived
 			states = append(states, state{h.Article.ID, h.Latest, h.Published, h.Article.Status})
 		}
 	}

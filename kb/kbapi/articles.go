@@ -166,7 +166,7 @@ func (h *Handler) create(ctx context.Context, a kb.Article, who, note string) (k
 	if a.ID == "" {
 		a.ID = kb.DeriveID(a.Question)
 	}
-	v, err := h.save(ctx, a, who, note, 0)
+	v, err := h.save(ctx, a, who, note, kb.Base{})
 	if errors.Is(err, kb.ErrConflict) {
 		head, herr := h.ed.Head(ctx, a.ID)
 		if herr != nil {
@@ -199,15 +199,17 @@ func (h *Handler) updateArticle(c *gin.Context) {
 		h.writeError(c, err)
 		return
 	}
-	if head.Article.Status == kb.StatusArchived && req.BaseStatus != "" && req.BaseStatus != kb.StatusArchived {
-		h.writeError(c, h.conflict(head, fmt.Sprintf(msgArchivedSince, id, head.StatusBy, when(head.StatusAt))))
-		return
-	}
-	v, err := h.save(ctx, req.Article, who, req.Note, base)
+	// Without base_status (an older client) the edit is taken to start
+	// from the status the article has now.
+	archived := req.BaseStatus == kb.StatusArchived || req.BaseStatus == "" && head.Article.Status == kb.StatusArchived
+	v, err := h.save(ctx, req.Article, who, req.Note, kb.Base{Version: base, Archived: archived})
 	if errors.Is(err, kb.ErrConflict) {
-		if head, herr := h.ed.Head(ctx, id); herr == nil {
-			err = h.conflict(head, fmt.Sprintf(msgStale, id, head.Latest, head.UpdatedBy,
-				when(head.UpdatedAt), base))
+		if now, herr := h.ed.Head(ctx, id); herr == nil {
+			msg := fmt.Sprintf(msgStale, id, now.Latest, now.UpdatedBy, when(now.UpdatedAt), base)
+			if now.Latest == base && now.Article.Status == kb.StatusArchived {
+				msg = fmt.Sprintf(msgArchivedSince, id, now.StatusBy, when(now.StatusAt))
+			}
+			err = h.conflict(now, msg)
 		}
 	}
 	if err != nil {
@@ -217,10 +219,10 @@ func (h *Handler) updateArticle(c *gin.Context) {
 	h.writeSaved(c, http.StatusOK, v, head.Latest)
 }
 
-// save saves a as a new version by who if the article's latest version
-// is still base (0: a new article), in one step of the store, so that two
-// editors on two instances cannot both save on top of the same version.
-func (h *Handler) save(ctx context.Context, a kb.Article, who, note string, base int) (kb.Version, error) {
+// save saves a as a new version by who if the article is still as base
+// says (see kb.Base), in one step of the store, so that two editors on two
+// instances cannot both save on top of the same version.
+func (h *Handler) save(ctx context.Context, a kb.Article, who, note string, base kb.Base) (kb.Version, error) {
 	if a.Kind == "" {
 		a.Kind = kb.KindFAQ
 	}

@@ -303,7 +303,7 @@ func testEditorSaveUnchanged(t *testing.T, s kb.Store) {
 	untidy.Question = "  " + a.Question + " "
 	untidy.Similar = append(slices.Clone(a.Similar), a.Similar[0])
 	for _, base := range []int{1, kb.AnyVersion} {
-		v, err := e.SaveIf(ctx, untidy, "editor2", "", base)
+		v, err := e.SaveIf(ctx, untidy, "editor2", "", kb.Base{Version: base})
 		if err != nil || v.Version != 1 || v.Author != "editor1" {
 			t.Errorf("SaveIf of the same content on base %d = version %d by %s, %v; want version 1 by editor1", base, v.Version, v.Author, err)
 		}
@@ -311,7 +311,7 @@ func testEditorSaveUnchanged(t *testing.T, s kb.Store) {
 	changed := a
 	changed.Answer = "新答案"
 	mustEditorSave(t, e, changed)
-	if _, err := e.SaveIf(ctx, changed, "editor2", "", 1); !errors.Is(err, kb.ErrConflict) {
+	if _, err := e.SaveIf(ctx, changed, "editor2", "", kb.Base{Version: 1}); !errors.Is(err, kb.ErrConflict) {
 		t.Errorf("the latest content on a stale base = %v, want ErrConflict", err)
 	}
 	if h, _ := e.History(ctx, "same"); len(h) != 2 {
@@ -322,7 +322,7 @@ func testEditorSaveUnchanged(t *testing.T, s kb.Store) {
 	// then an import of the export changes nothing.
 	raw := article("raw", 1)
 	raw.Answer = "答案\r\n"
-	if _, err := s.Save(ctx, raw, "old-tool", "", time.Now(), kb.AnyVersion); err != nil {
+	if _, err := s.Save(ctx, raw, "old-tool", "", time.Now(), kb.AnyBase); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := kb.ReadJSON(strings.NewReader(`[{"id":"raw","title":"标题 raw","question":"怎么联系客服 raw","similar":["客服电话","人工客服在哪"],"answer":"答案","answer_en":"Answer","category":"渠道","tags":["渠道","电话"],"kind":"faq","status":"draft"}]`))
@@ -632,6 +632,49 @@ func (r *racingStore) Heads(ctx context.Context) ([]kb.Head, error) {
 	return r.Store.Heads(ctx)
 }
 
+// archivingStore archives article id (once) when its version is first
+// read: someone's archive racing an edit between its look and its save.
+type archivingStore struct {
+	kb.Store
+	t  testing.TB
+	id string
+}
+
+func (r *archivingStore) Version(ctx context.Context, id string, n int) (kb.Version, error) {
+	if id == r.id {
+		r.id = ""
+		if _, err := r.Store.Archive(ctx, []string{id}, nil, "other", time.Now()); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	return r.Store.Version(ctx, id, n)
+}
+
+// testEditorResolveArchiveRace: an article archived between the check
+// that it is not and the save of the unanswered question into it stays
+// archived, and the question is refused as for any archived article.
+func testEditorResolveArchiveRace(t *testing.T, s kb.Store) {
+	ctx := context.Background()
+	racing := &archivingStore{Store: s, t: t}
+	e, _ := NewEditor(t, racing)
+	mustEditorSave(t, e, article("live", 1))
+	mustPublish(t, e, "live")
+	if err := e.RecordUnanswered(ctx, kb.Unanswered{Text: "还在用吗", Reason: kb.ReasonFailed}); err != nil {
+		t.Fatal(err)
+	}
+	groups, err := e.UnansweredGroups(ctx)
+	if err != nil || len(groups) != 1 {
+		t.Fatalf("groups %+v, %v", groups, err)
+	}
+	racing.id = "live"
+	if _, err := e.ResolveUnanswered(ctx, groups[0].ID, "live", "", "editor2"); !errors.Is(err, kb.ErrInvalid) {
+		t.Errorf("resolving into an article archived meanwhile = %v, want ErrInvalid (archived)", err)
+	}
+	if h, _ := e.Head(ctx, "live"); h.Article.Status != kb.StatusArchived || h.Latest != 1 {
+		t.Errorf("the article archived meanwhile: %s at version %d; want archived, still version 1", h.Article.Status, h.Latest)
+	}
+}
+
 // testEditorImportPublishRace: a draft someone saves while an import runs
 // is not published by it, though the file marks the article published:
 // the import stops with ErrConflict naming it, and the bot keeps answering
@@ -662,7 +705,7 @@ func testEditorImportPublishRace(t *testing.T, s kb.Store) {
 	racing.fn = func() {
 		draft := article("u", 2)
 		draft.Answer = "别人未审核的草稿"
-		if _, err := s.Save(ctx, draft, "other", "", time.Now(), 1); err != nil {
+		if _, err := s.Save(ctx, draft, "other", "", time.Now(), kb.Base{Version: 1}); err != nil {
 			t.Fatal(err)
 		}
 	}

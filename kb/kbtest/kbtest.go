@@ -66,6 +66,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) kb.Store) {
 		t.Run("ImportStale", func(t *testing.T) { testEditorImportStale(t, newStore(t)) })
 		t.Run("ImportPublishRace", func(t *testing.T) { testEditorImportPublishRace(t, newStore(t)) })
 		t.Run("Unanswered", func(t *testing.T) { testEditorUnanswered(t, newStore(t)) })
+		t.Run("ResolveArchiveRace", func(t *testing.T) { testEditorResolveArchiveRace(t, newStore(t)) })
 	})
 }
 
@@ -91,7 +92,7 @@ func article(id string, n int) kb.Article {
 
 func mustSave(t *testing.T, s kb.Store, a kb.Article, at time.Time) kb.Version {
 	t.Helper()
-	v, err := s.Save(context.Background(), a, "editor1", "note", at, kb.AnyVersion)
+	v, err := s.Save(context.Background(), a, "editor1", "note", at, kb.AnyBase)
 	if err != nil {
 		t.Fatalf("Save(%s): %v", a.ID, err)
 	}
@@ -189,13 +190,13 @@ func testNotFound(t *testing.T, s kb.Store) {
 // from the same version, exactly one saves.
 func testSaveConditional(t *testing.T, s kb.Store) {
 	ctx := context.Background()
-	if _, err := s.Save(ctx, article("c", 1), "ed", "", day, 0); err != nil {
+	if _, err := s.Save(ctx, article("c", 1), "ed", "", day, kb.Base{Version: 0}); err != nil {
 		t.Fatalf("create-only save of a new article: %v", err)
 	}
-	if _, err := s.Save(ctx, article("c", 2), "ed", "", day, 0); !errors.Is(err, kb.ErrConflict) {
+	if _, err := s.Save(ctx, article("c", 2), "ed", "", day, kb.Base{Version: 0}); !errors.Is(err, kb.ErrConflict) {
 		t.Errorf("create-only save of an existing article = %v, want ErrConflict", err)
 	}
-	if _, err := s.Save(ctx, article("c", 3), "ed", "", day, 2); !errors.Is(err, kb.ErrConflict) {
+	if _, err := s.Save(ctx, article("c", 3), "ed", "", day, kb.Base{Version: 2}); !errors.Is(err, kb.ErrConflict) {
 		t.Errorf("save based on version 2 of 1 = %v, want ErrConflict", err)
 	}
 	const editors = 8
@@ -206,7 +207,7 @@ func testSaveConditional(t *testing.T, s kb.Store) {
 	)
 	for i := range editors {
 		wg.Go(func() {
-			_, err := s.Save(ctx, article("c", 10+i), fmt.Sprintf("ed%d", i), "", day, 1)
+			_, err := s.Save(ctx, article("c", 10+i), fmt.Sprintf("ed%d", i), "", day, kb.Base{Version: 1})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -224,6 +225,34 @@ func testSaveConditional(t *testing.T, s kb.Store) {
 	if h := mustHead(t, s, "c"); h.Latest != 2 {
 		t.Errorf("latest version %d, want 2 (nothing refused was stored)", h.Latest)
 	}
+
+	// Archived since the edit started: a save that did not start from it
+	// archived is refused, one that did restores it as a draft, and an
+	// unconditional one restores it too.
+	if _, err := s.Archive(ctx, []string{"c"}, nil, "boss", day); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Save(ctx, article("c", 20), "ed", "", day, kb.Base{Version: 2}); !errors.Is(err, kb.ErrConflict) {
+		t.Errorf("save of an article archived since = %v, want ErrConflict", err)
+	}
+	if h := mustHead(t, s, "c"); h.Latest != 2 || h.Article.Status != kb.StatusArchived {
+		t.Errorf("after a refused save: version %d, %s; want 2, still archived", h.Latest, h.Article.Status)
+	}
+	if _, err := s.Save(ctx, article("c", 21), "ed", "", day, kb.Base{Version: 2, Archived: true}); err != nil {
+		t.Errorf("save of an archived article that started from it archived: %v", err)
+	}
+	if h := mustHead(t, s, "c"); h.Latest != 3 || h.Article.Status != kb.StatusDraft {
+		t.Errorf("after restoring: version %d, %s; want 3, a draft", h.Latest, h.Article.Status)
+	}
+	if _, err := s.Archive(ctx, []string{"c"}, nil, "boss", day); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Save(ctx, article("c", 22), "ed", "", day, kb.AnyBase); err != nil {
+		t.Errorf("unconditional save of an archived article: %v", err)
+	}
+	if h := mustHead(t, s, "c"); h.Article.Status != kb.StatusDraft {
+		t.Errorf("after an unconditional save: %s, want a draft", h.Article.Status)
+	}
 }
 
 // testSaveConcurrent: many writers saving one article get the versions 1…n,
@@ -237,7 +266,7 @@ func testSaveConcurrent(t *testing.T, s kb.Store) {
 		wg.Go(func() {
 			for i := range saves {
 				a := article("hot", w*saves+i)
-				if _, err := s.Save(ctx, a, fmt.Sprintf("w%d", w), fmt.Sprintf("%d/%d", w, i), day, kb.AnyVersion); err != nil {
+				if _, err := s.Save(ctx, a, fmt.Sprintf("w%d", w), fmt.Sprintf("%d/%d", w, i), day, kb.AnyBase); err != nil {
 					errs <- err
 				}
 			}

@@ -170,11 +170,16 @@ func (s *Store) Seed(ctx context.Context, articles []kb.Article, author string, 
 }
 
 // save stores the next version of an article. KEYS: head, versions, ids.
-// ARGV: id, record, author, at. It returns the version's number.
+// ARGV: id, record, author, at, base version (-1: any), whether the base
+// was archived (1 or 0). It returns the version's number, or -1 when the
+// article is not at its base.
 var save = redis.NewScript(numbered + `
 local base = tonumber(ARGV[5])
-if base >= 0 and tonumber(redis.call('HGET', KEYS[1], 'latest') or '0') ~= base then
-  return -1
+if base >= 0 then
+  local latest, archived = unpack(redis.call('HMGET', KEYS[1], 'latest', 'archived'))
+  if tonumber(latest or '0') ~= base or archived == '1' and ARGV[6] ~= '1' then
+    return -1
+  end
 end
 local n = redis.call('HINCRBY', KEYS[1], 'latest', 1)
 redis.call('HSET', KEYS[1], 'archived', 0, 'by', ARGV[3], 'at', ARGV[4])
@@ -185,18 +190,18 @@ return n
 `)
 
 // Save stores the next version of a.ID.
-func (s *Store) Save(ctx context.Context, a kb.Article, author, note string, at time.Time, base int) (kb.Version, error) {
+func (s *Store) Save(ctx context.Context, a kb.Article, author, note string, at time.Time, base kb.Base) (kb.Version, error) {
 	rec, err := encode(a, author, note, at)
 	if err != nil {
 		return kb.Version{}, err
 	}
 	n, err := save.Run(ctx, s.rdb, []string{s.headKey(a.ID), s.versionsKey(a.ID), s.idsKey()},
-		a.ID, rec, author, at.UnixMicro(), base).Int()
+		a.ID, rec, author, at.UnixMicro(), base.Version, base.Archived).Int()
 	if err != nil {
 		return kb.Version{}, fmt.Errorf("kb: save %s: %w", a.ID, err)
 	}
 	if n < 0 {
-		return kb.Version{}, fmt.Errorf("kb: save %s: the latest version is not %d: %w", a.ID, base, kb.ErrConflict)
+		return kb.Version{}, fmt.Errorf("kb: save %s: not at version %d or archived since: %w", a.ID, base.Version, kb.ErrConflict)
 	}
 	return kb.Version{ID: a.ID, Version: n, Article: a, Author: author, At: at, Note: note}, nil
 }

@@ -173,21 +173,27 @@ VALUES (?, 1, 1, ?, ?, ?, ?)`, a.ID, author, micro(at), author, micro(at))
 }
 
 // Save stores the next version of a.ID.
-func (s *Store) Save(ctx context.Context, a kb.Article, author, note string, at time.Time, base int) (kb.Version, error) {
+func (s *Store) Save(ctx context.Context, a kb.Article, author, note string, at time.Time, base kb.Base) (kb.Version, error) {
 	data, err := json.Marshal(a)
 	if err != nil {
 		return kb.Version{}, err
 	}
 	v := kb.Version{ID: a.ID, Article: a, Author: author, At: at, Note: note}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		if base != kb.AnyVersion {
-			var latest int
-			err := tx.QueryRowContext(ctx, `SELECT latest FROM kb_articles WHERE id = ?`, a.ID).Scan(&latest)
+		if base.Version != kb.AnyVersion {
+			var (
+				latest   int
+				archived bool
+			)
+			err := tx.QueryRowContext(ctx, `SELECT latest, archived FROM kb_articles WHERE id = ?`, a.ID).Scan(&latest, &archived)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
-			if latest != base {
-				return fmt.Errorf("latest version is %d, not %d: %w", latest, base, kb.ErrConflict)
+			if latest != base.Version {
+				return fmt.Errorf("latest version is %d, not %d: %w", latest, base.Version, kb.ErrConflict)
+			}
+			if archived && !base.Archived {
+				return fmt.Errorf("archived since: %w", kb.ErrConflict)
 			}
 		}
 		err := tx.QueryRowContext(ctx, `INSERT INTO kb_articles (id, latest, updated_by, updated_at) VALUES (?, 1, ?, ?)
