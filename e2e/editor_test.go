@@ -321,6 +321,24 @@ func TestEditorBrowser(t *testing.T) {
 		t.Errorf("after the list's publish e2e-import is published at %v (pending %v), want %v", h["published_version"], h["pending"], latest)
 	}
 	shots.take(t, b, "list")
+
+	// Pages: past 50 articles the list has a second one; an address past
+	// the last page shows the last one in its place, so Back still leaves.
+	for i := range 10 {
+		k.apiCall(t, http.MethodPost, token, "/api/v1/kb/articles", map[string]any{"id": fmt.Sprintf("e2e-page-%02d", i),
+			"question": fmt.Sprintf("分页测试的第 %d 个问题", i), "answer": "分页测试的答案", "category": "分页测试"})
+	}
+	b.do(t, "the whole list", chromedp.Click(chromedp.ID("nav-articles")))
+	b.waitText(t, "#kb-page", "第 1 / 2 页")
+	b.do(t, "the next page", chromedp.Click(chromedp.ID("kb-next")))
+	b.waitJS(t, "page 2", `location.hash.includes('page=2') && document.getElementById('kb-page')?.textContent.includes('第 2 / 2 页') &&
+	  document.querySelectorAll('#kb-list tbody tr').length > 0 && document.querySelector('#kb-next[aria-disabled=true]') !== null`)
+	b.do(t, "a page past the end", chromedp.Evaluate[chromedp.Void](`location.hash = '#/?page=9'`))
+	b.waitJS(t, "the last page in its place", `location.hash === '#/?page=2' && document.getElementById('kb-page')?.textContent.includes('第 2 / 2 页')`)
+	b.do(t, "back twice", chromedp.Evaluate[chromedp.Void](`history.back()`))
+	b.waitJS(t, "back on page 2", `location.hash === '#/?page=2'`)
+	b.do(t, "back again", chromedp.Evaluate[chromedp.Void](`history.back()`))
+	b.waitJS(t, "back on page 1", `location.hash === '#/' && document.getElementById('kb-page')?.textContent.includes('第 1 / 2 页')`)
 	b.checkProblems(t)
 
 	// Someone who is no editor signs in and is told so.

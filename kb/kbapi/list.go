@@ -13,8 +13,8 @@ import (
 	"github.com/kefuhq/kefu/kb"
 )
 
-// The list's paging: a page holds limit articles, at most MaxListLimit.
-const MaxListLimit = 1000
+// maxListLimit is the most articles a page of the list holds.
+const maxListLimit = 1000
 
 // The headers of GET /kb/articles: how many articles match the filters
 // (the page holds at most limit of them), and how many of those have a
@@ -28,14 +28,23 @@ const (
 // draft waits for a publish.
 const statusPending kb.Status = "pending"
 
-// listOrders are the orders of the list (sort=NAME, or -NAME for the
-// reverse); ties go by ID, A to Z either way.
-var listOrders = map[string]func(a, b kb.Head) int{
-	"id":       func(a, b kb.Head) int { return cmp.Compare(a.Article.ID, b.Article.ID) },
-	"category": func(a, b kb.Head) int { return cmp.Compare(a.Article.Category, b.Article.Category) },
-	"status":   func(a, b kb.Head) int { return cmp.Compare(statusRank(a), statusRank(b)) },
-	"version":  func(a, b kb.Head) int { return cmp.Compare(a.Latest, b.Latest) },
-	"updated":  func(a, b kb.Head) int { return a.UpdatedAt.Compare(b.UpdatedAt) },
+// listOrder returns the order of the list named name (sort=NAME, or
+// -NAME for the reverse), and whether there is one; ties go by ID, A to Z
+// either way.
+func listOrder(name string) (func(a, b kb.Head) int, bool) {
+	switch name {
+	case "id":
+		return func(a, b kb.Head) int { return cmp.Compare(a.Article.ID, b.Article.ID) }, true
+	case "category":
+		return func(a, b kb.Head) int { return cmp.Compare(a.Article.Category, b.Article.Category) }, true
+	case "status":
+		return func(a, b kb.Head) int { return cmp.Compare(statusRank(a), statusRank(b)) }, true
+	case "version":
+		return func(a, b kb.Head) int { return cmp.Compare(a.Latest, b.Latest) }, true
+	case "updated":
+		return func(a, b kb.Head) int { return a.UpdatedAt.Compare(b.UpdatedAt) }, true
+	}
+	return nil, false
 }
 
 // statusRank orders statuses as an editor works through them: drafts,
@@ -72,24 +81,24 @@ func parseListQuery(c *gin.Context) (listQuery, error) {
 	default:
 		return q, invalid(msgBadStatus + strconv.Quote(string(q.status)))
 	}
-	sort := c.DefaultQuery("sort", "id")
+	sort := cmp.Or(c.Query("sort"), "id")
 	name, desc := strings.CutPrefix(sort, "-")
-	order, ok := listOrders[name]
+	order, ok := listOrder(name)
 	if !ok {
 		return q, invalid(msgBadSort + strconv.Quote(sort))
 	}
 	q.order, q.desc = order, desc
 	var err error
-	if q.limit, err = count(c, "limit", 1, MaxListLimit); err != nil {
+	if q.limit, err = queryInt(c, "limit", 1, maxListLimit); err != nil {
 		return q, err
 	}
-	q.offset, err = count(c, "offset", 0, -1)
+	q.offset, err = queryInt(c, "offset", 0, -1)
 	return q, err
 }
 
-// count returns the query parameter name as a whole number from lo to hi
-// (hi < 0: no upper bound); absent is 0.
-func count(c *gin.Context, name string, lo, hi int) (int, error) {
+// queryInt returns the query parameter name as a whole number from lo to
+// hi (hi < 0: no upper bound); absent or empty is 0.
+func queryInt(c *gin.Context, name string, lo, hi int) (int, error) {
 	s := c.Query(name)
 	if s == "" {
 		return 0, nil
@@ -118,7 +127,8 @@ func (q listQuery) matches(h kb.Head) bool {
 }
 
 // listArticles answers the articles that match the filters, in the order
-// asked, a page of them when limit is given; the headers count them all.
+// asked, a page of them when limit is given (none past the end); the
+// headers count them all.
 func (h *Handler) listArticles(c *gin.Context) {
 	q, err := parseListQuery(c)
 	if err != nil {

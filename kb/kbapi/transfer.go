@@ -117,6 +117,10 @@ type planRow struct {
 	Question string `json:"question,omitempty"`
 	// Changes are what the import changes in an existing article.
 	Changes []kb.Change `json:"changes,omitempty"`
+	// Base is the article's latest version the report compared with, 0
+	// for an added one; Archived says it was archived then.
+	Base     int  `json:"base"`
+	Archived bool `json:"archived,omitempty"`
 }
 
 // planResponse is the answer of POST /kb/import: what the file adds,
@@ -139,7 +143,8 @@ type planResponse struct {
 func planRows(items []kb.PlanItem) []planRow {
 	rows := make([]planRow, len(items))
 	for i, it := range items {
-		rows[i] = planRow{Row: it.Row, ID: it.Article.ID, Question: it.Article.Question, Changes: it.Changes}
+		rows[i] = planRow{Row: it.Row, ID: it.Article.ID, Question: it.Article.Question, Changes: it.Changes,
+			Base: it.Base, Archived: it.Archived}
 	}
 	return rows
 }

@@ -82,7 +82,14 @@ export async function editorView(view, id, query) {
   loaded = content();
   const rerender = () => editorView(view, id, query);
   const buttons = [];
-  const busy = (on) => buttons.forEach((b) => { b.disabled = on; });
+  // While a save runs the fields take no typing (read-only keeps the
+  // focus): the page is drawn again from what was saved, and keys typed
+  // meanwhile would be lost.
+  const typed = Object.values(f).filter((x) => x.tagName !== 'SELECT' && !x.readOnly);
+  const busy = (on) => {
+    buttons.forEach((b) => { b.disabled = on; });
+    typed.forEach((x) => { x.readOnly = on; });
+  };
 
   async function save(ev) {
     ev.preventDefault();

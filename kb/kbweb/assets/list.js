@@ -43,7 +43,7 @@ export async function listView(view, query) {
 
   const [{ data: rows, headers }, cats] = await Promise.all([
     api('GET', '/kb/articles?' + params, undefined, { withHeaders: true }),
-    api('GET', '/kb/categories'),
+    api('GET', '/kb/categories', undefined, { quiet: true }).catch(() => []), // the filter offers fewer, the list still shows
   ]);
   const total = Number(headers.get('X-Total-Count')) || rows.length;
   const pending = Number(headers.get('X-Pending-Count')) || 0;
@@ -97,7 +97,8 @@ function listHref(query, changes) {
     if (v === '' || v === null || v === undefined || (k === 'page' && v === 1)) p.delete(k);
     else p.set(k, v);
   }
-  return '#/' + (p.size ? '?' + p : '');
+  const s = p.toString();
+  return '#/' + (s ? '?' + s : '');
 }
 
 function table(rows, query, sort, selection) {
@@ -144,7 +145,7 @@ function pager(query, page, pages) {
 }
 
 /**
- * bulkActions returns the list's selection: a check box per row (box), one
+ * bulkActions returns the list's selection: a check box per row (box(a)), one
  * for the whole page (all), and the bar that publishes or archives the
  * articles ticked, as the list showed them: an article saved, published
  * or archived since is refused (409) and the list reloads. reload renders
@@ -156,43 +157,41 @@ function bulkActions(rows, reload) {
   const publishBtn = el('button', { type: 'button', class: 'btn', id: 'kb-publish-picked' }, '发布所选 Publish');
   const archiveBtn = el('button', { type: 'button', class: 'btn btn-danger', id: 'kb-archive-picked' }, '归档所选 Archive');
   const all = el('input', { type: 'checkbox', id: 'kb-pick-all', 'aria-label': '全选本页 Select the page' });
-  const boxes = [];
 
+  // changes: the ticked articles action changes. Publishing what is live
+  // with nothing waiting, or archiving what is archived, would be a no-op.
+  const changes = (action) => [...picked.values()].filter((a) => action === 'publish'
+    ? a.status !== 'published' || a.pending : a.status !== 'archived');
   const update = () => {
     count.textContent = `已选 ${picked.size} 篇 (${picked.size} selected)`;
-    const list = [...picked.values()];
-    // Publishing what is live with nothing waiting, or archiving what is
-    // archived, would change nothing.
-    publishBtn.disabled = !list.some((a) => a.status !== 'published' || a.pending);
-    archiveBtn.disabled = !list.some((a) => a.status !== 'archived');
+    publishBtn.disabled = !changes('publish').length;
+    archiveBtn.disabled = !changes('archive').length;
     all.checked = picked.size === rows.length;
     all.indeterminate = picked.size > 0 && picked.size < rows.length;
   };
-  const box = (a) => {
+  // tick ticks or unticks the box b of article a.
+  const tick = (b, a, on) => {
+    b.checked = on;
+    b.closest('tr')?.classList.toggle('picked', on);
+    if (on) picked.set(a.id, a);
+    else picked.delete(a.id);
+  };
+  const boxes = new Map(rows.map((a) => {
     const b = el('input', { type: 'checkbox', class: 'kb-pick', value: a.id, 'aria-label': '选择 Select ' + a.id });
     b.addEventListener('change', () => {
-      if (b.checked) picked.set(a.id, a);
-      else picked.delete(a.id);
+      tick(b, a, b.checked);
       update();
     });
-    b.addEventListener('change', () => b.closest('tr')?.classList.toggle('picked', b.checked));
-    boxes.push(b);
-    return b;
-  };
+    return [a.id, b];
+  }));
   all.addEventListener('change', () => {
-    const on = all.checked;
-    for (const b of boxes) {
-      b.checked = on;
-      b.closest('tr')?.classList.toggle('picked', on);
-      if (on) picked.set(b.value, rows.find((a) => a.id === b.value));
-    }
-    if (!on) picked.clear();
+    for (const a of rows) tick(boxes.get(a.id), a, all.checked);
     update();
   });
 
   const run = async (action) => {
     // Only the articles the action changes: the rest would be no-ops.
-    const list = [...picked.values()].filter((a) => action === 'publish' ? a.status !== 'published' || a.pending : a.status !== 'archived');
+    const list = changes(action);
     const skipped = picked.size - list.length;
     const others = skipped ? `（所选的另 ${skipped} 篇已是该状态，不变）` : '';
     const othersEN = skipped ? ` (${skipped} more selected are so already)` : '';
@@ -204,8 +203,8 @@ function bulkActions(rows, reload) {
     }
     const archived = list.filter((a) => a.status === 'archived').length;
     if (action === 'publish' && archived &&
-      !window.confirm(`其中 ${archived} 篇已归档，发布后机器人将重新用它们回答，确定发布这 ${list.length} 篇吗？${others}` +
-        `(${archived} of them are archived: the bot will answer with them again. Publish ${list.length}?${othersEN})`)) {
+      !window.confirm(`其中 ${archived} 篇已归档，发布后机器人将用它们回答，确定发布这 ${list.length} 篇吗？${others}` +
+        `(${archived} of them are archived: the bot will answer with them. Publish ${list.length}?${othersEN})`)) {
       return;
     }
     publishBtn.disabled = archiveBtn.disabled = true;
@@ -230,5 +229,5 @@ function bulkActions(rows, reload) {
   archiveBtn.addEventListener('click', () => run('archive'));
   update();
   const bar = el('div', { class: 'toolbar bulk', id: 'kb-bulk' }, count, publishBtn, archiveBtn);
-  return { all, box, bar };
+  return { all, box: (a) => boxes.get(a.id), bar };
 }
