@@ -118,6 +118,12 @@ func TestEditorBrowser(t *testing.T) {
 	b.do(t, "save the edit with Ctrl+S", chromedp.Click(chromedp.ID("editor-title")),
 		chromedp.KeyEvent("s", chromedp.KeyModifiers(chromedp.ModifierCtrl)))
 	b.waitJS(t, "the edit saved as a pending draft", `document.querySelector('#editor-state [data-pending]') !== null`)
+	// A save from a field leaves the focus and the caret where they were.
+	b.do(t, "save again from the answer", chromedp.Evaluate[chromedp.Void](`(() => {
+	  const a = document.getElementById('f-answer'); a.focus(); a.setSelectionRange(3, 3); window.oldAnswer = a;
+	})()`), chromedp.KeyEvent("s", chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+	b.waitJS(t, "the caret where it was, in the redrawn form", `document.activeElement.id === 'f-answer' &&
+	  document.activeElement !== window.oldAnswer && document.activeElement.selectionStart === 3`)
 	b.publish(t, "btn-publish")
 	k.say(t, "B-2002", edQuestion)
 

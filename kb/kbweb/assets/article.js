@@ -82,12 +82,13 @@ export async function editorView(view, id, query) {
   loaded = content();
   const rerender = () => editorView(view, id, query);
   const buttons = [];
-  // While a save runs the fields take no typing (read-only keeps the
-  // focus): the page is drawn again from what was saved, and keys typed
-  // meanwhile would be lost.
+  // While a save runs the fields take no change (text fields read-only,
+  // which keeps the focus; lists disabled): the page is drawn again from
+  // what was saved, and a change made meanwhile would be lost.
   const typed = Object.values(f).filter((x) => x.tagName !== 'SELECT' && !x.readOnly);
+  const lists = Object.values(f).filter((x) => x.tagName === 'SELECT');
   const busy = (on) => {
-    buttons.forEach((b) => { b.disabled = on; });
+    [...buttons, ...lists].forEach((b) => { b.disabled = on; });
     typed.forEach((x) => { x.readOnly = on; });
   };
 
@@ -98,6 +99,7 @@ export async function editorView(view, id, query) {
       showAlert(alertBox, 'error', '标准问题和答案不能为空。(The question and the answer are required.)');
       return;
     }
+    const caret = caretOf(document.activeElement); // before the buttons are disabled: Save may have it
     busy(true);
     try {
       let resp;
@@ -113,7 +115,6 @@ export async function editorView(view, id, query) {
       notify(resp.message || '已保存 (saved)', resp.unchanged ? 'info' : 'ok');
       dirty = false;
       if (id) {
-        const caret = caretOf(document.activeElement);
         await rerender();
         caret(); // typing goes on where it was
       } else {
@@ -136,6 +137,7 @@ export async function editorView(view, id, query) {
       !window.confirm('归档后机器人立即不再用这篇文章回答，确定归档吗？(The bot stops answering with it at once. Archive?)')) {
       return;
     }
+    const caret = caretOf(document.activeElement);
     busy(true);
     try {
       // The version shown is the one published or archived: a draft saved
@@ -145,6 +147,7 @@ export async function editorView(view, id, query) {
         ? '已发布：机器人将使用版本 ' + base + ' 作答 (published: the bot answers with version ' + base + ')'
         : '已归档：机器人不再使用此文章 (archived: the bot no longer answers with it)'), resp.warning ? 'info' : 'ok');
       await rerender();
+      caret(); // a button now disabled (Publish, once published) cannot take it back
     } catch (e) {
       // shown by api; a newer version is loaded to be looked at
       if (e.code === 'conflict') await rerender();
