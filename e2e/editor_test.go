@@ -345,6 +345,11 @@ func TestEditorBrowser(t *testing.T) {
 	b.waitJS(t, "back on page 2", `location.hash === '#/?page=2'`)
 	b.do(t, "back again", chromedp.Evaluate[chromedp.Void](`history.back()`))
 	b.waitJS(t, "back on page 1", `location.hash === '#/' && document.getElementById('kb-page')?.textContent.includes('第 1 / 2 页')`)
+	b.do(t, "100 a page", chromedp.Evaluate[chromedp.Void](`(() => {
+	  const s = document.getElementById('kb-size'); s.value = '100'; s.dispatchEvent(new Event('change'));
+	})()`))
+	b.waitJS(t, "one page of them all", `location.hash === '#/?size=100' && !document.getElementById('kb-page') &&
+	  document.querySelectorAll('#kb-list tbody tr').length > 50`)
 	b.checkProblems(t)
 
 	// Someone who is no editor signs in and is told so.

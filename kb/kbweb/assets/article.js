@@ -112,7 +112,7 @@ export async function editorView(view, id, query) {
       } else {
         resp = await api('POST', '/kb/articles', body(), { quiet: true });
       }
-      notify(resp.message || '已保存 (saved)', resp.unchanged ? 'info' : 'ok');
+      notify(resp.message || '已保存 (saved)', 'ok'); // "unchanged" too: it fades, as news that needs nothing done
       dirty = false;
       if (id) {
         await rerender();

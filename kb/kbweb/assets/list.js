@@ -1,5 +1,5 @@
 // list.js: the article list, with search and filters by status and
-// category, sortable columns, pages of PAGE_SIZE articles, each article's
+// category, sortable columns, pages of 50 articles or more, each article's
 // status, versions and whether a draft waits to be published, and the
 // publish or archive of the articles ticked.
 
@@ -7,8 +7,8 @@ import { api, notify } from '/panel/assets/api.js';
 import { clear, el, fmtTime } from '/panel/assets/dom.js';
 import { KIND, STATUS, articleHref, label, pendingBadge, statusBadge } from './labels.js';
 
-/** PAGE_SIZE is how many articles a page of the list shows. */
-export const PAGE_SIZE = 50;
+/** PAGE_SIZES are how many articles a page of the list may show (size=), the first by default. */
+export const PAGE_SIZES = [50, 100, 200, 500];
 
 // COLUMNS are the list's columns: their heading and, for those it can be
 // sorted by, the API's sort name and the direction a first click asks.
@@ -35,11 +35,12 @@ export async function listView(view, query) {
   // An unknown order (an old or mistyped address) falls back to the ID's.
   const sort = SORTS.includes((query.get('sort') || '').replace(/^-/, '')) ? query.get('sort') : 'id';
   const page = Math.max(1, parseInt(query.get('page'), 10) || 1);
+  const size = PAGE_SIZES.includes(Number(query.get('size'))) ? Number(query.get('size')) : PAGE_SIZES[0];
   const params = new URLSearchParams();
   for (const k of FILTERS) if (filters[k]) params.set(k, filters[k]);
   params.set('sort', sort);
-  params.set('limit', PAGE_SIZE);
-  params.set('offset', (page - 1) * PAGE_SIZE);
+  params.set('limit', size);
+  params.set('offset', (page - 1) * size);
 
   const [{ data: rows, headers }, cats] = await Promise.all([
     api('GET', '/kb/articles?' + params, undefined, { withHeaders: true }),
@@ -47,7 +48,7 @@ export async function listView(view, query) {
   ]);
   const total = Number(headers.get('X-Total-Count')) || rows.length;
   const pending = Number(headers.get('X-Pending-Count')) || 0;
-  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+  const pages = Math.max(1, Math.ceil(total / size));
   if (page > pages) { // past the end (articles archived or filtered away): show the last page instead
     location.replace(listHref(query, { page: pages })); // in place, so that Back goes where it went before
     return;
@@ -72,7 +73,7 @@ export async function listView(view, query) {
   statusSel.addEventListener('change', apply);
   categorySel.addEventListener('change', apply);
 
-  const first = (page - 1) * PAGE_SIZE + 1;
+  const first = (page - 1) * size + 1;
   const selection = bulkActions(rows, () => listView(view, query));
   clear(view,
     el('form', { class: 'toolbar', id: 'kb-filter', onsubmit: apply },
@@ -86,7 +87,7 @@ export async function listView(view, query) {
       (pages > 1 ? `，显示第 ${first}–${first + rows.length - 1} 篇` : '') +
       ` · ${total} article(s)` + (pending ? `, ${pending} with changes to publish` : '') +
       (pages > 1 ? `, showing ${first}–${first + rows.length - 1}` : '')),
-    rows.length ? [selection.bar, table(rows, query, sort, selection), pager(query, page, pages)]
+    rows.length ? [selection.bar, table(rows, query, sort, selection), pager(query, page, pages, size, total)]
       : el('div', { class: 'card muted', id: 'kb-empty' }, '没有符合条件的文章。(No articles match.)'));
 }
 
@@ -133,15 +134,25 @@ function row(a, box) {
     el('td', { class: 'nowrap' }, a.updated_by, el('div', { class: 'muted' }, fmtTime(a.updated_at))));
 }
 
-function pager(query, page, pages) {
-  if (pages <= 1) return null;
+/** pager links the pages of a list of total articles, size a page, and chooses the size: more a page, more to tick at once. */
+function pager(query, page, pages, size, total) {
+  if (total <= PAGE_SIZES[0]) return null;
   const link = (to, text, id) => to < 1 || to > pages
     ? el('span', { class: 'btn btn-link', 'aria-disabled': 'true', id }, text)
     : el('a', { href: listHref(query, { page: to }), class: 'btn btn-link', id }, text);
+  const sizes = el('select', { id: 'kb-size', 'aria-label': '每页篇数 Articles a page' },
+    PAGE_SIZES.map((n) => el('option', { value: n, selected: n === size }, `每页 ${n} 篇 (${n} a page)`)));
+  sizes.addEventListener('change', () => {
+    const n = Number(sizes.value);
+    location.hash = listHref(query, { size: n === PAGE_SIZES[0] ? '' : n, page: '' });
+  });
   return el('nav', { class: 'pager', id: 'kb-pager', 'aria-label': '分页 Pages' },
-    link(page - 1, '‹ 上一页 Previous', 'kb-prev'),
-    el('span', { class: 'muted', id: 'kb-page' }, `第 ${page} / ${pages} 页 (page ${page} of ${pages})`),
-    link(page + 1, '下一页 Next ›', 'kb-next'));
+    pages > 1 ? [
+      link(page - 1, '‹ 上一页 Previous', 'kb-prev'),
+      el('span', { class: 'muted', id: 'kb-page' }, `第 ${page} / ${pages} 页 (page ${page} of ${pages})`),
+      link(page + 1, '下一页 Next ›', 'kb-next'),
+    ] : null,
+    sizes);
 }
 
 /**
