@@ -171,8 +171,7 @@ func (e *Editor) unchanged(ctx context.Context, a Article, base Base) (Version, 
 		return Version{}, false, nil // a new article
 	}
 	h, err := e.store.Head(ctx, a.ID)
-	if errors.Is(err, ErrNotFound) || err == nil && base.Version != AnyVersion &&
-		(base.Version != h.Latest || h.Article.Status == StatusArchived && !base.Archived) {
+	if errors.Is(err, ErrNotFound) || err == nil && !base.Holds(h) {
 		return Version{}, false, nil // the store's save says what is wrong
 	}
 	if err != nil {

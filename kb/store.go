@@ -48,6 +48,12 @@ type Base struct {
 // AnyBase is the base of an unconditional save.
 var AnyBase = Base{Version: AnyVersion}
 
+// Holds reports whether article h is still as b says, so that a save on b
+// would go ahead (the stores check the same, atomically, as they save).
+func (b Base) Holds(h Head) bool {
+	return b.Version == AnyVersion || b.Version == h.Latest && (b.Archived || h.Article.Status != StatusArchived)
+}
+
 // Version is one saved state of an article. Versions are numbered 1, 2, …
 // per article and never change once written: a rollback is a new version.
 type Version struct {

@@ -7,6 +7,7 @@ import { api, notify } from '/panel/assets/api.js';
 import { clear, el, field, fmtTime } from '/panel/assets/dom.js';
 import { KIND, articleHref, pendingBadge, statusBadge } from './labels.js';
 import { guardLeave } from './leave.js';
+import { asSeen } from './list.js';
 
 /**
  * editorView edits the article id, or a new one when id is null; query may
@@ -142,7 +143,7 @@ export async function editorView(view, id, query) {
     try {
       // The version shown is the one published or archived: a draft saved
       // since by someone else is refused (409), and the page reloads.
-      const resp = await api('POST', '/kb/' + action, { ids: [id], versions: { [id]: base }, statuses: { [id]: data.head.status } });
+      const resp = await api('POST', '/kb/' + action, asSeen([data.head]));
       notify(resp.warning || (action === 'publish'
         ? '已发布：机器人将使用版本 ' + base + ' 作答 (published: the bot answers with version ' + base + ')'
         : '已归档：机器人不再使用此文章 (archived: the bot no longer answers with it)'), resp.warning ? 'info' : 'ok');

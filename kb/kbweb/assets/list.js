@@ -74,6 +74,7 @@ export async function listView(view, query) {
   categorySel.addEventListener('change', apply);
 
   const first = (page - 1) * size + 1;
+  const shown = `${first}–${first + rows.length - 1}`;
   const selection = bulkActions(rows, () => listView(view, query));
   clear(view,
     el('form', { class: 'toolbar', id: 'kb-filter', onsubmit: apply },
@@ -84,9 +85,9 @@ export async function listView(view, query) {
       el('a', { href: '#/new', id: 'kb-new', class: 'btn btn-primary' }, '＋ 新建文章 New article')),
     el('p', { class: 'muted', id: 'kb-count' },
       `共 ${total} 篇${filtered ? '（筛选后）' : ''}` + (pending ? `，${pending} 篇有待发布的修改` : '') +
-      (pages > 1 ? `，显示第 ${first}–${first + rows.length - 1} 篇` : '') +
+      (pages > 1 ? `，显示第 ${shown} 篇` : '') +
       ` · ${total} article(s)` + (pending ? `, ${pending} with changes to publish` : '') +
-      (pages > 1 ? `, showing ${first}–${first + rows.length - 1}` : '')),
+      (pages > 1 ? `, showing ${shown}` : '')),
     rows.length ? [selection.bar, table(rows, query, sort, selection), pager(query, page, pages, size, total)]
       : el('div', { class: 'card muted', id: 'kb-empty' }, '没有符合条件的文章。(No articles match.)'));
 }
@@ -132,6 +133,19 @@ function row(a, box) {
     el('td', { class: 'num', dataset: { field: 'version' } }, a.version),
     el('td', { class: 'num', dataset: { field: 'published_version' } }, a.published_version || '—'),
     el('td', { class: 'nowrap' }, a.updated_by, el('div', { class: 'muted' }, fmtTime(a.updated_at))));
+}
+
+/**
+ * asSeen is the body of a publish or an archive of articles (summaries:
+ * id, version, status) as the page showed them: one saved, published or
+ * archived since is refused (409) and nothing changes.
+ */
+export function asSeen(articles) {
+  return {
+    ids: articles.map((a) => a.id),
+    versions: Object.fromEntries(articles.map((a) => [a.id, a.version])),
+    statuses: Object.fromEntries(articles.map((a) => [a.id, a.status])),
+  };
 }
 
 /** pager links the pages of a list of total articles, size a page, and chooses the size: more a page, more to tick at once. */
@@ -220,11 +234,7 @@ function bulkActions(rows, reload) {
     }
     publishBtn.disabled = archiveBtn.disabled = true;
     try {
-      const resp = await api('POST', '/kb/' + action, {
-        ids: list.map((a) => a.id),
-        versions: Object.fromEntries(list.map((a) => [a.id, a.version])),
-        statuses: Object.fromEntries(list.map((a) => [a.id, a.status])),
-      });
+      const resp = await api('POST', '/kb/' + action, asSeen(list));
       notify(resp.warning || (action === 'publish'
         ? `已发布 ${list.length} 篇，机器人即刻使用 (published ${list.length}: the bot answers with them now)`
         : `已归档 ${list.length} 篇，机器人不再使用 (archived ${list.length}: the bot no longer answers with them)`),
