@@ -106,6 +106,12 @@ func TestEditorBrowser(t *testing.T) {
 		}
 	}
 	b.do(t, "save the new article", chromedp.Click(chromedp.ID("btn-save")), chromedp.WaitVisible(chromedp.ID("btn-publish")))
+	// The side column, which scrolls on its own, ends inside the window
+	// even at the page's top, where it starts lower than once it sticks.
+	b.waitJS(t, "the side column inside the window", `window.scrollY === 0 && (() => {
+	  const r = document.querySelector('.editor-side').getBoundingClientRect();
+	  return r.top > 100 && r.bottom <= window.innerHeight && r.bottom > window.innerHeight - 40;
+	})()`)
 	id := b.eval(t, "decodeURIComponent(location.hash.split('/')[2])")
 	t.Logf("article %s created", id)
 	shots.take(t, b, "editor")
@@ -305,22 +311,24 @@ func TestEditorBrowser(t *testing.T) {
 	// Publish what is ticked in the list, as the list showed it: a draft
 	// saved meanwhile is refused and the list reloads; ticked again, it
 	// goes live.
-	saveDraft := func(answer string) float64 {
-		article := k.apiCall(t, http.MethodGet, token, "/api/v1/kb/articles/e2e-import", nil)
+	saveDraft := func(id, answer string) float64 {
+		article := k.apiCall(t, http.MethodGet, token, "/api/v1/kb/articles/"+id, nil)
 		draft := article["draft"].(map[string]any)["article"].(map[string]any)
 		draft["answer"], draft["base_version"] = answer, article["head"].(map[string]any)["version"]
-		return k.apiCall(t, http.MethodPut, token, "/api/v1/kb/articles/e2e-import", draft)["version"].(map[string]any)["version"].(float64)
+		return k.apiCall(t, http.MethodPut, token, "/api/v1/kb/articles/"+id, draft)["version"].(map[string]any)["version"].(float64)
 	}
-	shown := saveDraft("列表发布前的草稿")
+	shown := saveDraft("e2e-import", "列表发布前的草稿")
 	b.do(t, "sort by version", chromedp.Click(chromedp.CSS("#kb-list a.sort[data-sort=version]")))
 	b.waitJS(t, "the list by version, newest first, with the draft", fmt.Sprintf(`location.hash.includes('sort=-version') &&
 	  document.querySelector('#kb-list th[aria-sort=descending] a[data-sort=version]') !== null &&
 	  document.querySelector('#kb-list tr[data-id=e2e-import] [data-field=version]')?.textContent === '%d'`, int(shown)))
-	latest := saveDraft("列表发布的新答案")
+	latest := saveDraft("e2e-import", "列表发布的新答案")
 	b.do(t, "publish the page, stale", chromedp.Click(chromedp.ID("kb-pick-all")), chromedp.Click(chromedp.ID("kb-publish-picked")))
 	b.waitText(t, "#notice", "在你查看后又被保存")
+	// The article saved since leaves the selection, and the list says so.
 	b.waitJS(t, "the list reloaded", fmt.Sprintf(`document.querySelector('#kb-list tr[data-id=e2e-import] [data-field=version]')?.textContent === '%d' &&
-	  !document.getElementById('kb-pick-all').checked`, int(latest)))
+	  !document.querySelector('#kb-list tr[data-id=e2e-import] .kb-pick').checked && !document.getElementById('kb-pick-all').checked &&
+	  document.getElementById('kb-unticked')?.textContent.includes('e2e-import')`, int(latest)))
 	b.do(t, "publish the page", chromedp.Click(chromedp.ID("kb-pick-all")), chromedp.Click(chromedp.ID("kb-publish-picked")))
 	b.waitText(t, "#notice", "已发布")
 	if h := k.apiCall(t, http.MethodGet, token, "/api/v1/kb/articles/e2e-import", nil)["head"].(map[string]any); h["published_version"] != latest || h["pending"] != false {
@@ -336,9 +344,14 @@ func TestEditorBrowser(t *testing.T) {
 	}
 	b.do(t, "the whole list", chromedp.Click(chromedp.ID("nav-articles")))
 	b.waitText(t, "#kb-page", "第 1 / 2 页")
+	// Ticks last across pages and page sizes: what is ticked on one page
+	// is published from another.
+	b.do(t, "tick two articles", chromedp.Click(chromedp.CSS("#kb-list tr[data-id=e2e-page-00] .kb-pick")),
+		chromedp.Click(chromedp.CSS("#kb-list tr[data-id=e2e-page-01] .kb-pick")))
 	b.do(t, "the next page", chromedp.Click(chromedp.ID("kb-next")))
 	b.waitJS(t, "page 2", `location.hash.includes('page=2') && document.getElementById('kb-page')?.textContent.includes('第 2 / 2 页') &&
-	  document.querySelectorAll('#kb-list tbody tr').length > 0 && document.querySelector('#kb-next[aria-disabled=true]') !== null`)
+	  document.querySelectorAll('#kb-list tbody tr').length > 0 && document.querySelector('#kb-next[aria-disabled=true]') !== null &&
+	  document.getElementById('kb-picked').textContent.includes('已选 2 篇（2 篇在其他页') && !document.getElementById('kb-publish-picked').disabled`)
 	b.do(t, "a page past the end", chromedp.Evaluate[chromedp.Void](`location.hash = '#/?page=9'`))
 	b.waitJS(t, "the last page in its place", `location.hash === '#/?page=2' && document.getElementById('kb-page')?.textContent.includes('第 2 / 2 页')`)
 	b.do(t, "back twice", chromedp.Evaluate[chromedp.Void](`history.back()`))
@@ -350,6 +363,22 @@ func TestEditorBrowser(t *testing.T) {
 	})()`))
 	b.waitJS(t, "one page of them all", `location.hash === '#/?size=100' && !document.getElementById('kb-page') &&
 	  document.querySelectorAll('#kb-list tbody tr').length > 50`)
+	// One of the two, saved since it was ticked, is unticked when the list
+	// shows it again; the other is published.
+	saveDraft("e2e-page-01", "勾选后又保存的答案")
+	b.do(t, "the list again", chromedp.Evaluate[chromedp.Void](`location.hash = '#/?size=200'`))
+	b.waitJS(t, "one still ticked", `location.hash === '#/?size=200' && document.querySelector('#kb-list tr[data-id=e2e-page-00] .kb-pick')?.checked &&
+	  !document.querySelector('#kb-list tr[data-id=e2e-page-01] .kb-pick').checked && document.getElementById('kb-unticked')?.textContent.includes('e2e-page-01') &&
+	  document.getElementById('kb-picked').textContent.includes('已选 1 篇')`)
+	b.do(t, "publish the one ticked", chromedp.Click(chromedp.ID("kb-publish-picked")))
+	b.waitText(t, "#notice", "已发布 1 篇")
+	b.waitJS(t, "the selection cleared", `document.getElementById('kb-picked')?.textContent.includes('已选 0 篇') &&
+	  document.querySelector('#kb-list tr[data-id=e2e-page-00] .badge-published') !== null`)
+	for id, want := range map[string]any{"e2e-page-00": 1.0, "e2e-page-01": 0.0} {
+		if got := k.apiCall(t, http.MethodGet, token, "/api/v1/kb/articles/"+id, nil)["head"].(map[string]any)["published_version"]; got != want {
+			t.Errorf("after publishing the selection %s is published at %v, want %v", id, got, want)
+		}
+	}
 	b.checkProblems(t)
 
 	// Someone who is no editor signs in and is told so.

@@ -201,6 +201,7 @@ export async function editorView(view, id, query) {
       id ? headInfo(id, data) : (from ? el('p', { class: 'muted' }, '来自未答问题 (from the unanswered queue)') : null)),
     alertBox,
     form);
+  fitSide();
 }
 
 // Ctrl+S (⌘S) saves the article on screen, wherever the focus is, as in
@@ -212,6 +213,19 @@ window.addEventListener('keydown', (ev) => {
   const saveBtn = document.getElementById('btn-save');
   if (saveBtn && !saveBtn.disabled) form.requestSubmit(saveBtn);
 });
+
+// The side column stays in view with its own scroll (kb.css). Its top is
+// lower at the page's top than once it sticks, so its height follows its
+// top: its end, and the last field, are always inside the window.
+const SIDE_STICKS_AT = 64; // kb.css: .editor-side { top }
+function fitSide() {
+  const side = document.querySelector('.editor-side');
+  if (!side) return;
+  const top = Math.max(side.getBoundingClientRect().top, SIDE_STICKS_AT);
+  side.style.setProperty('--side-max', Math.max(200, window.innerHeight - top - 16) + 'px');
+}
+window.addEventListener('scroll', fitSide, { passive: true });
+window.addEventListener('resize', fitSide);
 
 /** caretOf returns what puts the focus and the caret back where they are in node, once the page is drawn again. */
 function caretOf(node) {

@@ -1,7 +1,7 @@
 // list.js: the article list, with search and filters by status and
 // category, sortable columns, pages of 50 articles or more, each article's
 // status, versions and whether a draft waits to be published, and the
-// publish or archive of the articles ticked.
+// publish or archive of the articles ticked, on one page or several.
 
 import { api, notify } from '/panel/assets/api.js';
 import { clear, el, fmtTime } from '/panel/assets/dom.js';
@@ -120,7 +120,7 @@ function table(rows, query, sort, selection) {
 }
 
 function row(a, box) {
-  return el('tr', { dataset: { id: a.id } },
+  return el('tr', { dataset: { id: a.id }, class: box.checked ? 'picked' : null },
     el('td', { class: 'pick' }, box),
     el('td', { class: 'article-cell' },
       el('a', { href: articleHref(a.id), class: 'article-title' }, a.title || a.question),
@@ -169,30 +169,64 @@ function pager(query, page, pages, size, total) {
     sizes);
 }
 
+// picked is the list's selection: id → the article as the list showed it
+// when ticked. It lasts while the editor moves between the list's pages,
+// orders and filters, and beyond, until a publish or archive of it.
+const picked = new Map();
+
+// unticked are the articles taken out of the selection since the list was
+// last drawn, because they changed after they were ticked: the next
+// drawing says so.
+const unticked = new Set();
+
+/** sameAsSeen reports whether article a is still as the list showed it in was. */
+function sameAsSeen(was, a) {
+  return was.version === a.version && was.status === a.status && was.published_version === a.published_version;
+}
+
 /**
  * bulkActions returns the list's selection: a check box per row (box(a)), one
  * for the whole page (all), and the bar that publishes or archives the
- * articles ticked, as the list showed them: an article saved, published
- * or archived since is refused (409) and the list reloads. reload renders
- * the list again.
+ * articles ticked, on this page and others, as the list showed them: an
+ * article saved, published or archived since is refused (409), taken out
+ * of the selection, and the list reloads. A ticked article the page now
+ * shows changed is taken out too, so that nothing goes live unreviewed.
+ * reload renders the list again.
  */
 function bulkActions(rows, reload) {
-  const picked = new Map(); // id → the row's article
+  for (const a of rows) {
+    const was = picked.get(a.id);
+    if (was && !sameAsSeen(was, a)) {
+      picked.delete(a.id);
+      unticked.add(a.id);
+    }
+  }
   const count = el('span', { id: 'kb-picked' });
+  const clearBtn = el('button', { type: 'button', class: 'btn btn-link', id: 'kb-pick-none' }, '清除选择 Clear');
   const publishBtn = el('button', { type: 'button', class: 'btn', id: 'kb-publish-picked' }, '发布所选 Publish');
   const archiveBtn = el('button', { type: 'button', class: 'btn btn-danger', id: 'kb-archive-picked' }, '归档所选 Archive');
   const all = el('input', { type: 'checkbox', id: 'kb-pick-all', 'aria-label': '全选本页 Select the page' });
+  const dropped = [...unticked];
+  unticked.clear();
+  const droppedNote = dropped.length ? el('span', { class: 'unticked', id: 'kb-unticked', title: dropped.join(', ') },
+    `${dropped.length} 篇勾选后已被修改，已取消勾选，请重新查看：${dropped.join('、')}` +
+    ` (${dropped.length} changed since ticked, so unticked: review them again)`) : null;
 
   // changes: the ticked articles action changes. Publishing what is live
   // with nothing waiting, or archiving what is archived, would be a no-op.
   const changes = (action) => [...picked.values()].filter((a) => action === 'publish'
     ? a.status !== 'published' || a.pending : a.status !== 'archived');
+  const onPage = (a) => picked.has(a.id);
   const update = () => {
-    count.textContent = `已选 ${picked.size} 篇 (${picked.size} selected)`;
+    const here = rows.filter(onPage).length;
+    const elsewhere = picked.size - here;
+    count.textContent = `已选 ${picked.size} 篇` + (elsewhere ? `（${elsewhere} 篇在其他页或筛选外）` : '') +
+      ` (${picked.size} selected` + (elsewhere ? `, ${elsewhere} not shown here` : '') + ')';
+    clearBtn.classList.toggle('hidden', !picked.size);
     publishBtn.disabled = !changes('publish').length;
     archiveBtn.disabled = !changes('archive').length;
-    all.checked = picked.size === rows.length;
-    all.indeterminate = picked.size > 0 && picked.size < rows.length;
+    all.checked = here === rows.length;
+    all.indeterminate = here > 0 && here < rows.length;
   };
   // tick ticks or unticks the box b of article a.
   const tick = (b, a, on) => {
@@ -202,7 +236,8 @@ function bulkActions(rows, reload) {
     else picked.delete(a.id);
   };
   const boxes = new Map(rows.map((a) => {
-    const b = el('input', { type: 'checkbox', class: 'kb-pick', value: a.id, 'aria-label': '选择 Select ' + a.id });
+    const b = el('input', { type: 'checkbox', class: 'kb-pick', value: a.id, checked: picked.has(a.id),
+      'aria-label': '选择 Select ' + a.id });
     b.addEventListener('change', () => {
       tick(b, a, b.checked);
       update();
@@ -211,6 +246,11 @@ function bulkActions(rows, reload) {
   }));
   all.addEventListener('change', () => {
     for (const a of rows) tick(boxes.get(a.id), a, all.checked);
+    update();
+  });
+  clearBtn.addEventListener('click', () => {
+    picked.clear();
+    for (const a of rows) tick(boxes.get(a.id), a, false);
     update();
   });
 
@@ -235,20 +275,24 @@ function bulkActions(rows, reload) {
     publishBtn.disabled = archiveBtn.disabled = true;
     try {
       const resp = await api('POST', '/kb/' + action, asSeen(list));
+      picked.clear();
       notify(resp.warning || (action === 'publish'
         ? `已发布 ${list.length} 篇，机器人即刻使用 (published ${list.length}: the bot answers with them now)`
         : `已归档 ${list.length} 篇，机器人不再使用 (archived ${list.length}: the bot no longer answers with them)`),
       resp.warning ? 'info' : 'ok');
       await reload();
     } catch (e) {
-      // shown by api; on a conflict the list shows what it is now
-      if (e.code === 'conflict') await reload();
-      else update();
+      // Shown by api. On a conflict the article that moved on leaves the
+      // selection, and the list shows what it is now.
+      if (e.code !== 'conflict') return update();
+      const id = e.body?.current?.id;
+      if (id && picked.delete(id)) unticked.add(id);
+      await reload();
     }
   };
   publishBtn.addEventListener('click', () => run('publish'));
   archiveBtn.addEventListener('click', () => run('archive'));
   update();
-  const bar = el('div', { class: 'toolbar bulk', id: 'kb-bulk' }, count, publishBtn, archiveBtn);
+  const bar = el('div', { class: 'toolbar bulk', id: 'kb-bulk' }, count, clearBtn, publishBtn, archiveBtn, droppedNote);
   return { all, box: (a) => boxes.get(a.id), bar };
 }
