@@ -108,10 +108,25 @@ func TestEditorBrowser(t *testing.T) {
 	b.do(t, "save the new article", chromedp.Click(chromedp.ID("btn-save")), chromedp.WaitVisible(chromedp.ID("btn-publish")))
 	// The side column, which scrolls on its own, ends inside the window
 	// even at the page's top, where it starts lower than once it sticks.
-	b.waitJS(t, "the side column inside the window", `window.scrollY === 0 && (() => {
+	sideFits := `(() => {
 	  const r = document.querySelector('.editor-side').getBoundingClientRect();
 	  return r.top > 100 && r.bottom <= window.innerHeight && r.bottom > window.innerHeight - 40;
-	})()`)
+	})()`
+	b.waitJS(t, "the side column inside the window", `window.scrollY === 0 && `+sideFits)
+	// So it does when a message above the form pushes it down.
+	b.fill(t, map[string]string{"f-question": ""})
+	b.do(t, "save without a question", chromedp.Click(chromedp.ID("btn-save")), chromedp.WaitVisible(chromedp.CSS("#editor-alert .alert")))
+	b.waitJS(t, "the side column inside the window, under the message", `window.scrollY === 0 && `+sideFits)
+	b.fill(t, map[string]string{"f-question": edQuestion})
+	// Scrolling to the end, again and again, does not lengthen the page.
+	b.do(t, "note the page's length", chromedp.Evaluate[chromedp.Void](`window.pageLength = document.documentElement.scrollHeight`))
+	for range 5 {
+		b.do(t, "scroll to the end", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 1e6)`), chromedp.Sleep(50*time.Millisecond))
+	}
+	if grown := b.eval(t, `document.documentElement.scrollHeight - window.pageLength`); grown != "0" {
+		t.Errorf("scrolling the editor to its end five times lengthened the page by %s px", grown)
+	}
+	b.do(t, "back to the top", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
 	id := b.eval(t, "decodeURIComponent(location.hash.split('/')[2])")
 	t.Logf("article %s created", id)
 	shots.take(t, b, "editor")
@@ -346,12 +361,22 @@ func TestEditorBrowser(t *testing.T) {
 	b.waitText(t, "#kb-page", "第 1 / 2 页")
 	// Ticks last across pages and page sizes: what is ticked on one page
 	// is published from another.
-	b.do(t, "tick two articles", chromedp.Click(chromedp.CSS("#kb-list tr[data-id=e2e-page-00] .kb-pick")),
-		chromedp.Click(chromedp.CSS("#kb-list tr[data-id=e2e-page-01] .kb-pick")))
+	b.do(t, "tick three articles", chromedp.Click(chromedp.CSS("#kb-list tr[data-id=e2e-page-00] .kb-pick")),
+		chromedp.Click(chromedp.CSS("#kb-list tr[data-id=e2e-page-01] .kb-pick")),
+		chromedp.Click(chromedp.CSS("#kb-list tr[data-id=e2e-page-02] .kb-pick")))
 	b.do(t, "the next page", chromedp.Click(chromedp.ID("kb-next")))
 	b.waitJS(t, "page 2", `location.hash.includes('page=2') && document.getElementById('kb-page')?.textContent.includes('第 2 / 2 页') &&
 	  document.querySelectorAll('#kb-list tbody tr').length > 0 && document.querySelector('#kb-next[aria-disabled=true]') !== null &&
-	  document.getElementById('kb-picked').textContent.includes('已选 2 篇（2 篇在其他页') && !document.getElementById('kb-publish-picked').disabled`)
+	  document.getElementById('kb-picked').textContent.includes('已选 3 篇（3 篇在其他页') && !document.getElementById('kb-publish-picked').disabled`)
+	// Two of them, not on this page, are saved since they were ticked: the
+	// publish is refused, both leave the selection at once, and the bar
+	// names them.
+	saveDraft("e2e-page-01", "勾选后又保存的答案")
+	saveDraft("e2e-page-02", "勾选后又保存的答案")
+	b.do(t, "publish the selection, stale", chromedp.Click(chromedp.ID("kb-publish-picked")))
+	b.waitText(t, "#notice", "在你查看后又被保存")
+	b.waitJS(t, "the two stale ones unticked", `['e2e-page-01', 'e2e-page-02'].every((id) => document.getElementById('kb-unticked')?.textContent.includes(id)) &&
+	  document.getElementById('kb-picked').textContent.includes('已选 1 篇（1 篇在其他页')`)
 	b.do(t, "a page past the end", chromedp.Evaluate[chromedp.Void](`location.hash = '#/?page=9'`))
 	b.waitJS(t, "the last page in its place", `location.hash === '#/?page=2' && document.getElementById('kb-page')?.textContent.includes('第 2 / 2 页')`)
 	b.do(t, "back twice", chromedp.Evaluate[chromedp.Void](`history.back()`))
@@ -363,18 +388,29 @@ func TestEditorBrowser(t *testing.T) {
 	})()`))
 	b.waitJS(t, "one page of them all", `location.hash === '#/?size=100' && !document.getElementById('kb-page') &&
 	  document.querySelectorAll('#kb-list tbody tr').length > 50`)
-	// One of the two, saved since it was ticked, is unticked when the list
-	// shows it again; the other is published.
-	saveDraft("e2e-page-01", "勾选后又保存的答案")
+	// One saved since it was ticked is unticked when the list shows it
+	// again; the one left is published.
+	b.do(t, "tick another", chromedp.Click(chromedp.CSS("#kb-list tr[data-id=e2e-page-03] .kb-pick")))
+	saveDraft("e2e-page-03", "勾选后又保存的答案")
 	b.do(t, "the list again", chromedp.Evaluate[chromedp.Void](`location.hash = '#/?size=200'`))
 	b.waitJS(t, "one still ticked", `location.hash === '#/?size=200' && document.querySelector('#kb-list tr[data-id=e2e-page-00] .kb-pick')?.checked &&
-	  !document.querySelector('#kb-list tr[data-id=e2e-page-01] .kb-pick').checked && document.getElementById('kb-unticked')?.textContent.includes('e2e-page-01') &&
+	  !document.querySelector('#kb-list tr[data-id=e2e-page-03] .kb-pick').checked && document.getElementById('kb-unticked')?.textContent.includes('e2e-page-03') &&
 	  document.getElementById('kb-picked').textContent.includes('已选 1 篇')`)
+	// While the publish runs (slowed here), the selection is locked.
+	b.do(t, "slow writes down", chromedp.Evaluate[chromedp.Void](`(() => {
+	  const fetch = window.fastFetch = window.fetch;
+	  window.fetch = (url, init) => new Promise((r) => setTimeout(r, init?.method === 'POST' ? 1000 : 0)).then(() => fetch(url, init));
+	})()`))
 	b.do(t, "publish the one ticked", chromedp.Click(chromedp.ID("kb-publish-picked")))
+	if locked := b.eval(t, `['kb-pick-all', 'kb-pick-none', 'kb-publish-picked', 'kb-archive-picked'].every((id) => document.getElementById(id).disabled) &&
+	  [...document.querySelectorAll('.kb-pick')].every((box) => box.disabled)`); locked != "true" {
+		t.Errorf("while a publish runs, the selection's boxes and buttons are not all locked")
+	}
 	b.waitText(t, "#notice", "已发布 1 篇")
+	b.do(t, "writes at full speed", chromedp.Evaluate[chromedp.Void](`window.fetch = window.fastFetch`))
 	b.waitJS(t, "the selection cleared", `document.getElementById('kb-picked')?.textContent.includes('已选 0 篇') &&
 	  document.querySelector('#kb-list tr[data-id=e2e-page-00] .badge-published') !== null`)
-	for id, want := range map[string]any{"e2e-page-00": 1.0, "e2e-page-01": 0.0} {
+	for id, want := range map[string]any{"e2e-page-00": 1.0, "e2e-page-01": 0.0, "e2e-page-02": 0.0, "e2e-page-03": 0.0} {
 		if got := k.apiCall(t, http.MethodGet, token, "/api/v1/kb/articles/"+id, nil)["head"].(map[string]any)["published_version"]; got != want {
 			t.Errorf("after publishing the selection %s is published at %v, want %v", id, got, want)
 		}

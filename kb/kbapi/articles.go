@@ -231,8 +231,8 @@ func (h *Handler) save(ctx context.Context, a kb.Article, who, note string, base
 
 // conflict returns the 409 of a save refused because of head, which the
 // answer carries as "current".
-func (h *Handler) conflict(head kb.Head, msg string) error {
-	return &detailedError{status: http.StatusConflict, code: apierr.CodeConflict, msg: msg, key: "current", value: summarize(head)}
+func (h *Handler) conflict(head kb.Head, msg string) *detailedError {
+	return &detailedError{status: http.StatusConflict, code: apierr.CodeConflict, msg: msg, fields: gin.H{"current": summarize(head)}}
 }
 
 // versionInfo is one version in the answer of GET
@@ -398,12 +398,9 @@ func (h *Handler) setStatus(c *gin.Context, apply func(context.Context, []string
 		return
 	}
 	ctx := c.Request.Context()
-	for id, seen := range req.Statuses {
-		if head, err := h.ed.Head(ctx, id); err == nil && head.Article.Status != seen {
-			h.writeError(c, h.conflict(head, fmt.Sprintf(msgStatusSince, id, head.StatusBy, when(head.StatusAt),
-				statusNames[head.Article.Status])))
-			return
-		}
+	if err := h.notAsSeen(ctx, req); err != nil {
+		h.writeError(c, err)
+		return
 	}
 	rev, err := apply(ctx, req.IDs, req.Versions, who)
 	resp := revisionResponse{Revision: rev, IDs: req.IDs}
@@ -411,8 +408,11 @@ func (h *Handler) setStatus(c *gin.Context, apply func(context.Context, []string
 	case errors.Is(err, kb.ErrNotNotified): // done; only the notification failed
 		h.log.WarnContext(ctx, "kb: publish notification failed", "revision", rev, "err", err)
 		resp.Warning = msgNotNotified
-	case errors.Is(err, kb.ErrConflict):
-		h.writeError(c, h.movedOn(ctx, req, err))
+	case errors.Is(err, kb.ErrConflict): // saved between the check and the publish
+		if moved := h.notAsSeen(ctx, req); moved != nil {
+			err = moved
+		}
+		h.writeError(c, err)
 		return
 	case err != nil:
 		h.writeError(c, err)
@@ -421,17 +421,37 @@ func (h *Handler) setStatus(c *gin.Context, apply func(context.Context, []string
 	c.JSON(http.StatusOK, resp)
 }
 
-// movedOn returns the 409 of a publish or archive refused because an
-// article is past the version the editor reviewed: who saved what since.
-func (h *Handler) movedOn(ctx context.Context, req idsRequest, err error) error {
+// notAsSeen returns the 409 of a publish or archive of req refused because
+// articles moved on since the editor's page showed them — saved since
+// (Versions), or published or archived since (Statuses) — or nil when none
+// did. The answer carries the first one's state as "current" and every such
+// article's ID as "stale", so that a page can let go of them all at once.
+func (h *Handler) notAsSeen(ctx context.Context, req idsRequest) error {
+	var first *detailedError
+	stale := []string{}
 	for _, id := range req.IDs {
-		want, ok := req.Versions[id]
-		if head, herr := h.ed.Head(ctx, id); ok && herr == nil && head.Latest != want {
-			return h.conflict(head, fmt.Sprintf(msgMovedOn, id, head.Latest, head.UpdatedBy,
-				when(head.UpdatedAt), want))
+		head, err := h.ed.Head(ctx, id)
+		if err != nil {
+			continue // an unknown article is the publish's own error
+		}
+		var msg string
+		if seen, ok := req.Statuses[id]; ok && head.Article.Status != seen {
+			msg = fmt.Sprintf(msgStatusSince, id, head.StatusBy, when(head.StatusAt), statusNames[head.Article.Status])
+		} else if want, ok := req.Versions[id]; ok && head.Latest != want {
+			msg = fmt.Sprintf(msgMovedOn, id, head.Latest, head.UpdatedBy, when(head.UpdatedAt), want)
+		} else {
+			continue
+		}
+		stale = append(stale, id)
+		if first == nil {
+			first = h.conflict(head, msg)
 		}
 	}
-	return err
+	if first == nil {
+		return nil
+	}
+	first.fields["stale"] = stale
+	return first
 }
 
 // when formats a time for a message: the server's local time, as people

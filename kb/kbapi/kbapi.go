@@ -156,20 +156,23 @@ var codes = []apierr.Code{
 func (h *Handler) writeError(c *gin.Context, err error) {
 	var d *detailedError
 	if errors.As(err, &d) {
-		c.AbortWithStatusJSON(d.status, gin.H{"error": apierr.Detail{Code: d.code, Message: d.msg}, d.key: d.value})
+		body := gin.H{"error": apierr.Detail{Code: d.code, Message: d.msg}}
+		for k, v := range d.fields {
+			body[k] = v
+		}
+		c.AbortWithStatusJSON(d.status, body)
 		return
 	}
 	apierr.Write(c, h.log, err, codes...)
 }
 
 // detailedError is an error answered with more than its message: the body
-// is the usual {"error":{code,message}} and key: value beside it, such as
-// the current state of an article a save conflicts with.
+// is the usual {"error":{code,message}} and fields beside it, such as the
+// current state of an article a save conflicts with.
 type detailedError struct {
 	status    int
 	code, msg string
-	key       string
-	value     any
+	fields    gin.H
 }
 
 // Error returns the message.

@@ -1131,6 +1131,30 @@ func TestPublishVersions(t *testing.T) {
 	if h := s.head("member-birthday"); h.Status != kb.StatusPublished || !strings.Contains(w.Body.String(), "已发布") {
 		t.Fatalf("an archive from a stale page: %+v, %s", h, w.Body)
 	}
+
+	// Of several, every one that moved on is named in "stale", in the
+	// request's order, the first one's state in "current": a page lets go
+	// of them all at once.
+	s.call("POST", "/api/v1/kb/articles", map[string]any{"id": "member-card", "question": "会员卡在哪里看?", "answer": "卡包"},
+		http.StatusCreated, nil)
+	s.call("POST", "/api/v1/kb/articles", map[string]any{"id": "member-level", "question": "会员等级怎么算?", "answer": "按积分"},
+		http.StatusCreated, nil)
+	w = s.wantError(request{method: "POST", path: "/api/v1/kb/publish", body: map[string]any{
+		"ids":      []string{"member-card", "member-birthday", "member-level"},
+		"versions": map[string]int{"member-card": 1, "member-birthday": 2, "member-level": 0},
+		"statuses": map[string]string{"member-card": "draft", "member-birthday": "draft", "member-level": "draft"}}},
+		http.StatusConflict, apierr.CodeConflict)
+	var body struct {
+		Current summary  `json:"current"`
+		Stale   []string `json:"stale"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body.Current.ID != "member-birthday" ||
+		!slices.Equal(body.Stale, []string{"member-birthday", "member-level"}) {
+		t.Fatalf("a publish of two stale articles of three: %s", w.Body)
+	}
+	if h := s.head("member-card"); h.PublishedVersion != 0 {
+		t.Fatalf("a refused publish published the article still as seen: %+v", h)
+	}
 }
 
 // TestImportStale: an import given its dry run's token (expect=) is

@@ -193,7 +193,7 @@ func (h *Handler) importFile(c *gin.Context) {
 		Token: plan.Token}
 	if len(plan.Rejected) > 0 && !fl.allowRejected {
 		h.writeError(c, &detailedError{status: http.StatusUnprocessableEntity, code: CodeRejected,
-			msg: fmt.Sprintf(msgRejected, len(plan.Rejected), plan.Rejected[0]), key: "plan", value: resp})
+			msg: fmt.Sprintf(msgRejected, len(plan.Rejected), plan.Rejected[0]), fields: gin.H{"plan": resp}})
 		return
 	}
 	if !fl.dryRun {
@@ -202,12 +202,12 @@ func (h *Handler) importFile(c *gin.Context) {
 		switch {
 		case errors.Is(err, kb.ErrStalePlan):
 			h.writeError(c, &detailedError{status: http.StatusConflict, code: apierr.CodeConflict,
-				msg: msgStalePlan, key: "plan", value: resp})
+				msg: msgStalePlan, fields: gin.H{"plan": resp}})
 			return
 		case errors.Is(err, kb.ErrConflict):
 			resp.Result = &res
 			h.writeError(c, &detailedError{status: http.StatusConflict, code: apierr.CodeConflict,
-				msg: fmt.Sprintf(msgImportConflict, res.Conflict, len(res.Saved)), key: "plan", value: resp})
+				msg: fmt.Sprintf(msgImportConflict, res.Conflict, len(res.Saved)), fields: gin.H{"plan": resp}})
 			return
 		case err != nil:
 			h.writeError(c, err)

@@ -202,6 +202,9 @@ export async function editorView(view, id, query) {
     alertBox,
     form);
   fitSide();
+  // A message above the form, or a title that wraps anew, moves the column.
+  const moves = new ResizeObserver(() => (view.isConnected ? fitSide() : moves.disconnect()));
+  for (const node of view.children) if (node !== form) moves.observe(node);
 }
 
 // Ctrl+S (⌘S) saves the article on screen, wherever the focus is, as in
@@ -216,13 +219,19 @@ window.addEventListener('keydown', (ev) => {
 
 // The side column stays in view with its own scroll (kb.css). Its top is
 // lower at the page's top than once it sticks, so its height follows its
-// top: its end, and the last field, are always inside the window.
+// top: its end, and the last field, are always inside the window. It
+// grows no taller than the main column, or than at the page's top, so
+// that its growth never lengthens the page it scrolls.
 const SIDE_STICKS_AT = 64; // kb.css: .editor-side { top }
 function fitSide() {
   const side = document.querySelector('.editor-side');
-  if (!side) return;
-  const top = Math.max(side.getBoundingClientRect().top, SIDE_STICKS_AT);
-  side.style.setProperty('--side-max', Math.max(200, window.innerHeight - top - 16) + 'px');
+  const main = document.querySelector('.editor-main');
+  if (!side || !main) return;
+  const gridTop = side.parentElement.getBoundingClientRect().top; // where the column starts, scrolled
+  const fits = (top) => window.innerHeight - top - 16;
+  const most = Math.max(main.offsetHeight, fits(gridTop + window.scrollY));
+  const height = Math.min(fits(Math.max(gridTop, SIDE_STICKS_AT)), most);
+  side.style.setProperty('--side-max', Math.max(200, height) + 'px');
 }
 window.addEventListener('scroll', fitSide, { passive: true });
 window.addEventListener('resize', fitSide);

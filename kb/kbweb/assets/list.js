@@ -75,7 +75,8 @@ export async function listView(view, query) {
 
   const first = (page - 1) * size + 1;
   const shown = `${first}–${first + rows.length - 1}`;
-  const selection = bulkActions(rows, () => listView(view, query));
+  onScreen = { view, draw: () => listView(view, query) };
+  const selection = bulkActions(rows);
   clear(view,
     el('form', { class: 'toolbar', id: 'kb-filter', onsubmit: apply },
       search, statusSel, categorySel,
@@ -179,6 +180,18 @@ const picked = new Map();
 // drawing says so.
 const unticked = new Set();
 
+// busy says a publish or archive of the selection is under way: until it
+// ends the selection is locked, on whatever page of the list is shown.
+let busy = false;
+
+// onScreen is the list last drawn: its view and how to draw it again.
+let onScreen = null;
+
+/** redraw draws the list on screen again, if the list is on screen. */
+async function redraw() {
+  if (onScreen?.view.isConnected) await onScreen.draw();
+}
+
 /** sameAsSeen reports whether article a is still as the list showed it in was. */
 function sameAsSeen(was, a) {
   return was.version === a.version && was.status === a.status && was.published_version === a.published_version;
@@ -191,9 +204,8 @@ function sameAsSeen(was, a) {
  * article saved, published or archived since is refused (409), taken out
  * of the selection, and the list reloads. A ticked article the page now
  * shows changed is taken out too, so that nothing goes live unreviewed.
- * reload renders the list again.
  */
-function bulkActions(rows, reload) {
+function bulkActions(rows) {
   for (const a of rows) {
     const was = picked.get(a.id);
     if (was && !sameAsSeen(was, a)) {
@@ -223,8 +235,10 @@ function bulkActions(rows, reload) {
     count.textContent = `已选 ${picked.size} 篇` + (elsewhere ? `（${elsewhere} 篇在其他页或筛选外）` : '') +
       ` (${picked.size} selected` + (elsewhere ? `, ${elsewhere} not shown here` : '') + ')';
     clearBtn.classList.toggle('hidden', !picked.size);
-    publishBtn.disabled = !changes('publish').length;
-    archiveBtn.disabled = !changes('archive').length;
+    clearBtn.disabled = all.disabled = busy;
+    for (const b of boxes.values()) b.disabled = busy;
+    publishBtn.disabled = busy || !changes('publish').length;
+    archiveBtn.disabled = busy || !changes('archive').length;
     all.checked = here === rows.length;
     all.indeterminate = here > 0 && here < rows.length;
   };
@@ -252,6 +266,7 @@ function bulkActions(rows, reload) {
     picked.clear();
     for (const a of rows) tick(boxes.get(a.id), a, false);
     update();
+    all.focus(); // the button hides: the focus stays in the list
   });
 
   const run = async (action) => {
@@ -272,23 +287,28 @@ function bulkActions(rows, reload) {
         `(${archived} of them are archived: the bot will answer with them. Publish ${list.length}?${othersEN})`)) {
       return;
     }
-    publishBtn.disabled = archiveBtn.disabled = true;
+    const sent = [...picked.keys()];
+    busy = true;
+    update();
     try {
       const resp = await api('POST', '/kb/' + action, asSeen(list));
-      picked.clear();
+      for (const id of sent) picked.delete(id);
       notify(resp.warning || (action === 'publish'
-        ? `已发布 ${list.length} 篇，机器人即刻使用 (published ${list.length}: the bot answers with them now)`
-        : `已归档 ${list.length} 篇，机器人不再使用 (archived ${list.length}: the bot no longer answers with them)`),
+        ? `已发布 ${list.length} 篇，机器人即刻使用${others} (published ${list.length}: the bot answers with them now${othersEN})`
+        : `已归档 ${list.length} 篇，机器人不再使用${others} (archived ${list.length}: the bot no longer answers with them${othersEN})`),
       resp.warning ? 'info' : 'ok');
-      await reload();
     } catch (e) {
-      // Shown by api. On a conflict the article that moved on leaves the
-      // selection, and the list shows what it is now.
-      if (e.code !== 'conflict') return update();
-      const id = e.body?.current?.id;
-      if (id && picked.delete(id)) unticked.add(id);
-      await reload();
+      // Shown by api. On a conflict the articles that moved on leave the
+      // selection, and the list shows what they are now.
+      if (e.code === 'conflict') {
+        for (const id of e.body?.stale || [e.body?.current?.id]) if (picked.delete(id)) unticked.add(id);
+      }
+    } finally {
+      busy = false;
     }
+    await redraw().catch(() => {}); // a failed load has said so
+    // The buttons were locked, and the list drawn again: keep the focus in it.
+    if (document.activeElement === document.body) document.getElementById('kb-pick-all')?.focus();
   };
   publishBtn.addEventListener('click', () => run('publish'));
   archiveBtn.addEventListener('click', () => run('archive'));
