@@ -396,6 +396,16 @@ func TestEditorBrowser(t *testing.T) {
 	b.waitJS(t, "one still ticked", `location.hash === '#/?size=200' && document.querySelector('#kb-list tr[data-id=e2e-page-00] .kb-pick')?.checked &&
 	  !document.querySelector('#kb-list tr[data-id=e2e-page-03] .kb-pick').checked && document.getElementById('kb-unticked')?.textContent.includes('e2e-page-03') &&
 	  document.getElementById('kb-picked').textContent.includes('已选 1 篇')`)
+	// A publish that fails (offline here) keeps the selection, unlocked.
+	b.do(t, "go offline", chromedp.Evaluate[chromedp.Void](`(() => {
+	  const fetch = window.fastFetch = window.fetch;
+	  window.fetch = (url, init) => init?.method === 'POST' ? Promise.reject(new TypeError('offline')) : fetch(url, init);
+	})()`))
+	b.do(t, "publish offline", chromedp.Click(chromedp.ID("kb-publish-picked")))
+	b.waitText(t, "#notice", "网络错误")
+	b.waitJS(t, "the selection kept, unlocked", `document.querySelector('#kb-list tr[data-id=e2e-page-00] .kb-pick')?.checked &&
+	  !document.getElementById('kb-publish-picked').disabled && !document.querySelector('.kb-pick').disabled`)
+	b.do(t, "back online", chromedp.Evaluate[chromedp.Void](`window.fetch = window.fastFetch`))
 	// While the publish runs (slowed here), the selection is locked.
 	b.do(t, "slow writes down", chromedp.Evaluate[chromedp.Void](`(() => {
 	  const fetch = window.fastFetch = window.fetch;

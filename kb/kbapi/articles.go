@@ -429,10 +429,20 @@ func (h *Handler) setStatus(c *gin.Context, apply func(context.Context, []string
 func (h *Handler) notAsSeen(ctx context.Context, req idsRequest) error {
 	var first *detailedError
 	stale := []string{}
+	seen := make(map[string]bool, len(req.IDs))
 	for _, id := range req.IDs {
+		_, hasStatus := req.Statuses[id]
+		_, hasVersion := req.Versions[id]
+		if seen[id] || !hasStatus && !hasVersion {
+			continue // nothing to compare
+		}
+		seen[id] = true
 		head, err := h.ed.Head(ctx, id)
+		if errors.Is(err, kb.ErrNotFound) {
+			continue // the publish's own error
+		}
 		if err != nil {
-			continue // an unknown article is the publish's own error
+			return err
 		}
 		var msg string
 		if seen, ok := req.Statuses[id]; ok && head.Article.Status != seen {

@@ -58,7 +58,14 @@ func TestMain(m *testing.M) {
 
 func newServer(t *testing.T) *server {
 	t.Helper()
-	db, ed, clock := mustEditor(t)
+	return newServerOver(t, nil)
+}
+
+// newServerOver is newServer with the store seen through wrap, when not
+// nil: a store that races the handlers, say.
+func newServerOver(t *testing.T, wrap func(kb.Store) kb.Store) *server {
+	t.Helper()
+	db, ed, clock := mustEditor(t, wrap)
 	s := &server{t: t, ed: ed, clock: clock, revs: make(chan int64, 1)}
 	s.startRouter()
 
@@ -97,7 +104,8 @@ var seedIDs = []string{"account-unfreeze", "bill-export", "boundary-chat-records
 
 // mustEditor returns an editor over a new in-memory database, which it
 // also returns, seeded with seedIDs, published, and the editor's clock.
-func mustEditor(t *testing.T) (*sql.DB, *kb.Editor, *clocktest.Clock) {
+// The editor sees the store through wrap, when not nil.
+func mustEditor(t *testing.T, wrap func(kb.Store) kb.Store) (*sql.DB, *kb.Editor, *clocktest.Clock) {
 	t.Helper()
 	db, err := sqlitedb.OpenMemory()
 	if err != nil {
@@ -108,7 +116,11 @@ func mustEditor(t *testing.T) (*sql.DB, *kb.Editor, *clocktest.Clock) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ed, clock := kbtest.NewEditor(t, store)
+	var seen kb.Store = store
+	if wrap != nil {
+		seen = wrap(store)
+	}
+	ed, clock := kbtest.NewEditor(t, seen)
 	def, err := kb.Default()
 	if err != nil {
 		t.Fatal(err)
@@ -318,7 +330,7 @@ func TestNew(t *testing.T) {
 	if _, err := kbapi.New(kbapi.Options{Router: func() *intents.Router { return nil }}); err == nil {
 		t.Error("New without an editor")
 	}
-	_, ed, _ := mustEditor(t)
+	_, ed, _ := mustEditor(t, nil)
 	if _, err := kbapi.New(kbapi.Options{Editor: ed}); err == nil {
 		t.Error("New without a router")
 	}
@@ -1154,6 +1166,84 @@ func TestPublishVersions(t *testing.T) {
 	}
 	if h := s.head("member-card"); h.PublishedVersion != 0 {
 		t.Fatalf("a refused publish published the article still as seen: %+v", h)
+	}
+}
+
+// savingStore saves article id anew (once) when a publish or an archive
+// reaches the store: someone's save racing it after the handler's check.
+type savingStore struct {
+	kb.Store
+	id string
+}
+
+func (r *savingStore) saveFirst(ctx context.Context) error {
+	id := r.id
+	if id == "" {
+		return nil
+	}
+	r.id = ""
+	h, err := r.Store.Head(ctx, id)
+	if err != nil {
+		return err
+	}
+	a := h.Article
+	a.Answer += "（又改了）"
+	_, err = r.Store.Save(ctx, a, "other", "", time.Now(), kb.Base{Version: h.Latest})
+	return err
+}
+
+func (r *savingStore) Publish(ctx context.Context, ids []string, expect map[string]int, by string, at time.Time) (int64, error) {
+	if err := r.saveFirst(ctx); err != nil {
+		return 0, err
+	}
+	return r.Store.Publish(ctx, ids, expect, by, at)
+}
+
+func (r *savingStore) Archive(ctx context.Context, ids []string, expect map[string]int, by string, at time.Time) (int64, error) {
+	if err := r.saveFirst(ctx); err != nil {
+		return 0, err
+	}
+	return r.Store.Archive(ctx, ids, expect, by, at)
+}
+
+// TestPublishRacedBySave: an article saved between the handler's check
+// and the store's publish or archive is refused all the same, with 409
+// and the article in "stale"; nothing changes. An unknown article among
+// others is the request's 404, and nothing changes either.
+func TestPublishRacedBySave(t *testing.T) {
+	t.Parallel()
+	race := &savingStore{}
+	s := newServerOver(t, func(st kb.Store) kb.Store {
+		race.Store = st
+		return race
+	})
+	for _, id := range []string{"member-card", "member-level"} {
+		s.call("POST", "/api/v1/kb/articles", map[string]any{"id": id, "question": id + " 怎么办?", "answer": "第一版"},
+			http.StatusCreated, nil)
+	}
+	seen := map[string]any{"ids": []string{"member-card", "member-level"},
+		"versions": map[string]int{"member-card": 1, "member-level": 1},
+		"statuses": map[string]string{"member-card": "draft", "member-level": "draft"}}
+	for _, action := range []string{"publish", "archive"} {
+		race.id = "member-level"
+		w := s.wantError(request{method: "POST", path: "/api/v1/kb/" + action, body: seen}, http.StatusConflict, apierr.CodeConflict)
+		var body struct {
+			Current summary  `json:"current"`
+			Stale   []string `json:"stale"`
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body.Current.ID != "member-level" ||
+			!slices.Equal(body.Stale, []string{"member-level"}) {
+			t.Fatalf("%s raced by a save: %s", action, w.Body)
+		}
+		if h := s.head("member-card"); h.Status != kb.StatusDraft || h.PublishedVersion != 0 {
+			t.Fatalf("%s raced by a save changed the article still as seen: %+v", action, h)
+		}
+		seen["versions"].(map[string]int)["member-level"]++
+	}
+	seen["ids"] = []string{"member-card", "ghost"}
+	s.wantError(request{method: "POST", path: "/api/v1/kb/archive", body: seen}, http.StatusNotFound, apierr.CodeNotFound)
+	if h := s.head("member-card"); h.Status != kb.StatusDraft {
+		t.Fatalf("an archive naming an unknown article changed another: %+v", h)
 	}
 }
 

@@ -111,6 +111,13 @@ export function notify(msg, kind = 'info') {
     bar.setAttribute('role', 'status');
     bar.setAttribute('aria-live', 'polite');
     document.body.append(bar);
+    // Room below the page for the bar, as tall as it is (hidden: none), so
+    // that the page's end (a pager, the last rows) can be scrolled out from
+    // under it.
+    new ResizeObserver(() => {
+      const room = bar.offsetHeight && getComputedStyle(bar).position === 'fixed' ? bar.offsetHeight + 28 : 0;
+      document.body.style.setProperty('--notice-room', room + 'px');
+    }).observe(bar);
   }
   clearTimeout(noticeTimer);
   const close = document.createElement('button');
@@ -125,10 +132,6 @@ export function notify(msg, kind = 'info') {
   bar.replaceChildren(text, close);
   bar.className = msg ? 'notice notice-' + kind : 'notice hidden';
   bar.dataset.kind = msg ? kind : '';
-  // Room below the page for the bar, so that the page's end (a pager, the
-  // last rows) can be scrolled out from under it.
-  const room = msg && getComputedStyle(bar).position === 'fixed' ? bar.offsetHeight + 28 : 0;
-  document.body.style.setProperty('--notice-room', room + 'px');
   if (msg && kind === 'ok') noticeTimer = setTimeout(() => notify(''), 8000);
 }
 

@@ -201,10 +201,12 @@ export async function editorView(view, id, query) {
       id ? headInfo(id, data) : (from ? el('p', { class: 'muted' }, '来自未答问题 (from the unanswered queue)') : null)),
     alertBox,
     form);
-  fitSide();
-  // A message above the form, or a title that wraps anew, moves the column.
-  const moves = new ResizeObserver(() => (view.isConnected ? fitSide() : moves.disconnect()));
-  for (const node of view.children) if (node !== form) moves.observe(node);
+  // A message above the form, or a title that wraps anew, moves the
+  // column; the main column's height bounds it. (One watch at a time: the
+  // editor draws itself again into the same view.)
+  sideWatch?.disconnect();
+  sideWatch = new ResizeObserver(() => (form.isConnected ? fitSide() : sideWatch?.disconnect()));
+  for (const node of [...view.children, form.querySelector('.editor-main')]) if (node !== form) sideWatch.observe(node);
 }
 
 // Ctrl+S (⌘S) saves the article on screen, wherever the focus is, as in
@@ -233,6 +235,7 @@ function fitSide() {
   const height = Math.min(fits(Math.max(gridTop, SIDE_STICKS_AT)), most);
   side.style.setProperty('--side-max', Math.max(200, height) + 'px');
 }
+let sideWatch = null; // the ResizeObserver of the editor on screen
 window.addEventListener('scroll', fitSide, { passive: true });
 window.addEventListener('resize', fitSide);
 

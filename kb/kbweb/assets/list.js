@@ -89,7 +89,8 @@ export async function listView(view, query) {
       (pages > 1 ? `，显示第 ${shown} 篇` : '') +
       ` · ${total} article(s)` + (pending ? `, ${pending} with changes to publish` : '') +
       (pages > 1 ? `, showing ${shown}` : '')),
-    rows.length ? [selection.bar, table(rows, query, sort, selection), pager(query, page, pages, size, total)]
+    selection.needed ? selection.bar : null,
+    rows.length ? [table(rows, query, sort, selection), pager(query, page, pages, size, total)]
       : el('div', { class: 'card muted', id: 'kb-empty' }, '没有符合条件的文章。(No articles match.)'));
 }
 
@@ -192,7 +193,7 @@ async function redraw() {
   if (onScreen?.view.isConnected) await onScreen.draw();
 }
 
-/** sameAsSeen reports whether article a is still as the list showed it in was. */
+/** sameAsSeen reports whether article a is still as the list showed it (was). */
 function sameAsSeen(was, a) {
   return was.version === a.version && was.status === a.status && was.published_version === a.published_version;
 }
@@ -206,7 +207,8 @@ function sameAsSeen(was, a) {
  * shows changed is taken out too, so that nothing goes live unreviewed.
  */
 function bulkActions(rows) {
-  for (const a of rows) {
+  // (While a publish runs, what it changes is not someone else's change.)
+  for (const a of busy ? [] : rows) {
     const was = picked.get(a.id);
     if (was && !sameAsSeen(was, a)) {
       picked.delete(a.id);
@@ -220,7 +222,7 @@ function bulkActions(rows) {
   const all = el('input', { type: 'checkbox', id: 'kb-pick-all', 'aria-label': '全选本页 Select the page' });
   const dropped = [...unticked];
   unticked.clear();
-  const droppedNote = dropped.length ? el('span', { class: 'unticked', id: 'kb-unticked', title: dropped.join(', ') },
+  const droppedNote = dropped.length ? el('span', { class: 'unticked', id: 'kb-unticked', role: 'status', title: dropped.join(', ') },
     `${dropped.length} 篇勾选后已被修改，已取消勾选，请重新查看：${dropped.join('、')}` +
     ` (${dropped.length} changed since ticked, so unticked: review them again)`) : null;
 
@@ -287,12 +289,13 @@ function bulkActions(rows) {
         `(${archived} of them are archived: the bot will answer with them. Publish ${list.length}?${othersEN})`)) {
       return;
     }
-    const sent = [...picked.keys()];
+    const done = [...picked.keys()]; // sent, or so already
     busy = true;
     update();
+    let reload = true;
     try {
       const resp = await api('POST', '/kb/' + action, asSeen(list));
-      for (const id of sent) picked.delete(id);
+      for (const id of done) picked.delete(id);
       notify(resp.warning || (action === 'publish'
         ? `已发布 ${list.length} 篇，机器人即刻使用${others} (published ${list.length}: the bot answers with them now${othersEN})`
         : `已归档 ${list.length} 篇，机器人不再使用${others} (archived ${list.length}: the bot no longer answers with them${othersEN})`),
@@ -300,19 +303,28 @@ function bulkActions(rows) {
     } catch (e) {
       // Shown by api. On a conflict the articles that moved on leave the
       // selection, and the list shows what they are now.
+      // Another failure (the network, a session ended) leaves the list as
+      // it is: a reload could lose the selection to the sign-in page.
       if (e.code === 'conflict') {
         for (const id of e.body?.stale || [e.body?.current?.id]) if (picked.delete(id)) unticked.add(id);
+      } else {
+        reload = false;
       }
     } finally {
       busy = false;
     }
-    await redraw().catch(() => {}); // a failed load has said so
-    // The buttons were locked, and the list drawn again: keep the focus in it.
+    if (reload) await redraw().catch(() => {}); // a failed load has said so
+    // Unlock the bar on screen: drawn again, or, if that failed or was not
+    // tried, the one that was.
+    if (onScreen?.view.isConnected) onScreen.update?.();
+    // The buttons were locked: keep the focus in the list.
     if (document.activeElement === document.body) document.getElementById('kb-pick-all')?.focus();
   };
   publishBtn.addEventListener('click', () => run('publish'));
   archiveBtn.addEventListener('click', () => run('archive'));
   update();
+  if (onScreen) onScreen.update = update;
   const bar = el('div', { class: 'toolbar bulk', id: 'kb-bulk' }, count, clearBtn, publishBtn, archiveBtn, droppedNote);
-  return { all, box: (a) => boxes.get(a.id), bar };
+  // The bar shows, on an empty page too, while it has something to say.
+  return { all, box: (a) => boxes.get(a.id), bar, needed: rows.length > 0 || picked.size > 0 || dropped.length > 0 };
 }
