@@ -105,6 +105,10 @@ func TestAgentBrowser(t *testing.T) {
 	b.waitJS(t, "the ticket in my sessions", fmt.Sprintf(`!!document.querySelector('#mine .ticket[data-id=%s]')`, jsString(id)))
 	b.waitJS(t, "the queue empty", `!!document.getElementById('queue-empty')`)
 	b.waitText(t, "#quota", "剩余 5/5 条，窗口")
+	// On a phone the conversation and its actions fit the screen's width.
+	b.do(t, "a phone's screen", chromedp.EmulateViewport(390, 844))
+	b.waitJS(t, "nothing wider than the phone", `document.documentElement.scrollWidth <= window.innerWidth && !!document.getElementById('close-send')?.offsetWidth`)
+	b.do(t, "back to the desktop", chromedp.EmulateViewport(windowWidth, windowHeight))
 	// Once wang holds the ticket, the dropdown offers the others.
 	b.waitJS(t, "li but not wang to transfer to", `(() => {
 		const opts = [...document.querySelectorAll('#transfer-agent option')].map((o) => o.textContent);

@@ -85,6 +85,11 @@ func TestEditorBrowser(t *testing.T) {
 	if u := b.eval(t, "location.pathname + location.search"); u != "/panel/login" {
 		t.Errorf("a stranger at /panel landed on %s, want the sign-in page", u)
 	}
+	// A wrong password is told in the page's words.
+	b.do(t, "a wrong password", chromedp.SetValue(chromedp.ID("login-username"), "admin"),
+		chromedp.SetValue(chromedp.ID("login-password"), "not the password"), chromedp.Click(chromedp.ID("login-submit")))
+	b.waitText(t, "#notice", "用户名或密码错误 (wrong username or password)")
+	b.do(t, "clear the form", chromedp.Evaluate[chromedp.Void](`document.getElementById('login-form').reset()`))
 	b.login(t, "admin", k.adminPassword, "lanes")
 	b.do(t, "open the editor", chromedp.Navigate(k.base+"/panel/kb"), chromedp.WaitVisible(chromedp.ID("kb-list")))
 
@@ -417,6 +422,9 @@ func TestEditorBrowser(t *testing.T) {
 		t.Errorf("while a publish runs, the selection's boxes and buttons are not all locked")
 	}
 	b.waitText(t, "#notice", "已发布 1 篇")
+	// The page keeps room below it for the notice, so that its end (the
+	// pager) can be scrolled out from under it.
+	b.waitJS(t, "room under the notice", `parseFloat(getComputedStyle(document.body).paddingBottom) > document.getElementById('notice').offsetHeight`)
 	b.do(t, "writes at full speed", chromedp.Evaluate[chromedp.Void](`window.fetch = window.fastFetch`))
 	b.waitJS(t, "the selection cleared", `document.getElementById('kb-picked')?.textContent.includes('已选 0 篇') &&
 	  document.querySelector('#kb-list tr[data-id=e2e-page-00] .badge-published') !== null`)

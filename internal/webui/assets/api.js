@@ -98,6 +98,24 @@ function fail(err, opts) {
 
 let noticeTimer = 0;
 
+// roomMade is the notice bar the page keeps room for (the page frame draws
+// its own, or notify does).
+let roomMade = null;
+
+/**
+ * makeRoom keeps room below the page for the notice bar, as tall as it is
+ * (hidden: none), so that the page's end (a pager, the last buttons) can
+ * be scrolled out from under it.
+ */
+function makeRoom(bar) {
+  if (roomMade === bar) return;
+  roomMade = bar;
+  new ResizeObserver(() => {
+    const room = bar.offsetHeight && getComputedStyle(bar).position === 'fixed' ? bar.offsetHeight + 28 : 0;
+    document.body.style.setProperty('--notice-room', room + 'px');
+  }).observe(bar);
+}
+
 /**
  * notify shows msg in the page's notice bar (#notice): kind 'ok' (fades
  * after a while), 'error' or 'info'. An empty msg hides the bar. The bar
@@ -111,14 +129,8 @@ export function notify(msg, kind = 'info') {
     bar.setAttribute('role', 'status');
     bar.setAttribute('aria-live', 'polite');
     document.body.append(bar);
-    // Room below the page for the bar, as tall as it is (hidden: none), so
-    // that the page's end (a pager, the last rows) can be scrolled out from
-    // under it.
-    new ResizeObserver(() => {
-      const room = bar.offsetHeight && getComputedStyle(bar).position === 'fixed' ? bar.offsetHeight + 28 : 0;
-      document.body.style.setProperty('--notice-room', room + 'px');
-    }).observe(bar);
   }
+  makeRoom(bar);
   clearTimeout(noticeTimer);
   const close = document.createElement('button');
   close.type = 'button';

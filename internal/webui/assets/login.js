@@ -20,6 +20,12 @@ function nextURL() {
   return u.pathname + u.search + u.hash;
 }
 
+// SIGN_IN_ERRORS say why a sign-in failed, by the API's error code.
+const SIGN_IN_ERRORS = {
+  invalid_credentials: '用户名或密码错误 (wrong username or password)',
+  account_disabled: '该账号已停用，请联系管理员 (this account is disabled: ask an admin)',
+};
+
 async function signIn(ev) {
   ev.preventDefault();
   const form = ev.target;
@@ -30,10 +36,12 @@ async function signIn(ev) {
     await api('POST', '/login', {
       username: form.username.value.trim(),
       password: form.password.value,
-    }, { noRedirect: true });
+    }, { noRedirect: true, quiet: true });
     location.assign(nextURL());
-  } catch {
-    // api showed the message (wrong password, too many attempts, …).
+  } catch (e) {
+    // The API's own words where the page has none of its own (too many
+    // attempts says when to come back).
+    notify(SIGN_IN_ERRORS[e.code] || e.message, 'error');
     form.password.select();
   } finally {
     button.disabled = false;
