@@ -429,14 +429,14 @@ func (h *Handler) setStatus(c *gin.Context, apply func(context.Context, []string
 func (h *Handler) notAsSeen(ctx context.Context, req idsRequest) error {
 	var first *detailedError
 	stale := []string{}
-	seen := make(map[string]bool, len(req.IDs))
+	checked := make(map[string]bool, len(req.IDs))
 	for _, id := range req.IDs {
-		_, hasStatus := req.Statuses[id]
-		_, hasVersion := req.Versions[id]
-		if seen[id] || !hasStatus && !hasVersion {
+		status, hasStatus := req.Statuses[id]
+		version, hasVersion := req.Versions[id]
+		if checked[id] || !hasStatus && !hasVersion {
 			continue // nothing to compare
 		}
-		seen[id] = true
+		checked[id] = true
 		head, err := h.ed.Head(ctx, id)
 		if errors.Is(err, kb.ErrNotFound) {
 			continue // the publish's own error
@@ -445,11 +445,12 @@ func (h *Handler) notAsSeen(ctx context.Context, req idsRequest) error {
 			return err
 		}
 		var msg string
-		if seen, ok := req.Statuses[id]; ok && head.Article.Status != seen {
+		switch {
+		case hasStatus && head.Article.Status != status:
 			msg = fmt.Sprintf(msgStatusSince, id, head.StatusBy, when(head.StatusAt), statusNames[head.Article.Status])
-		} else if want, ok := req.Versions[id]; ok && head.Latest != want {
-			msg = fmt.Sprintf(msgMovedOn, id, head.Latest, head.UpdatedBy, when(head.UpdatedAt), want)
-		} else {
+		case hasVersion && head.Latest != version:
+			msg = fmt.Sprintf(msgMovedOn, id, head.Latest, head.UpdatedBy, when(head.UpdatedAt), version)
+		default:
 			continue
 		}
 		stale = append(stale, id)
